@@ -1,0 +1,73 @@
+"""`python -m bot run | console | migrate`."""
+import argparse
+import asyncio
+import sys
+
+from bot.config import load_settings
+from bot.runtime import runtime, setup_logging
+
+TOKEN_HINT = ("No BOT_TOKEN set: get one from @BotFather in Telegram (/newbot) and put it in .env; "
+              "starting the offline console instead.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="long polling, or a webhook server when WEBHOOK_URL is set")
+    console = sub.add_parser("console", help="offline terminal chat through the real dispatcher and database")
+    console.add_argument("--user-id", type=int, default=1, help="simulated Telegram user id (default 1)")
+    console.add_argument("--lang", default="en", help="simulated Telegram language_code (en, ru, fa, he, …)")
+    console.add_argument("--chat", choices=["private", "group"], default="private", help="simulated chat type")
+    console.add_argument("--admin", action="store_true", help="make the simulated user a bot admin")
+    migrate = sub.add_parser("migrate", help="apply database migrations (also done at every start)")
+    migrate.add_argument("revision", nargs="?", default="heads")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    setup_logging(settings.log_level if args.command != "console" else "WARNING", settings)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings, args.revision))
+    if args.command == "console":
+        return asyncio.run(_console(settings, args))
+    if settings.bot_token is None:
+        print(TOKEN_HINT, file=sys.stderr)
+        return asyncio.run(_console(settings, argparse.Namespace(user_id=1, lang="en", chat="private", admin=True)))
+    return asyncio.run(_run(settings))
+
+
+async def _migrate(settings, revision: str) -> int:
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    await upgrade(engine, revision)
+    await engine.dispose()
+    print(f"database at {revision}")
+    return 0
+
+
+async def _console(settings, args) -> int:
+    from bot.transports.console import run_console
+
+    return await run_console(settings, user_id=args.user_id, language=args.lang, chat_type=args.chat,
+                             admin=args.admin)
+
+
+async def _run(settings) -> int:
+    from bot.app import create_bot
+    from bot.transports.telegram import run_polling, run_webhook
+
+    bot = create_bot(settings)
+    async with runtime(settings) as rt:
+        try:
+            if settings.webhook_url:
+                await run_webhook(bot, rt.dispatcher, settings)
+            else:
+                await run_polling(bot, rt.dispatcher, settings)
+        finally:
+            await bot.session.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Builds the Bot and the Dispatcher: the one place where the parts are wired together."""
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.background import BackgroundTasks
+from bot.commands import GROUPS, PRIVATE
+from bot.config import Settings
+from bot.i18n import LANGUAGES, Translator
+from bot.middlewares.context import ContextMiddleware
+from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.quota import QuotaMiddleware
+from bot.sending import RetryAfterMiddleware
+from handlers import all_commands, get_routers
+
+log = logging.getLogger(__name__)
+# A token-shaped placeholder for transports that never reach Telegram (console, tests with a recording session).
+OFFLINE_TOKEN = "123456:offline-console-token-not-a-secret"
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None:
+        api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
+        session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(RetryAfterMiddleware())
+    token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], hub=None,
+                      **workflow) -> Dispatcher:
+    workflow.setdefault("background", BackgroundTasks())
+    if "imagegen" not in workflow:
+        from models.imagegen.config import ImageGenSettings
+        from models.imagegen.providers import Providers
+
+        workflow["imagegen"] = Providers(ImageGenSettings())
+    dp = Dispatcher(settings=settings, sessionmaker=sessionmaker, hub=hub, bot_username=settings.bot_username,
+                    **workflow)
+    dp.update.outer_middleware(DatabaseMiddleware(sessionmaker))
+    dp.update.outer_middleware(ContextMiddleware(settings))
+    # Inner middlewares see the handler's flags; registered on the dispatcher they apply to every router.
+    quota = QuotaMiddleware(settings)
+    dp.message.middleware(quota)
+    dp.callback_query.middleware(quota)
+    dp.include_routers(*get_routers())
+    return dp
+
+
+def create_hub():
+    """The shared model hub; models load lazily on first use, so building it costs nothing."""
+    from models.config import ModelSettings
+    from models.hub import ModelHub
+
+    return ModelHub(ModelSettings())
+
+
+async def register_commands(bot: Bot, settings: Settings) -> None:
+    """setMyCommands for private chats and groups, in each supported language."""
+    specs = all_commands()
+    for chat_types, scope in ((PRIVATE, BotCommandScopeAllPrivateChats()), (GROUPS, BotCommandScopeAllGroupChats())):
+        for lang in (None, *LANGUAGES):
+            l10n = Translator(lang or settings.default_language)
+            listed = [BotCommand(command=spec.name, description=_plain(l10n(spec.description_key))[:256])
+                      for spec in specs if spec.chat_types & chat_types and not spec.admin_only]
+            await bot.set_my_commands(listed, scope=scope, language_code=lang)
+
+
+def _plain(markup: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", markup)).replace("\u2068", "").replace("\u2069", "")

@@ -1,0 +1,107 @@
+"""Settings from the environment and `.env` (pydantic-settings). Every field is documented in `.env.example`."""
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+SUPPORTED_LANGUAGES = ("en", "ru", "fa", "he")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    bot_username: str | None = None  # filled from getMe at start; set it for the console transport
+    telegram_api_base: str | None = None  # e.g. http://127.0.0.1:8081 for a self-hosted Bot API server
+
+    database_url: str = f"sqlite+aiosqlite:///{Path('data') / 'bot.sqlite3'}"
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(8080, ge=1, le=65535)
+    webhook_path: str = "/telegram/webhook"
+
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_language: str = "en"
+
+    # Expensive commands (model and image work): at most `quota_user_requests` per user and
+    # `quota_chat_requests` per chat within `quota_window_s` seconds.
+    quota_user_requests: int = Field(5, ge=0)
+    quota_chat_requests: int = Field(20, ge=0)
+    quota_window_s: int = Field(60, ge=1)
+
+    # /leak: samples per prompt and temperature in the chat (the suite benchmark uses the paper's protocol).
+    leak_samples: int = Field(8, ge=1, le=32)
+    leak_temperature: float = Field(1.0, ge=0, le=2)
+    leak_max_new_tokens: int = Field(20, ge=4, le=64)
+    leak_max_chars: int = Field(300, ge=20)
+    leak_bench_samples: int = Field(3, ge=1, le=32)
+
+    # /spellbench: test words per frequency bucket and language (the CLI runs the full lists).
+    spell_bench_limit: int = Field(10, ge=1)
+
+    console_output_dir: Path = Path("data") / "console"
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value):
+        if isinstance(value, str):
+            parts = [part for part in value.replace(",", " ").split() if part]
+            try:
+                return frozenset(int(part) for part in parts)
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas, e.g. 12345,67890") from None
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("must be sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL that Telegram can reach")
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        import re
+
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up with one line naming the bad setting (never its value: it may be a secret)."""
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"Invalid setting {name}: {first['msg']}") from None

@@ -1,0 +1,42 @@
+start-greeting = Hi, { $name }! I let ML chats <b>run</b> the papers they argue about, on local quantized models, and send paper digests in your language.
+    Try /help to see what I can do here.
+help-header = <b>Commands</b>
+help-admin-header = <b>Admin commands</b>
+help-footer = Language: /lang · Your data: /history, /export, /forget
+cmd-start = start the bot
+cmd-help = what I can do in this chat
+cmd-lang = choose the language: /lang ru
+cmd-history = your recent requests: /history 20
+cmd-export = download your whole history as JSON
+cmd-forget = delete everything I store about you
+cmd-stats = usage statistics
+lang-choose = Choose a language:
+lang-set = Language set: { $language }.
+lang-unknown = I don't speak “{ $code }”. Available: { $available }.
+history-empty = You have no requests yet. Try /help.
+history-header = <b>Your requests</b> ({ $from }–{ $to } of { $total })
+history-bad-number = Give the number of entries as a whole number from 1 to { $max }, e.g. /history 10.
+status-ok = ✅
+status-error = ⚠️ error
+status-rejected = ⛔ rejected
+btn-prev = ◀ Newer
+btn-next = Older ▶
+export-caption = Your history: { $count } requests.
+export-empty = There is nothing to export yet.
+forget-confirm = Delete <b>everything</b> I store about you ({ $count } requests)? This cannot be undone.
+btn-forget-yes = Yes, delete
+btn-cancel = Cancel
+forget-done = Done: your data is deleted ({ $count } requests).
+forget-cancelled = Nothing was deleted.
+stats-text = <b>Statistics</b>
+    Users: { $users } · Chats: { $chats }
+    Requests: { $requests } · Errors: { $errors } · Rejected: { $rejected }
+stats-by-command = <b>By command</b> (requests / errors)
+admin-only = This command is for the bot's admins.
+unknown-command = I don't know /{ $command }. See /help.
+private-chatter = I answer commands. See /help for the list.
+error-apology = Sorry, something went wrong on my side. It is logged; please try again later.
+quota-wait = Too many requests. Try again in { $seconds } s.
+stale-button = This button has expired.
+not-your-button = This button is not for you.
+text-too-long = That is too long: at most { $limit } characters.

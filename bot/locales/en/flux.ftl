@@ -1,0 +1,24 @@
+cmd-flux = one FLUX image from a hosted API
+cmd-fluxtest = a prompt-test suite: upside-down, hands, counting, text
+cmd-fluxstats = results per suite and model
+flux-usage = <b>/flux prompt</b>, e.g. <code>/flux a cat sitting on a chair</code>; <b>/fluxtest text</b> grades text rendering by OCR
+flux-caption = <i>{ $prompt }</i>
+    { $provider } · { $model } · seed { $seed } · { $seconds } s
+flux-btn-reroll = 🔁 Reroll
+flux-btn-test = 🧪 Test this prompt
+flux-voted = Vote counted.
+flux-err-no-key = Image generation is not configured: set REPLICATE_API_TOKEN (replicate.com) or FAL_KEY (fal.ai) in .env and restart the bot.
+flux-err-safety = The provider's safety filter rejected this prompt.
+flux-err-provider = The image provider failed: { $message }
+flux-err-timeout = The image provider took too long. Try again later.
+flux-err-bad-image = The provider returned something that is not a valid image.
+flux-err-daily-user = You reached today's limit of { $limit } images.
+flux-err-daily-chat = This chat reached today's limit of { $limit } images.
+flux-test-usage = Choose a suite: /fluxtest <i>suite</i> [subject]. Suites: { $suites }.
+flux-test-summary = <b>{ $suite }</b> · { $provider } · seed { $seed } · { $ok }/{ $total } images
+flux-test-mean = Mean OCR character accuracy: <b>{ $score }</b>
+flux-test-vote = Judge them with 👍/👎 under /flux images, or reply in the chat.
+flux-ocr-score = OCR { $score } (“{ $text }”)
+flux-stats-title = <b>FLUX results</b>
+flux-stats-row = { $count } images · OCR { $score } · 👍 { $share }
+flux-stats-empty = No images yet. Try /flux or /fluxtest text.

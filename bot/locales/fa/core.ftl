@@ -1,0 +1,42 @@
+start-greeting = سلام { $name }! من به گروه‌های یادگیری ماشین کمک می‌کنم مقاله‌هایی را که درباره‌شان بحث می‌کنند، روی مدل‌های محلیِ کوانتیزه‌شده <b>اجرا</b> کنند، و خلاصهٔ مقاله‌های تازه را به زبان خودتان می‌فرستم.
+    برای دیدن کارهایی که این‌جا از من برمی‌آید، /help را بزنید.
+help-header = <b>فرمان‌ها</b>
+help-admin-header = <b>فرمان‌های مدیر</b>
+help-footer = زبان: /lang · داده‌های شما: /history، /export، /forget
+cmd-start = شروع
+cmd-help = کارهایی که در این گفت‌وگو انجام می‌دهم
+cmd-lang = انتخاب زبان: /lang fa
+cmd-history = درخواست‌های اخیر شما: /history 20
+cmd-export = دریافت کل تاریخچه به‌صورت JSON
+cmd-forget = پاک کردن همهٔ داده‌هایی که از شما نگه می‌دارم
+cmd-stats = آمار استفاده
+lang-choose = یک زبان انتخاب کنید:
+lang-set = زبان تنظیم شد: { $language }.
+lang-unknown = زبان «{ $code }» را بلد نیستم. زبان‌های موجود: { $available }.
+history-empty = هنوز درخواستی ندارید. /help را امتحان کنید.
+history-header = <b>درخواست‌های شما</b> ({ $from }–{ $to } از { $total })
+history-bad-number = تعداد را یک عدد صحیح بین ۱ و { $max } بدهید، مثلاً /history 10.
+status-ok = ✅
+status-error = ⚠️ خطا
+status-rejected = ⛔ رد شد
+btn-prev = جدیدتر ▶
+btn-next = ◀ قدیمی‌تر
+export-caption = تاریخچهٔ شما: { $count } درخواست.
+export-empty = هنوز چیزی برای خروجی گرفتن نیست.
+forget-confirm = <b>همهٔ</b> داده‌هایی که از شما نگه می‌دارم ({ $count } درخواست) پاک شود؟ این کار برگشت‌پذیر نیست.
+btn-forget-yes = بله، پاک کن
+btn-cancel = انصراف
+forget-done = انجام شد: داده‌های شما پاک شد ({ $count } درخواست).
+forget-cancelled = چیزی پاک نشد.
+stats-text = <b>آمار</b>
+    کاربران: { $users } · گفت‌وگوها: { $chats }
+    درخواست‌ها: { $requests } · خطاها: { $errors } · ردشده: { $rejected }
+stats-by-command = <b>به تفکیک فرمان</b> (درخواست / خطا)
+admin-only = این فرمان فقط برای مدیران ربات است.
+unknown-command = فرمان /{ $command } را نمی‌شناسم. /help را ببینید.
+private-chatter = من به فرمان‌ها پاسخ می‌دهم. فهرستشان در /help است.
+error-apology = متأسفم، مشکلی در سمت من پیش آمد. ثبت شد؛ لطفاً بعداً دوباره امتحان کنید.
+quota-wait = درخواست‌ها زیاد است. { $seconds } ثانیهٔ دیگر دوباره امتحان کنید.
+stale-button = این دکمه منقضی شده است.
+not-your-button = این دکمه برای شما نیست.
+text-too-long = خیلی طولانی است: حداکثر { $limit } نویسه.

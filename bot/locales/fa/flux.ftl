@@ -1,0 +1,24 @@
+cmd-flux = یک تصویر FLUX از یک API میزبانی‌شده
+cmd-fluxtest = مجموعهٔ آزمون پرامپت: upside-down، hands، counting، text
+cmd-fluxstats = نتیجه‌ها به تفکیک مجموعه و مدل
+flux-usage = <b>/flux پرامپت</b>، مثلاً <code>/flux a cat sitting on a chair</code>؛ <b>/fluxtest text</b> نوشتار درون تصویر را با OCR می‌سنجد
+flux-caption = <i>{ $prompt }</i>
+    { $provider } · { $model } · seed { $seed } · { $seconds } ثانیه
+flux-btn-reroll = 🔁 نمونهٔ دیگر
+flux-btn-test = 🧪 آزمون این پرامپت
+flux-voted = رأی ثبت شد.
+flux-err-no-key = تولید تصویر پیکربندی نشده است: REPLICATE_API_TOKEN (replicate.com) یا FAL_KEY (fal.ai) را در ‎.env تنظیم و ربات را دوباره راه‌اندازی کنید.
+flux-err-safety = فیلتر ایمنی سرویس این پرامپت را رد کرد.
+flux-err-provider = سرویس تصویر خطا داد: { $message }
+flux-err-timeout = پاسخ سرویس تصویر خیلی طول کشید. بعداً امتحان کنید.
+flux-err-bad-image = سرویس چیزی برگرداند که تصویر معتبری نیست.
+flux-err-daily-user = به سقف روزانهٔ { $limit } تصویر رسیده‌اید.
+flux-err-daily-chat = این گفت‌وگو به سقف روزانهٔ { $limit } تصویر رسیده است.
+flux-test-usage = یک مجموعه انتخاب کنید: /fluxtest <i>مجموعه</i> [موضوع]. مجموعه‌ها: { $suites }.
+flux-test-summary = <b>{ $suite }</b> · { $provider } · seed { $seed } · { $ok }/{ $total } تصویر
+flux-test-mean = میانگین دقت نویسه‌ای OCR: <b>{ $score }</b>
+flux-test-vote = با 👍/👎 زیر تصویرهای /flux یا با پاسخ در گفت‌وگو داوری کنید.
+flux-ocr-score = OCR { $score } («{ $text }»)
+flux-stats-title = <b>نتیجه‌های FLUX</b>
+flux-stats-row = { $count } تصویر · OCR { $score } · 👍 { $share }
+flux-stats-empty = هنوز تصویری نیست. /flux یا /fluxtest text را امتحان کنید.

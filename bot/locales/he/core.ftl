@@ -1,0 +1,42 @@
+start-greeting = שלום { $name }! אני עוזר לקבוצות ML <b>להריץ</b> את המאמרים שהן מתווכחות עליהם, על מודלים מקומיים מכווצים, ושולח תקצירי מאמרים בשפה שלכם.
+    שלחו /help כדי לראות מה אני יודע לעשות כאן.
+help-header = <b>פקודות</b>
+help-admin-header = <b>פקודות מנהל</b>
+help-footer = שפה: /lang · הנתונים שלכם: /history, /export, /forget
+cmd-start = התחלה
+cmd-help = מה אני יודע לעשות בצ׳אט הזה
+cmd-lang = בחירת שפה: /lang he
+cmd-history = הבקשות האחרונות שלכם: /history 20
+cmd-export = הורדת כל ההיסטוריה כ-JSON
+cmd-forget = מחיקת כל מה שאני שומר עליכם
+cmd-stats = סטטיסטיקת שימוש
+lang-choose = בחרו שפה:
+lang-set = השפה נקבעה: { $language }.
+lang-unknown = אני לא מדבר „{ $code }”. זמינות: { $available }.
+history-empty = עדיין אין לכם בקשות. נסו /help.
+history-header = <b>הבקשות שלכם</b> ({ $from }–{ $to } מתוך { $total })
+history-bad-number = תנו מספר שלם בין 1 ל-{ $max }, למשל /history 10.
+status-ok = ✅
+status-error = ⚠️ שגיאה
+status-rejected = ⛔ נדחתה
+btn-prev = חדשות יותר ▶
+btn-next = ◀ ישנות יותר
+export-caption = ההיסטוריה שלכם: { $count } בקשות.
+export-empty = אין עדיין מה לייצא.
+forget-confirm = למחוק <b>את כל</b> מה שאני שומר עליכם ({ $count } בקשות)? אי אפשר לבטל.
+btn-forget-yes = כן, למחוק
+btn-cancel = ביטול
+forget-done = בוצע: הנתונים שלכם נמחקו ({ $count } בקשות).
+forget-cancelled = שום דבר לא נמחק.
+stats-text = <b>סטטיסטיקה</b>
+    משתמשים: { $users } · צ׳אטים: { $chats }
+    בקשות: { $requests } · שגיאות: { $errors } · נדחו: { $rejected }
+stats-by-command = <b>לפי פקודה</b> (בקשות / שגיאות)
+admin-only = הפקודה הזאת מיועדת למנהלי הבוט.
+unknown-command = אני לא מכיר את /{ $command }. ראו /help.
+private-chatter = אני עונה לפקודות. הרשימה ב-/help.
+error-apology = סליחה, משהו השתבש אצלי. זה נרשם; נסו שוב מאוחר יותר.
+quota-wait = יותר מדי בקשות. נסו שוב בעוד { $seconds } שניות.
+stale-button = הכפתור הזה כבר לא בתוקף.
+not-your-button = הכפתור הזה לא בשבילכם.
+text-too-long = ארוך מדי: לכל היותר { $limit } תווים.

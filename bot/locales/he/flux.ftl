@@ -1,0 +1,24 @@
+cmd-flux = תמונת FLUX אחת מ-API מתארח
+cmd-fluxtest = סדרת בדיקות פרומפט: upside-down, hands, counting, text
+cmd-fluxstats = תוצאות לפי סדרה ומודל
+flux-usage = <b>/flux פרומפט</b>, למשל <code>/flux a cat sitting on a chair</code>; <b>/fluxtest text</b> מודד טקסט בתמונה בעזרת OCR
+flux-caption = <i>{ $prompt }</i>
+    { $provider } · { $model } · seed { $seed } · { $seconds } שניות
+flux-btn-reroll = 🔁 עוד גרסה
+flux-btn-test = 🧪 בדיקה לפרומפט הזה
+flux-voted = ההצבעה נספרה.
+flux-err-no-key = יצירת תמונות לא מוגדרת: הגדירו REPLICATE_API_TOKEN (replicate.com) או FAL_KEY (fal.ai) בקובץ ‎.env והפעילו את הבוט מחדש.
+flux-err-safety = מסנן הבטיחות של הספק דחה את הפרומפט.
+flux-err-provider = ספק התמונות נכשל: { $message }
+flux-err-timeout = ספק התמונות התעכב יותר מדי. נסו שוב מאוחר יותר.
+flux-err-bad-image = הספק החזיר משהו שאינו תמונה תקינה.
+flux-err-daily-user = הגעתם למגבלה היומית של { $limit } תמונות.
+flux-err-daily-chat = הצ׳אט הזה הגיע למגבלה היומית של { $limit } תמונות.
+flux-test-usage = בחרו סדרה: /fluxtest <i>סדרה</i> [נושא]. סדרות: { $suites }.
+flux-test-summary = <b>{ $suite }</b> · { $provider } · seed { $seed } · { $ok }/{ $total } תמונות
+flux-test-mean = דיוק תווים ממוצע של OCR: <b>{ $score }</b>
+flux-test-vote = שפטו אותן עם 👍/👎 מתחת לתמונות /flux או בתגובה בצ׳אט.
+flux-ocr-score = OCR { $score } („{ $text }”)
+flux-stats-title = <b>תוצאות FLUX</b>
+flux-stats-row = { $count } תמונות · OCR { $score } · 👍 { $share }
+flux-stats-empty = אין עדיין תמונות. נסו /flux או /fluxtest text.

@@ -1,0 +1,24 @@
+cmd-flux = одна картинка FLUX через облачный API
+cmd-fluxtest = набор тестов промптов: upside-down, hands, counting, text
+cmd-fluxstats = результаты по наборам и моделям
+flux-usage = <b>/flux промпт</b>, например <code>/flux a cat sitting on a chair</code>; <b>/fluxtest text</b> оценивает текст на картинке через OCR
+flux-caption = <i>{ $prompt }</i>
+    { $provider } · { $model } · seed { $seed } · { $seconds } с
+flux-btn-reroll = 🔁 Ещё вариант
+flux-btn-test = 🧪 Тест этого промпта
+flux-voted = Голос учтён.
+flux-err-no-key = Генерация картинок не настроена: задайте REPLICATE_API_TOKEN (replicate.com) или FAL_KEY (fal.ai) в .env и перезапустите бота.
+flux-err-safety = Фильтр безопасности провайдера отклонил этот промпт.
+flux-err-provider = Ошибка провайдера картинок: { $message }
+flux-err-timeout = Провайдер картинок слишком долго отвечал. Попробуйте позже.
+flux-err-bad-image = Провайдер вернул не картинку.
+flux-err-daily-user = Вы исчерпали дневной лимит: { $limit } картинок.
+flux-err-daily-chat = Этот чат исчерпал дневной лимит: { $limit } картинок.
+flux-test-usage = Выберите набор: /fluxtest <i>набор</i> [тема]. Наборы: { $suites }.
+flux-test-summary = <b>{ $suite }</b> · { $provider } · seed { $seed } · картинок { $ok }/{ $total }
+flux-test-mean = Средняя посимвольная точность OCR: <b>{ $score }</b>
+flux-test-vote = Оцените их 👍/👎 под картинками /flux или ответом в чате.
+flux-ocr-score = OCR { $score } («{ $text }»)
+flux-stats-title = <b>Результаты FLUX</b>
+flux-stats-row = картинок: { $count } · OCR { $score } · 👍 { $share }
+flux-stats-empty = Картинок пока нет. Попробуйте /flux или /fluxtest text.

@@ -1,0 +1,94 @@
+"""Offline console chat: each input line becomes a real Update; every Bot API call is printed.
+
+Type a message or a command. Inline buttons are printed numbered; type `!N` to press button N of the latest
+keyboard. With stdin not a terminal, lines are read until EOF and the program exits 0."""
+import asyncio
+import html
+import re
+import sys
+from pathlib import Path
+
+from aiogram.types import User
+
+from bot.app import create_bot
+from bot.runtime import runtime
+from bot.transports.offline import OfflineChat, OfflineUser, RecordedCall, RecordingSession
+
+BOT_USERNAME = "paper_demo_bot"
+
+
+def plain(markup: str) -> str:
+    """Telegram HTML as terminal text: tags dropped (bold kept as ANSI when on a terminal), entities decoded."""
+    bold = sys.stdout.isatty()
+    text = re.sub(r"<b>|<strong>", "\033[1m" if bold else "", markup or "")
+    text = re.sub(r"</b>|</strong>", "\033[0m" if bold else "", text)
+    text = re.sub(r"<a href=\"([^\"]*)\">(.*?)</a>", r"\2 (\1)", text, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+class ConsoleSession(RecordingSession):
+    def on_call(self, call: RecordedCall) -> None:
+        name, method = call.name, call.method
+        if name in ("sendChatAction", "getMe", "setMyCommands", "answerCallbackQuery") and not (
+                name == "answerCallbackQuery" and getattr(method, "text", None)):
+            if name == "sendChatAction":
+                print(f"  … {method.action}", flush=True)
+            return
+        if name == "answerCallbackQuery":
+            print(f"  [popup] {method.text}", flush=True)
+            return
+        prefix = {"editMessageText": "[edited]", "editMessageCaption": "[edited caption]"}.get(name, "bot:")
+        body = plain(call.text) if call.text else ""
+        print(f"{prefix} {body}".rstrip(), flush=True)
+        captions = [getattr(item, "caption", None) for item in getattr(method, "media", None) or []]
+        for index, (label, path) in enumerate(call.files.items()):
+            caption = captions[index] if index < len(captions) and captions[index] else ""
+            print(f"  [{label}] {path}" + (f"  {plain(caption)}" if caption else ""), flush=True)
+        markup = getattr(method, "reply_markup", None)
+        if markup is not None and hasattr(markup, "inline_keyboard"):
+            buttons = [button.text for row in markup.inline_keyboard for button in row]
+            print("  " + "  ".join(f"[{i + 1}] {text}" for i, text in enumerate(buttons)), flush=True)
+
+
+async def run_console(settings, *, user_id: int, language: str | None, chat_type: str, admin: bool) -> int:
+    settings = settings.model_copy(update={"bot_username": settings.bot_username or BOT_USERNAME})
+    if admin:
+        settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {user_id}})
+    bot_user = User(id=42, is_bot=True, first_name="Paper demo bot", username=settings.bot_username)
+    session = ConsoleSession(bot_user, output_dir=Path(settings.console_output_dir), admin_ids={user_id})
+    bot = create_bot(settings, session=session)
+    interactive = sys.stdin.isatty()
+    async with runtime(settings) as rt:
+        chat = OfflineChat(rt.dispatcher, bot, session, chat_type=chat_type,
+                           user=OfflineUser(id=user_id, language_code=language))
+        rt.dispatcher["bot_username"] = settings.bot_username
+        if interactive:
+            print(f"Offline console as user {user_id} in a {chat_type} chat. Try /start, /help; "
+                  "!N presses button N; Ctrl-D quits.", flush=True)
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                print("you> ", end="", flush=True)
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            if re.fullmatch(r"!\d+", line.strip()):
+                message = chat.last_keyboard_message()
+                index = int(line.strip()[1:]) - 1
+                buttons = [b for row in message.reply_markup.inline_keyboard for b in row] if message else []
+                if not 0 <= index < len(buttons):
+                    print("  (no such button)", flush=True)
+                    continue
+                await chat.press(message, index)
+            else:
+                await chat.send(line)
+        await _wait_background(rt.dispatcher)
+    return 0
+
+
+async def _wait_background(dp) -> None:
+    """Let background work started by handlers (benchmarks, digests) finish before the console exits."""
+    await dp["background"].drain()

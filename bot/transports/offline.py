@@ -1,0 +1,232 @@
+"""A Bot API that lives in this process, and a driver that turns typed lines into real Updates.
+
+`RecordingSession` answers every Bot API call the way Telegram would (a Message for sendMessage, True for
+sendChatAction, …) and records it; the console transport prints those calls, the tests assert on them. The
+Dispatcher, middlewares and database are the real ones."""
+import contextvars
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery, EditMessageCaption, EditMessageReplyMarkup, EditMessageText, GetChatAdministrators,
+    GetChatMember, GetMe, SendMediaGroup, TelegramMethod,
+)
+from aiogram.types import (
+    CallbackQuery, Chat, ChatMemberMember, ChatMemberOwner, Document, InputFile, Message, PhotoSize, Update, User,
+)
+
+current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_update", default=None)
+FILE_FIELDS = ("photo", "document", "animation", "video", "audio", "voice")
+
+
+@dataclass
+class RecordedCall:
+    method: TelegramMethod
+    result: Any
+    update_id: int | None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.method.__api_method__
+
+    @property
+    def text(self) -> str | None:
+        return getattr(self.method, "text", None) or getattr(self.method, "caption", None)
+
+
+class RecordingSession(BaseSession):
+    def __init__(self, bot_user: User, output_dir: Path | None = None, admin_ids: set[int] | None = None):
+        super().__init__()
+        self.bot_user = bot_user
+        self.output_dir = output_dir
+        self.calls: list[RecordedCall] = []
+        self.chats: dict[int, Chat] = {}
+        self.messages: dict[tuple[int, int], Message] = {}
+        self.chat_admins = admin_ids or set()  # users who are admins of every group chat (for console demos)
+        self._ids = itertools.count(1_000)
+        self.update_ids = itertools.count(1)  # shared by every chat on this session: update ids are unique
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(self, url, headers=None, timeout=30, chunk_size=65536, raise_for_status=True):
+        raise RuntimeError("offline session: no downloads")
+        yield b""  # pragma: no cover
+
+    async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None):
+        files = await self._save_files(bot, method)
+        result = self.respond(method)
+        call = RecordedCall(method, result, current_update.get(), files)
+        self.calls.append(call)
+        self.on_call(call)
+        return result
+
+    def on_call(self, call: RecordedCall) -> None:
+        """Hook for the console printer."""
+
+    # --- answers shaped like Telegram's ---
+    def chat(self, chat_id: int | str) -> Chat:
+        chat_id = int(chat_id)
+        return self.chats.get(chat_id) or Chat(id=chat_id, type="private" if chat_id > 0 else "group")
+
+    def _message(self, method: TelegramMethod, **extra) -> Message:
+        chat = self.chat(method.chat_id)
+        data: dict[str, Any] = dict(message_id=next(self._ids), date=int(time.time()), chat=chat,
+                                    from_user=self.bot_user)
+        if getattr(method, "text", None) is not None:
+            data["text"] = method.text
+        if getattr(method, "caption", None) is not None:
+            data["caption"] = method.caption
+        if getattr(method, "reply_markup", None) is not None and type(method.reply_markup).__name__ == \
+                "InlineKeyboardMarkup":
+            data["reply_markup"] = method.reply_markup
+        if getattr(method, "photo", None) is not None:
+            data["photo"] = [PhotoSize(file_id=f"photo-{data['message_id']}", file_unique_id=f"u{data['message_id']}",
+                                       width=512, height=512)]
+        if getattr(method, "document", None) is not None:
+            name = getattr(method.document, "filename", None)
+            data["document"] = Document(file_id=f"doc-{data['message_id']}", file_unique_id=f"d{data['message_id']}",
+                                        file_name=name)
+        data.update(extra)
+        message = Message(**data)
+        self.messages[(chat.id, message.message_id)] = message
+        return message
+
+    def respond(self, method: TelegramMethod) -> Any:
+        if isinstance(method, GetMe):
+            return self.bot_user
+        if isinstance(method, SendMediaGroup):
+            results = []
+            for media in method.media:
+                fake = type("Item", (), {"chat_id": method.chat_id, "caption": getattr(media, "caption", None),
+                                         "photo": media.media if media.type == "photo" else None})
+                results.append(self._message(fake))
+            return results
+        if isinstance(method, (EditMessageText, EditMessageCaption, EditMessageReplyMarkup)):
+            if method.inline_message_id:
+                return True
+            old = self.messages.get((int(method.chat_id), method.message_id))
+            chat = old.chat if old else self.chat(method.chat_id)
+            update: dict[str, Any] = {"reply_markup": getattr(method, "reply_markup", None)}
+            if isinstance(method, EditMessageText):
+                update["text"] = method.text
+            if isinstance(method, EditMessageCaption):
+                update["caption"] = method.caption
+            base = old or Message(message_id=method.message_id, date=int(time.time()), chat=chat,
+                                  from_user=self.bot_user)
+            message = base.model_copy(update=update)
+            self.messages[(chat.id, message.message_id)] = message
+            return message
+        if isinstance(method, GetChatMember):
+            user = User(id=method.user_id, is_bot=False, first_name="member")
+            if method.user_id in self.chat_admins:
+                return ChatMemberOwner(user=user, is_anonymous=False)
+            return ChatMemberMember(user=user)
+        if isinstance(method, GetChatAdministrators):
+            return [ChatMemberOwner(user=User(id=uid, is_bot=False, first_name="admin"), is_anonymous=False)
+                    for uid in sorted(self.chat_admins)]
+        if hasattr(method, "chat_id") and type(method).__name__.startswith("Send") and \
+                type(method).__name__ != "SendChatAction":
+            return self._message(method)
+        if method.__returning__ is bool or isinstance(method, AnswerCallbackQuery):
+            return True
+        raise NotImplementedError(f"offline Bot API does not implement {method.__api_method__}")
+
+    async def _save_files(self, bot: Bot, method: TelegramMethod) -> dict[str, Path]:
+        saved: dict[str, Path] = {}
+        items = [(name, getattr(method, name, None)) for name in FILE_FIELDS]
+        if isinstance(method, SendMediaGroup):
+            items += [(f"media{index}", media.media) for index, media in enumerate(method.media)]
+        for name, value in items:
+            if not isinstance(value, InputFile):
+                continue
+            data = b"".join([chunk async for chunk in value.read(bot)])
+            if self.output_dir is not None:
+                self.output_dir.mkdir(parents=True, exist_ok=True)
+                filename = Path(value.filename or f"{name}.bin").name
+                path = self.output_dir / f"{int(time.time() * 1000)}-{next(self._ids)}-{filename}"
+                path.write_bytes(data)
+                saved[name] = path
+            else:
+                saved[name] = Path(value.filename or name)
+        return saved
+
+
+@dataclass
+class OfflineUser:
+    id: int = 1
+    first_name: str = "Console"
+    language_code: str | None = "en"
+    username: str | None = "console_user"
+
+
+class OfflineChat:
+    """Feeds real Updates to a Dispatcher as a given user in a given chat, and collects the bot's calls."""
+
+    def __init__(self, dp: Dispatcher, bot: Bot, session: RecordingSession, *, user: OfflineUser | None = None,
+                 chat_type: str = "private", chat_id: int | None = None, chat_title: str = "Console group"):
+        self.dp, self.bot, self.session = dp, bot, session
+        self.user = user or OfflineUser()
+        self.chat_type = chat_type
+        chat_id = chat_id if chat_id is not None else (self.user.id if chat_type == "private" else -100_000_001)
+        title = None if chat_type == "private" else chat_title
+        self.chat = Chat(id=chat_id, type=chat_type, title=title,
+                         first_name=self.user.first_name if chat_type == "private" else None)
+        session.chats[chat_id] = self.chat
+        self._update_ids = session.update_ids
+        self._message_ids = itertools.count(1)
+
+    def tg_user(self) -> User:
+        return User(id=self.user.id, is_bot=False, first_name=self.user.first_name,
+                    username=self.user.username, language_code=self.user.language_code)
+
+    def message_update(self, text: str, *, edited: bool = False) -> Update:
+        message = Message(message_id=next(self._message_ids), date=int(time.time()), chat=self.chat,
+                          from_user=self.tg_user(), text=text)
+        key = "edited_message" if edited else "message"
+        if edited:
+            message = message.model_copy(update={"edit_date": int(time.time())})
+        return Update(update_id=next(self._update_ids), **{key: message})
+
+    def channel_post_update(self, text: str, *, chat_id: int = -100_777, title: str = "ML channel") -> Update:
+        chat = Chat(id=chat_id, type="channel", title=title)
+        self.session.chats[chat_id] = chat
+        post = Message(message_id=next(self._message_ids), date=int(time.time()), chat=chat, text=text,
+                       sender_chat=chat)
+        return Update(update_id=next(self._update_ids), channel_post=post)
+
+    def callback_update(self, message: Message, data: str) -> Update:
+        query = CallbackQuery(id=str(next(self._update_ids)), from_user=self.tg_user(), chat_instance="console",
+                              message=message, data=data)
+        return Update(update_id=next(self._update_ids), callback_query=query)
+
+    async def feed(self, update: Update) -> list[RecordedCall]:
+        token = current_update.set(update.update_id)
+        first = len(self.session.calls)
+        try:
+            await self.dp.feed_update(self.bot, update)
+        finally:
+            current_update.reset(token)
+        return [call for call in self.session.calls[first:] if call.update_id == update.update_id]
+
+    async def send(self, text: str) -> list[RecordedCall]:
+        return await self.feed(self.message_update(text))
+
+    async def press(self, message: Message, button: int | str) -> list[RecordedCall]:
+        """Press an inline button by its position (0-based) or its text."""
+        buttons = [b for row in message.reply_markup.inline_keyboard for b in row]
+        chosen = buttons[button] if isinstance(button, int) else next(b for b in buttons if b.text == button)
+        return await self.feed(self.callback_update(message, chosen.callback_data))
+
+    def last_keyboard_message(self) -> Message | None:
+        for call in reversed(self.session.calls):
+            result = call.result
+            if isinstance(result, Message) and result.reply_markup is not None and result.chat.id == self.chat.id:
+                return self.session.messages.get((result.chat.id, result.message_id), result)
+        return None

@@ -1,0 +1,30 @@
+"""Digest settings (environment / .env)."""
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DigestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    arxiv_api_base: str = "https://export.arxiv.org/api/query"
+    arxiv_request_spacing_s: float = Field(3.0, ge=0)  # arXiv asks for at least 3 s between requests
+    arxiv_page_size: int = Field(50, ge=1, le=2000)
+    arxiv_max_results: int = Field(100, ge=1)
+    # Comma-separated arXiv categories fetched for every subscription's topics (e.g. cs.CL,cs.LG).
+    digest_arxiv_categories: str = "cs.CL,cs.LG"
+    digest_feeds: str = ""  # comma-separated RSS/Atom URLs
+    digest_fetch_interval_min: int = Field(60, ge=1)
+    digest_similarity_threshold: float = Field(0.82, ge=0, le=1)
+    digest_lookback_days: int = Field(7, ge=1)
+    # Text model for summaries/translation: empty = the extractive summary and original-language text.
+    digest_summary_model: str = ""
+    digest_translation_model: str = ""
+    # scheduler: "auto" runs it in the process that wins the lock; "off" never (a separate `scheduler` role runs it).
+    digest_scheduler: Literal["auto", "off"] = "auto"
+    broadcast_per_second: float = Field(28.0, gt=0)  # Telegram allows about 30 messages/s overall
+    broadcast_per_chat_interval_s: float = Field(1.0, ge=0)
+    broadcast_group_per_minute: int = Field(20, ge=1)
+    broadcast_retries: int = Field(5, ge=0)
+    broadcast_concurrency: int = Field(16, ge=1)

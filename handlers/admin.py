@@ -1,0 +1,31 @@
+"""/stats for the bot's admins (ADMIN_IDS)."""
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import CommandSpec
+from bot.config import Settings
+from bot.i18n import Html, Translator
+from bot.render import escape
+from bot.sending import answer_long
+from storage.repo.core import bot_stats
+
+router = Router(name="admin")
+commands = [CommandSpec("stats", "cmd-stats", admin_only=True)]
+
+
+@router.message(Command("stats"))
+async def stats(message: Message, session: AsyncSession, l10n: Translator, settings: Settings, history) -> None:
+    if not settings.is_admin(message.from_user.id if message.from_user else None):
+        await message.answer(l10n("admin-only"))
+        await history.record("stats", status="rejected", result={"reason": "not admin"})
+        return
+    numbers = await bot_stats(session)
+    lines = [l10n("stats-text", users=numbers.users, chats=numbers.chats, requests=numbers.requests,
+                  errors=numbers.errors, rejected=numbers.rejected)]
+    if numbers.by_command:
+        lines += ["", l10n("stats-by-command")]
+        lines += [f"/{escape(command)}: {total} / {errors}" for command, total, errors in numbers.by_command]
+    await answer_long(message, Html("\n".join(lines)))
+    await history.record("stats")

@@ -1,0 +1,40 @@
+"""Last router: unknown commands get a pointer to /help; chatter in groups and commands for other bots are ignored."""
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from bot.i18n import Translator
+
+router = Router(name="fallback")
+
+
+def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
+    head = text.split(maxsplit=1)[0] if text.split() else ""
+    if "@" not in head:
+        return False
+    mention = head.split("@", 1)[1]
+    return bot_username is None or mention.lower() != bot_username.lower()
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message, l10n: Translator, bot_username: str | None, history) -> None:
+    head = message.text.split(maxsplit=1)[0]
+    if addressed_to_other_bot(message.text, bot_username):
+        return
+    # In a group, "/foo" without a mention may be meant for another bot: only answer when addressed or in private.
+    if message.chat.type != "private" and "@" not in head:
+        return
+    command = head[1:].split("@", 1)[0][:32]
+    await message.answer(l10n("unknown-command", command=command))
+    await history.record(command or "?", message.text[len(head):].strip(), status="rejected",
+                         result={"reason": "unknown command"})
+
+
+@router.message(F.chat.type == "private")
+async def private_chatter(message: Message, l10n: Translator) -> None:
+    await message.answer(l10n("private-chatter"))
+
+
+@router.callback_query()
+async def stale_button(query: CallbackQuery, l10n: Translator) -> None:
+    # Buttons from an older version of the bot, or forged callback data.
+    await query.answer(l10n("stale-button"), show_alert=False)

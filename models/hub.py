@@ -1,0 +1,46 @@
+"""One engine per model, created on first use and shared by every caller in the process."""
+import asyncio
+
+from models.config import ModelSettings
+from models.embeddings import EmbeddingEngine
+from models.engine import LocalTextEngine
+from models.registry import resolve, text_model_names
+
+
+class ModelHub:
+    def __init__(self, settings: ModelSettings | None = None):
+        self.settings = settings or ModelSettings()
+        self._engines: dict[str, object] = {}
+
+    def text(self, name: str | None = None):
+        """The text engine for `name` (default: DEFAULT_TEXT_MODEL); raises UnknownModel / ModelUnavailable."""
+        name = name or self.settings.default_text_model
+        if name not in self._engines:
+            spec = resolve(name, self.settings, kind="causal-lm")
+            if spec.backend == "remote":
+                from models.remote import RemoteTextEngine
+
+                self._engines[name] = RemoteTextEngine(spec, self.settings.remote_models[name],
+                                                       max_n=self.settings.engine_max_n,
+                                                       max_new_tokens=self.settings.engine_max_new_tokens)
+            else:
+                spec.locate()  # fail now, with the install hint, rather than inside the worker
+                self._engines[name] = LocalTextEngine(spec, self.settings)
+        return self._engines[name]
+
+    def embedder(self, name: str = "minilm") -> EmbeddingEngine:
+        if name not in self._engines:
+            spec = resolve(name, self.settings, kind="embedder")
+            spec.locate()
+            self._engines[name] = EmbeddingEngine(spec, self.settings)
+        return self._engines[name]
+
+    def text_models(self) -> list[str]:
+        return text_model_names(self.settings)
+
+    def loaded(self) -> dict[str, object]:
+        return dict(self._engines)
+
+    async def close(self, drain: bool = False) -> None:
+        engines, self._engines = list(self._engines.values()), {}
+        await asyncio.gather(*(engine.close(drain=drain) for engine in engines), return_exceptions=True)

@@ -1,0 +1,1 @@
+"""FLUX-style prompt tests through hosted image APIs (Replicate, fal.ai), graded by OCR or by votes."""

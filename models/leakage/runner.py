@@ -1,0 +1,164 @@
+"""Running probes through a text engine: N samples per temperature for the control and the test prompt,
+first sentences compared with the concept, paired scores, Leak-Rate with a bootstrap interval."""
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.leakage.probes import LeakProbe
+from models.leakage.similarity import get_measure
+from models.leakage.stats import bootstrap_ci, leak_rate, pair_scores, sign_test_p
+from models.leakage.text import first_sentence
+
+INSTRUCTION = "Complete the sentence."
+PAPER_TEMPERATURES = (0.0, 0.5, 1.0, 1.5)
+
+
+@dataclass
+class ProbeRun:
+    probe: LeakProbe
+    model: str
+    temperatures: list[float]
+    n: int
+    control: list[str]  # first sentences, in (temperature, sample) order, paired index by index with `test`
+    test: list[str]
+    control_similarity: list[float]
+    test_similarity: list[float]
+    scores: list[float]
+    seconds: float
+    seed: int = 0
+
+    @property
+    def leak_rate(self) -> float:
+        return leak_rate(self.scores)
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return bootstrap_ci(self.scores, seed=self.seed)
+
+    @property
+    def p_value(self) -> float:
+        return sign_test_p(self.scores)
+
+    def best_example(self) -> int:
+        """The pair where the concept leaked most (largest test − control similarity)."""
+        return int(np.argmax(np.asarray(self.test_similarity) - np.asarray(self.control_similarity)))
+
+    def summary(self) -> dict:
+        lo, hi = self.ci95
+        best = self.best_example()
+        return {"probe": self.probe.to_json(), "model": self.model, "n": self.n, "temperatures": self.temperatures,
+                "leak_rate": round(self.leak_rate, 2), "ci95": [round(lo, 2), round(hi, 2)],
+                "p_value": round(self.p_value, 4), "best": {"control": self.control[best], "test": self.test[best]},
+                "seconds": round(self.seconds, 2)}
+
+
+def _clean(answer: str, prompt: str) -> str:
+    # Instruct models often restate the prompt before completing it; the continuation is what follows it.
+    stripped = answer.strip()
+    if stripped.lower().startswith(prompt.strip().lower()):
+        stripped = stripped[len(prompt.strip()):]
+    return first_sentence(stripped)
+
+
+async def generate_pairs(engine, probe: LeakProbe, *, n: int, temperatures: Sequence[float], seed: int,
+                         max_new_tokens: int) -> tuple[list[str], list[str]]:
+    prompts = [engine.format_prompt(probe.control, INSTRUCTION), engine.format_prompt(probe.test, INSTRUCTION)]
+
+    async def at(temperature: float, index: int):
+        samples = 1 if temperature == 0 else n  # greedy decoding gives the same continuation n times
+        out = await engine.generate(prompts, n=samples, temperature=temperature, max_new_tokens=max_new_tokens,
+                                    stop=["\n"], seed=seed + index)
+        control, test = out
+        return (control * n, test * n) if samples == 1 else (control, test)
+
+    results = await asyncio.gather(*(at(t, i) for i, t in enumerate(temperatures)))
+    control = [_clean(text, probe.control) for pair in results for text in pair[0]]
+    test = [_clean(text, probe.control) for pair in results for text in pair[1]]
+    return control, test
+
+
+async def run_probe(engine, embedder, probe: LeakProbe, *, n: int = 10,
+                    temperatures: Sequence[float] = PAPER_TEMPERATURES, seed: int = 0, max_new_tokens: int = 24,
+                    measure: str = "cosine") -> ProbeRun:
+    started = time.perf_counter()
+    control, test = await generate_pairs(engine, probe, n=n, temperatures=temperatures, seed=seed,
+                                         max_new_tokens=max_new_tokens)
+    similarity = get_measure(measure)
+    sims = await similarity(embedder, probe.concept, control + test)
+    control_sim, test_sim = sims[:len(control)], sims[len(control):]
+    scores = pair_scores(test_sim, control_sim)
+    return ProbeRun(probe, engine.name, list(temperatures), n, control, test, [float(x) for x in control_sim],
+                    [float(x) for x in test_sim], [float(x) for x in scores], time.perf_counter() - started, seed)
+
+
+@dataclass
+class SuiteResult:
+    model: str
+    suite: str
+    runs: list[ProbeRun]
+    n: int
+    temperatures: list[float]
+    seconds: float
+    seed: int = 0
+    by_category: dict[str, float] = field(default_factory=dict)
+    by_language: dict[str, float] = field(default_factory=dict)
+
+    def probe_rates(self) -> np.ndarray:
+        return np.array([run.leak_rate for run in self.runs])
+
+    @property
+    def leak_rate(self) -> float:
+        return float(self.probe_rates().mean())
+
+    def ci95(self) -> tuple[float, float]:
+        # Pairs within a probe are not independent, so the interval resamples probes (a cluster bootstrap).
+        return bootstrap_ci(self.probe_rates() / 100, seed=self.seed)
+
+    def group(self, key: Callable[[LeakProbe], str]) -> dict[str, tuple[float, float, float]]:
+        """{group: (Leak-Rate, CI low, CI high)}, all in percent."""
+        groups: dict[str, list[float]] = defaultdict(list)
+        for run in self.runs:
+            groups[key(run.probe)].append(run.leak_rate / 100)
+        return {name: (float(np.mean(values)) * 100, *bootstrap_ci(values, seed=self.seed))
+                for name, values in sorted(groups.items())}
+
+    def to_json(self) -> dict:
+        lo, hi = self.ci95()
+        return {
+            "model": self.model, "suite": self.suite, "n_probes": len(self.runs), "n_samples": self.n,
+            "temperatures": self.temperatures, "leak_rate": round(self.leak_rate, 2),
+            "ci95": [round(lo, 2), round(hi, 2)],
+            "p_value": round(sign_test_p([s for run in self.runs for s in run.scores]), 6),
+            "by_category": {k: round(v[0], 2) for k, v in self.group(lambda p: p.category).items()},
+            "by_language": {k: round(v[0], 2) for k, v in self.group(lambda p: p.language).items()},
+            "seconds": round(self.seconds, 1),
+            "probes": [run.summary() for run in self.runs],
+        }
+
+
+async def run_suite(engine, embedder, probes: list[LeakProbe], *, suite_name: str, n: int = 10,
+                    temperatures: Sequence[float] = PAPER_TEMPERATURES, seed: int = 0, max_new_tokens: int = 24,
+                    measure: str = "cosine", concurrency: int = 8,
+                    progress: Callable[[int, int], Awaitable[None]] | None = None) -> SuiteResult:
+    """Probes run `concurrency` at a time so the engine can batch them together."""
+    started = time.perf_counter()
+    runs: list[ProbeRun | None] = [None] * len(probes)
+    done = 0
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int, probe: LeakProbe) -> None:
+        nonlocal done
+        async with gate:
+            runs[index] = await run_probe(engine, embedder, probe, n=n, temperatures=temperatures, seed=seed,
+                                          max_new_tokens=max_new_tokens, measure=measure)
+        done += 1
+        if progress is not None:
+            await progress(done, len(probes))
+
+    await asyncio.gather(*(one(i, p) for i, p in enumerate(probes)))
+    return SuiteResult(engine.name, suite_name, list(runs), n, list(temperatures), time.perf_counter() - started,
+                       seed)

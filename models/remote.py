@@ -1,0 +1,130 @@
+"""The text-engine interface over an OpenAI-compatible HTTP API (vLLM, llama.cpp server, Ollama):
+how a deployment moves inference to separate GPU machines. Uses /v1/completions, so base and chat prompt styles
+both work (chat prompts are rendered as plain instruction text: the remote side has no tokenizer here)."""
+import asyncio
+import email.utils
+import logging
+import os
+import random
+import time
+
+import httpx
+
+from models.config import RemoteModel
+from models.engine import DEFAULT_INSTRUCTION, cut_at_stop
+from models.errors import BadRequest, ModelUnavailable, RemoteError, RequestTimeout, RequestTooLarge
+from models.registry import ModelSpec
+
+log = logging.getLogger(__name__)
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class RemoteTextEngine:
+    def __init__(self, spec: ModelSpec, remote: RemoteModel, *, max_n: int = 16, max_new_tokens: int = 128):
+        self.spec, self.remote = spec, remote
+        self.max_n, self.max_new_tokens = max_n, max_new_tokens
+        headers = {}
+        if remote.api_key_env:
+            key = os.environ.get(remote.api_key_env)
+            if not key:
+                raise ModelUnavailable(spec.name, f"set {remote.api_key_env} to the endpoint's API key")
+            headers["Authorization"] = f"Bearer {key}"
+        self.client = httpx.AsyncClient(base_url=remote.base_url.rstrip("/"), headers=headers,
+                                        timeout=httpx.Timeout(remote.timeout_s, connect=10.0),
+                                        limits=httpx.Limits(max_connections=32))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    async def ready(self) -> "RemoteTextEngine":
+        return self
+
+    def info(self) -> dict:
+        return {"name": self.name, "device": "remote", "endpoint": self.remote.base_url, "model": self.remote.model}
+
+    def tokenize(self, text: str) -> list[str]:
+        raise ModelUnavailable(self.name, "a remote model's tokenizer is not available here")
+
+    def format_prompt(self, text: str, instruction: str | None = None) -> str:
+        if self.spec.prompt_style != "chat":
+            return text
+        return f"{instruction or DEFAULT_INSTRUCTION}\n\n{text}"
+
+    async def generate(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
+                       max_new_tokens: int = 32, stop: list[str] | None = None, seed: int | None = None,
+                       timeout: float | None = None) -> list[list[str]]:
+        if not prompts or any(not p or not p.strip() for p in prompts):
+            raise BadRequest("empty prompt")
+        if not 1 <= n <= self.max_n:
+            raise RequestTooLarge("n", n, self.max_n)
+        if not 1 <= max_new_tokens <= self.max_new_tokens:
+            raise RequestTooLarge("max_new_tokens", max_new_tokens, self.max_new_tokens)
+        body = {"model": self.remote.model, "prompt": prompts, "n": n, "temperature": temperature, "top_p": top_p,
+                "max_tokens": max_new_tokens}
+        if stop:
+            body["stop"] = stop[:4]  # the OpenAI API takes at most four
+        if seed is not None:
+            body["seed"] = seed
+        try:
+            data = await asyncio.wait_for(self._post("/completions", body), timeout)
+        except asyncio.TimeoutError:
+            raise RequestTimeout(timeout) from None
+        try:
+            choices = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
+            texts = [choice["text"] for choice in choices]
+        except (KeyError, TypeError) as error:
+            raise RemoteError(f"{self.name}: malformed response ({error})") from None
+        if len(texts) != len(prompts) * n:
+            raise RemoteError(f"{self.name}: expected {len(prompts) * n} choices, got {len(texts)}")
+        texts = [cut_at_stop(text, tuple(stop or ()))[0] for text in texts]
+        return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+
+    async def _post(self, path: str, body: dict) -> dict:
+        last_error = "no attempt"
+        for attempt in range(self.remote.retries + 1):
+            try:
+                response = await self.client.post(path, json=body)
+            except httpx.TimeoutException:
+                last_error, status, wait = "timed out", None, None
+            except httpx.TransportError as error:
+                last_error, status, wait = f"connection failed ({type(error).__name__})", None, None
+            else:
+                status = response.status_code
+                if status < 300:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise RemoteError(f"{self.name}: the endpoint returned invalid JSON", status) from None
+                if status not in RETRY_STATUSES:
+                    raise RemoteError(f"{self.name}: HTTP {status}: {_error_text(response)}", status)
+                last_error, wait = f"HTTP {status}: {_error_text(response)}", retry_after_seconds(response)
+            if attempt == self.remote.retries:
+                break
+            delay = wait if wait is not None else min(8.0, 0.5 * 2**attempt) * (0.5 + random.random())
+            log.warning("%s: %s; retrying in %.1f s", self.name, last_error, delay)
+            await asyncio.sleep(delay)
+        raise RemoteError(f"{self.name}: {last_error} after {self.remote.retries + 1} attempts")
+
+    async def close(self, drain: bool = True) -> None:
+        await self.client.aclose()
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
+        return str(message or data)[:200]
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,95 @@
+"""Repositories for users, chats and history."""
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repo.upsert import upsert
+from storage.schema.base import utcnow
+from storage.schema.core import Chat, HistoryEntry, User
+
+
+def _clean(text: str | None, limit: int | None = None) -> str | None:
+    """PostgreSQL text columns reject NUL ("invalid byte sequence for encoding UTF8: 0x00"); SQLite takes it.
+    Drop it here so one odd character in a name or an argument cannot fail every update of a user; cut to the
+    column's length, which PostgreSQL enforces and SQLite does not."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "")
+    return text[:limit] if limit is not None else text
+
+
+async def upsert_user(session: AsyncSession, *, user_id: int, first_name: str | None, last_name: str | None,
+                      username: str | None, telegram_language: str | None) -> User:
+    now = utcnow()
+    values = dict(id=user_id, first_name=_clean(first_name, 256), last_name=_clean(last_name, 256),
+                  username=_clean(username, 64), telegram_language=_clean(telegram_language, 16),
+                  created_at=now, last_seen_at=now)
+    await upsert(session, User.__table__, values, key="id",
+                 update=["first_name", "last_name", "username", "telegram_language", "last_seen_at"])
+    return await session.get(User, user_id, populate_existing=True)
+
+
+async def upsert_chat(session: AsyncSession, *, chat_id: int, type: str, title: str | None) -> Chat:
+    now = utcnow()
+    values = dict(id=chat_id, type=type, title=_clean(title, 256), settings={}, active=True, created_at=now,
+                  last_seen_at=now)
+    await upsert(session, Chat.__table__, values, key="id", update=["type", "title", "last_seen_at", "active"])
+    return await session.get(Chat, chat_id, populate_existing=True)
+
+
+async def record_history(session: AsyncSession, *, user_id: int | None, chat_id: int | None, command: str,
+                         arguments: str, status: str, result: dict[str, Any] | None = None,
+                         model: str | None = None, latency_ms: int | None = None) -> HistoryEntry:
+    entry = HistoryEntry(user_id=user_id, chat_id=chat_id, command=_clean(command, 32),
+                         arguments=_clean(arguments, 4000),
+                         status=status, result=result or {}, model=model, latency_ms=latency_ms)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def user_history(session: AsyncSession, user_id: int, *, offset: int = 0,
+                       limit: int | None = None) -> Sequence[HistoryEntry]:
+    query = (select(HistoryEntry).where(HistoryEntry.user_id == user_id)
+             .order_by(HistoryEntry.created_at.desc(), HistoryEntry.id.desc()).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def count_user_history(session: AsyncSession, user_id: int) -> int:
+    return await session.scalar(select(func.count()).select_from(HistoryEntry).where(HistoryEntry.user_id == user_id))
+
+
+async def forget_user(session: AsyncSession, user_id: int) -> int:
+    """Delete every row about the user; returns how many history rows went with them."""
+    deleted = (await session.execute(delete(HistoryEntry).where(HistoryEntry.user_id == user_id))).rowcount
+    await session.execute(delete(User).where(User.id == user_id))
+    return deleted or 0
+
+
+@dataclass
+class BotStats:
+    users: int
+    chats: int
+    requests: int
+    errors: int
+    rejected: int
+    by_command: list[tuple[str, int, int]]  # (command, requests, errors)
+
+
+async def bot_stats(session: AsyncSession) -> BotStats:
+    users = await session.scalar(select(func.count()).select_from(User))
+    chats = await session.scalar(select(func.count()).select_from(Chat))
+    status_counts = dict((await session.execute(
+        select(HistoryEntry.status, func.count()).group_by(HistoryEntry.status))).all())
+    errors = func.sum(case((HistoryEntry.status == "error", 1), else_=0))
+    rows = (await session.execute(
+        select(HistoryEntry.command, func.count(), errors).group_by(HistoryEntry.command)
+        .order_by(func.count().desc()))).all()
+    return BotStats(users=users or 0, chats=chats or 0, requests=sum(status_counts.values()),
+                    errors=status_counts.get("error", 0), rejected=status_counts.get("rejected", 0),
+                    by_command=[(command, total, int(err or 0)) for command, total, err in rows])

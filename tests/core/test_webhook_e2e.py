@@ -1,0 +1,195 @@
+"""End to end over real HTTP, on SQLite and on PostgreSQL: the bot's webhook server on a loopback port, pointed via
+TELEGRAM_API_BASE at the fake Bot API server (fakes/botapi.py) on another loopback port. Updates are the JSON
+Telegram posts; what the bot did is read back from the calls the fake API recorded and from the database."""
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.app import create_bot
+from bot.config import Settings
+from bot.runtime import Runtime, runtime
+from bot.transports.telegram import build_webhook_app
+from fakes.botapi import FakeBotAPI
+from storage.schema.core import HistoryEntry
+
+TOKEN = "123456:AAHfakeE2eTokenSecretPart_0123456789"
+SECRET = "webhook-secret_42"
+WEBHOOK_URL = "https://bot.example.org/tg/hook"
+TIMEOUT_S = 10.0
+
+
+@dataclass
+class WebhookBot:
+    fake: FakeBotAPI
+    rt: Runtime
+    url: str  # http://127.0.0.1:port
+    http: aiohttp.ClientSession
+    _update_ids = itertools.count(1)
+
+    def message(self, text: str, *, user_id: int, lang: str = "en", first_name: str = "Ada") -> dict:
+        """An Update as Telegram posts it (JSON), for a private chat."""
+        update_id = next(self._update_ids)
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return {"update_id": update_id, "message": {
+            "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
+            "chat": {"id": user_id, "type": "private", "first_name": first_name},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": lang}}}
+
+    async def post(self, update: dict, secret: str | None = SECRET) -> aiohttp.ClientResponse:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with self.http.post(self.url + "/tg/hook", json=update, headers=headers) as response:
+            await response.read()
+            return response
+
+    def sent_to(self, chat_id: int) -> list:
+        return [call for call in self.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == chat_id]
+
+    async def wait_for(self, predicate, what: str) -> None:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; calls: "
+                                     f"{[(c.method, c.status) for c in self.fake.calls]}")
+            await asyncio.sleep(0.01)
+
+    async def say(self, text: str, *, user_id: int, lang: str = "en", replies: int = 1) -> list:
+        """POST one update with the right secret and wait until `replies` sendMessage calls reached its chat."""
+        before = len(self.sent_to(user_id))
+        response = await self.post(self.message(text, user_id=user_id, lang=lang))
+        assert response.status == 200
+        await self.wait_for(lambda: len(self.sent_to(user_id)) >= before + replies, f"the reply to {text!r}")
+        return self.sent_to(user_id)[before:]
+
+    async def history(self, user_id: int, expect: int | None = None) -> list[HistoryEntry]:
+        """The user's history; with `expect`, waits (up to 5 s) for that many rows: the webhook answers Telegram
+        at once and the update's transaction commits after the reply has gone out."""
+        for _ in range(100):
+            async with self.rt.sessionmaker() as session:
+                query = select(HistoryEntry).where(HistoryEntry.user_id == user_id).order_by(HistoryEntry.id)
+                rows = list((await session.scalars(query)).all())
+            if expect is None or len(rows) >= expect:
+                return rows
+            await asyncio.sleep(0.05)
+        return rows
+
+
+@pytest.fixture
+async def webhook(database_url):
+    async with FakeBotAPI() as fake:
+        settings = Settings(_env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
+                            database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
+        async with runtime(settings, with_models=False) as rt:
+            bot = create_bot(settings)
+            runner = web.AppRunner(build_webhook_app(bot, rt.dispatcher, settings), access_log=None)
+            await runner.setup()  # runs on_startup: getMe, setMyCommands, setWebhook against the fake API
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
+            async with aiohttp.ClientSession() as http:
+                yield WebhookBot(fake, rt, f"http://127.0.0.1:{port}", http)
+            await runner.cleanup()  # on_shutdown closes the bot's HTTP session
+
+
+async def test_start_registers_webhook_and_commands_in_every_language(webhook):
+    fake = webhook.fake
+    assert all(call.token == TOKEN for call in fake.calls)  # the token travels in the path, like api.telegram.org
+    assert len(fake.calls_to("getMe")) == 1
+    [set_webhook] = fake.calls_to("setWebhook")
+    assert set_webhook.params["url"] == WEBHOOK_URL and set_webhook.params["secret_token"] == SECRET
+    assert "message" in set_webhook.params["allowed_updates"]
+    assert "callback_query" in set_webhook.params["allowed_updates"]
+
+    registered = {(call.params["scope"]["type"], call.params.get("language_code")): call.params["commands"]
+                  for call in fake.calls_to("setMyCommands")}
+    assert set(registered) == {(scope, lang) for scope in ("all_private_chats", "all_group_chats")
+                               for lang in (None, "en", "ru", "fa", "he")}
+    russian = {command["command"]: command["description"] for command in registered["all_private_chats", "ru"]}
+    assert {"start", "help", "lang", "history"} <= set(russian) and "stats" not in russian  # admin-only: hidden
+    assert any("а" <= char <= "я" for char in russian["help"])
+    assert all("<" not in command["description"] for commands in registered.values() for command in commands)
+
+    async with webhook.http.get(webhook.url + "/healthz") as response:
+        assert response.status == 200 and await response.json() == {"status": "ok"}
+
+
+async def test_commands_over_http(webhook):
+    [greeting] = await webhook.say("/start", user_id=1001)
+    assert "Hi, Ada" in greeting.params["text"] and greeting.params["parse_mode"] == "HTML"
+    [help_] = await webhook.say("/help", user_id=1001)
+    assert "/history" in help_.params["text"] and "/stats" not in help_.params["text"]
+    [lang] = await webhook.say("/lang ru", user_id=1001)
+    assert lang.params["text"] == "Язык: Русский."
+    [help_ru] = await webhook.say("/help", user_id=1001)
+    assert "Команды" in help_ru.params["text"]
+    [history] = await webhook.say("/history", user_id=1001)
+    assert "/start" in history.params["text"] and "/lang" in history.params["text"]
+    assert [(entry.command, entry.status) for entry in await webhook.history(1001, expect=5)] == [
+        ("start", "ok"), ("help", "ok"), ("lang", "ok"), ("help", "ok"), ("history", "ok")]
+
+
+async def test_wrong_or_missing_secret_is_refused(webhook):
+    for secret in ("wrong-secret", "", None, SECRET.upper()):
+        response = await webhook.post(webhook.message("/start", user_id=2002), secret=secret)
+        assert response.status == 401, secret
+    # A genuine update after the forged ones: once it is answered, anything the forged ones caused would show.
+    await webhook.say("/start", user_id=2003)
+    assert webhook.sent_to(2002) == []
+    assert await webhook.history(2002) == []
+
+
+async def test_flood_control_429_is_waited_out_and_the_message_arrives(webhook):
+    webhook.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    started = time.monotonic()
+    calls = await webhook.say("/start", user_id=3003, replies=2)
+    assert [call.status for call in calls] == [429, 200]
+    assert calls[1].at - calls[0].at >= 0.95  # Retry-After honoured, not hammered
+    assert time.monotonic() - started < 5
+    assert webhook.fake.delivered[-1][0] == 3003 and "Hi, Ada" in webhook.fake.delivered[-1][1]
+    assert [(entry.command, entry.status) for entry in await webhook.history(3003)] == [("start", "ok")]
+
+
+@pytest.mark.parametrize("status, description", [
+    (400, "Bad Request: can't parse entities: unsupported start tag"),
+    (403, "Forbidden: bot was blocked by the user"),
+    (500, "Internal Server Error"),
+    (502, "Bad Gateway"),
+])
+async def test_telegram_errors_are_logged_recorded_and_apologised(webhook, caplog, status, description):
+    chat = 4000 + status
+    caplog.set_level(logging.INFO)
+    await webhook.say("/start", user_id=chat, lang="ru")  # a known user (first-contact failures: test_quota_and_errors)
+    if status == 403:
+        webhook.fake.blocked_chats.add(chat)  # every message to this chat fails from now on, the apology too
+    else:
+        webhook.fake.fail_next("sendMessage", status, description)  # the handler's reply fails, the apology works
+    update = webhook.message("/help", user_id=chat, lang="ru")
+    assert (await webhook.post(update)).status == 200
+    await webhook.wait_for(lambda: any(r.name == "bot.errors" for r in caplog.records), "the error log")
+    await webhook.wait_for(lambda: len(webhook.sent_to(chat)) >= 3, "the apology attempt")
+
+    logged = [r for r in caplog.records if r.name == "bot.errors" and str(update["update_id"]) in r.getMessage()]
+    assert logged and logged[0].exc_info is not None, "the update id and the exception are logged"
+    entries = await webhook.history(chat)
+    assert [(entry.command, entry.status) for entry in entries] == [("start", "ok"), ("help", "error")]
+    assert entries[-1].result["error"].startswith("Telegram")
+    attempts = webhook.sent_to(chat)[1:]
+    apology = attempts[-1].params["text"]
+    assert apology.startswith("Простите")  # localized: the user's language, not the default
+    if status == 403:
+        assert [call.status for call in attempts] == [403, 403]
+        delivered = [text for chat_id, text in webhook.fake.delivered if chat_id == chat]
+        assert len(delivered) == 1 and delivered[0].startswith("Привет")  # only the greeting before the block
+    else:
+        assert webhook.fake.delivered[-1] == (chat, apology)
+    for call in attempts:
+        assert "Traceback" not in call.params["text"] and description not in call.params["text"]
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text

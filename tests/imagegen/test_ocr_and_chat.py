@@ -1,0 +1,129 @@
+"""OCR grading on rendered images in four scripts, the CLI contract, and /flux through the real dispatcher."""
+import asyncio
+import json
+import time
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from fakes.image_api import FakeImageAPI, render
+from models.imagegen import ocr
+from models.imagegen.config import ImageGenSettings
+from models.imagegen.providers import Providers
+from storage.schema.flux import FluxGeneration, FluxVote
+
+needs_ocr = pytest.mark.skipif(not all(ocr.available(lang) for lang in ("en", "ru", "he", "fa")),
+                               reason="tesseract with eng/rus/heb/fas is not installed (Debian: tesseract-ocr-*)")
+
+
+@needs_ocr
+@pytest.mark.parametrize("word, language, other", [("coffee", "en", "window"), ("молоко", "ru", "дерево"),
+                                                   ("ספרייה", "he", "מחשב"), ("کتاب", "fa", "درخت")])
+def test_ocr_scores_the_requested_word(word, language, other):
+    image = render(f'A sign with the word "{word}" written on it.', seed=3)
+    assert ocr.char_accuracy(ocr.read_text(image, language, word), word) >= 0.8
+    wrong = render(f'A sign with the word "{other}" written on it.', seed=3)
+    assert ocr.char_accuracy(ocr.read_text(wrong, language, word), word) <= 0.5
+
+
+def test_char_accuracy():
+    assert ocr.char_accuracy("COFFEE", "coffee") == 1.0
+    assert ocr.char_accuracy("cofee", "coffee") == pytest.approx(5 / 6)
+    assert ocr.char_accuracy("", "coffee") == 0.0
+    assert ocr.char_accuracy("a sign: coffee!", "coffee") == 1.0
+
+
+@pytest.fixture
+async def fake(monkeypatch):
+    server = await FakeImageAPI("test-key").start()
+    for name, value in server.settings_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "test-key")
+    monkeypatch.setenv("IMAGEGEN_POLL_INTERVAL_S", "0.02")
+    yield server
+    await server.stop()
+
+
+@needs_ocr
+async def test_cli_text_suite_writes_the_contract_json(fake, tmp_path):
+    from models.imagegen.__main__ import main_async
+    import argparse
+
+    out = tmp_path / "text.json"
+    code = await main_async(argparse.Namespace(command="test", suite="text", subject=None, json=str(out),
+                                               provider="replicate", model=None, seed=7))
+    report = json.loads(out.read_text())
+    assert code == 0 and report["suite"] == "text" and report["provider"] == "replicate"
+    assert report["model"] == "black-forest-labs/flux-schnell" and len(report["items"]) == 12
+    assert all({"prompt", "status", "score", "ocr_text"} <= set(item) for item in report["items"])
+    assert report["mean_score"] >= 0.8
+
+
+async def test_flux_in_chat_with_votes_and_reroll(fake, make_harness):
+    h = await make_harness()
+    chat = h.chat(lang="en")
+    calls = await chat.send("/flux a cat <sitting> on a chair")
+    actions = [c.method.action for c in calls if c.name == "sendChatAction"]
+    assert "typing" in actions and "upload_photo" in actions
+    photo = next(c for c in calls if c.name == "sendPhoto")
+    assert "a cat &lt;sitting&gt; on a chair" in photo.method.caption and "seed" in photo.method.caption
+    message = h.session.messages[(chat.chat.id, photo.result.message_id)]
+    await chat.press(message, 0)
+    await chat.press(message, 0)  # one vote per user
+    other = h.chat(user_id=2)
+    await other.press(message, 1)
+    async with h.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(FluxVote)) == 2
+    reroll = await chat.press(message, 2)
+    assert any(c.name == "sendPhoto" for c in reroll)
+    async with h.sessionmaker() as session:
+        seeds = (await session.scalars(select(FluxGeneration.seed))).all()
+    assert len(seeds) == 2
+
+
+async def test_fluxtest_album_and_stats(fake, make_harness):
+    h = await make_harness()
+    chat = h.chat(lang="ru")
+    calls = await chat.send("/fluxtest upside-down a red bus")
+    album = next(c for c in calls if c.name == "sendMediaGroup")
+    assert len(album.method.media) == 2 and "upside down" in album.method.media[1].caption
+    summary = [c.text for c in calls if c.name == "sendMessage"][-1]
+    assert "2/2" in summary
+    stats = [c.text for c in await chat.send("/fluxstats") if c.name == "sendMessage"][-1]
+    assert "upside-down" in stats
+    assert "Наборы" in [c.text for c in await chat.send("/fluxtest nope") if c.name == "sendMessage"][-1]
+
+
+async def test_without_a_key_the_bot_explains_how_to_configure(make_harness, monkeypatch):
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    h = await make_harness()
+    h.dp["imagegen"] = Providers(ImageGenSettings(_env_file=None))
+    reply = [c.text for c in await h.chat().send("/flux a cat") if c.name == "sendMessage"][-1]
+    assert "REPLICATE_API_TOKEN" in reply and "FAL_KEY" in reply
+
+
+async def test_provider_failure_is_stored_as_failure(fake, make_harness):
+    h = await make_harness()
+    fake.then("nsfw")
+    reply = [c.text for c in await h.chat().send("/flux something") if c.name == "sendMessage"][-1]
+    assert "safety filter" in reply
+    async with h.sessionmaker() as session:
+        statuses = (await session.scalars(select(FluxGeneration.status))).all()
+    assert statuses == ["safety"]
+
+
+async def test_twenty_simultaneous_flux_requests_do_not_block_help(fake, make_harness):
+    h = await make_harness(quota_user_requests=100)
+    fake.steps = 3
+    chats = [h.chat(user_id=100 + i) for i in range(20)]
+    started = time.perf_counter()
+    flux = [asyncio.create_task(c.send(f"/flux picture {i}")) for i, c in enumerate(chats)]
+    await asyncio.sleep(0.05)
+    help_started = time.perf_counter()
+    help_calls = await h.chat(user_id=999).send("/help")
+    help_seconds = time.perf_counter() - help_started
+    results = await asyncio.gather(*flux)
+    assert all(any(c.name == "sendPhoto" for c in calls) for calls in results)
+    assert help_calls and help_seconds < 0.5 < time.perf_counter() - started

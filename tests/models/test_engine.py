@@ -1,0 +1,160 @@
+"""The local batching engine on the real embedded models (CPU)."""
+import asyncio
+import time
+
+import pytest
+
+from models.config import ModelSettings
+from models.engine import LocalTextEngine
+from models.errors import BadRequest, EngineBusy, EngineClosed, RequestTimeout, RequestTooLarge
+from models.registry import resolve
+
+PROMPTS = ["The capital of France is", "He likes yellow. He works as a", "Москва — столица",
+           "My favourite food is"]
+
+
+@pytest.fixture(scope="module")
+async def gemma(hub):
+    return await hub.text("gemma-3-270m").ready()
+
+
+def small_engine(**overrides) -> LocalTextEngine:
+    """A separate SmolLM2 engine with its own limits (loads in about a second from the cache)."""
+    settings = ModelSettings(**overrides)
+    return LocalTextEngine(resolve("smollm2-135m-instruct", settings), settings)
+
+
+async def test_greedy_batched_equals_unbatched(gemma):
+    batched = await gemma.generate(PROMPTS, max_new_tokens=12)
+    alone = [await gemma.generate([prompt], max_new_tokens=12) for prompt in PROMPTS]
+    assert batched == [result[0] for result in alone]
+    assert all(len(text) > 0 for (text,) in batched)
+
+
+async def test_same_seed_same_samples_whatever_shares_the_batch(gemma):
+    first = await gemma.generate(["He works as a"], n=4, temperature=1.0, seed=7, max_new_tokens=10)
+    again, _other = await asyncio.gather(
+        gemma.generate(["He works as a"], n=4, temperature=1.0, seed=7, max_new_tokens=10),
+        gemma.generate(["Something else entirely:"], n=3, temperature=1.0, seed=1, max_new_tokens=10))
+    assert first == again
+    different = await gemma.generate(["He works as a"], n=4, temperature=1.0, seed=8, max_new_tokens=10)
+    assert different != first
+    assert len(set(first[0])) > 1  # samples within a request differ
+
+
+async def test_stop_strings_cut_the_continuation(gemma):
+    [[text]] = await gemma.generate(["The capital of France is"], max_new_tokens=24, stop=["."])
+    assert "." not in text and text.strip()
+
+
+async def test_fifty_concurrent_callers_get_their_own_results(gemma):
+    prompts = [f"Number {i} is written as" for i in range(50)]
+    before = gemma.queue.batches_run
+    results = await asyncio.gather(*(gemma.generate([p], max_new_tokens=4) for p in prompts))
+    batches = gemma.queue.batches_run - before
+    assert batches < 50 / 4  # coalesced, not one by one
+    for index in (0, 17, 49):
+        assert results[index] == await gemma.generate([prompts[index]], max_new_tokens=4)
+
+
+async def test_cancellation_frees_the_slot_and_timeout_raises():
+    engine = small_engine(engine_max_batch=1, engine_queue_size=2)
+    try:
+        await engine.ready()
+        long = asyncio.create_task(engine.generate(["Tell a story:"], max_new_tokens=100))
+        await asyncio.sleep(0.05)
+        queued = asyncio.create_task(engine.generate(["Queued one"], max_new_tokens=100))
+        await asyncio.sleep(0.05)
+        assert engine.queue.queued == 1
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        assert engine.queue.queued == 0  # the cancelled request left the queue at once
+        long.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await long
+        with pytest.raises(RequestTimeout):
+            await engine.generate(["Another story:"], max_new_tokens=100, timeout=0.05)
+        [[text]] = await engine.generate(["Hello"], max_new_tokens=3)  # the engine still serves
+        assert isinstance(text, str)
+    finally:
+        await engine.close(drain=False)
+
+
+async def test_queue_overflow_rejects_with_position():
+    engine = small_engine(engine_max_batch=1, engine_queue_size=2)
+    try:
+        await engine.ready()
+        tasks = [asyncio.create_task(engine.generate([f"Story {i}:"], max_new_tokens=30)) for i in range(6)]
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        busy = [r for r in results if isinstance(r, EngineBusy)]
+        assert busy and all(error.position >= 3 and error.capacity == 2 for error in busy)
+        assert any(isinstance(r, list) for r in results)
+    finally:
+        await engine.close(drain=False)
+
+
+async def test_shutdown_finishes_in_flight_work_and_refuses_new():
+    engine = small_engine()
+    await engine.ready()
+    task = asyncio.create_task(engine.generate(["Once upon a time"], max_new_tokens=8))
+    await asyncio.sleep(0.01)
+    await engine.close(drain=True)
+    assert len((await task)[0]) == 1
+    with pytest.raises(EngineClosed):
+        await engine.generate(["Too late"], max_new_tokens=2)
+
+
+async def test_event_loop_stays_responsive_during_generation(gemma):
+    worst = 0.0
+
+    async def sleeper(stop: asyncio.Event):
+        nonlocal worst
+        while not stop.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.010)
+            worst = max(worst, time.perf_counter() - started - 0.010)
+
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(sleeper(stop))
+    await gemma.generate(PROMPTS, n=4, temperature=1.0, seed=0, max_new_tokens=40)
+    stop.set()
+    await watcher
+    assert worst < 0.050, f"event loop delayed by {worst * 1000:.1f} ms"
+
+
+async def test_bad_input(gemma):
+    with pytest.raises(BadRequest):
+        await gemma.generate([""])
+    with pytest.raises(BadRequest):
+        await gemma.generate(["   "])
+    with pytest.raises(RequestTooLarge) as too_long:
+        await gemma.generate(["word " * 2000])
+    assert too_long.value.what == "prompt tokens" and too_long.value.limit == gemma.settings.engine_max_prompt_tokens
+    with pytest.raises(RequestTooLarge):
+        await gemma.generate(["Hi"], n=gemma.settings.engine_max_n + 1)
+    with pytest.raises(RequestTooLarge):
+        await gemma.generate(["Hi"], max_new_tokens=gemma.settings.engine_max_new_tokens + 1)
+    with pytest.raises(BadRequest):
+        await gemma.generate(["Hi"], temperature=-1)
+
+
+async def test_chat_template_and_tokenizer_view(hub):
+    chat = await hub.text("smollm2-135m-instruct").ready()
+    prompt = chat.format_prompt("He works as a", instruction="Complete the sentence.")
+    assert "Complete the sentence." in prompt and prompt.endswith("assistant\n")
+    [[answer]] = await chat.generate([prompt], max_new_tokens=12)
+    assert answer.strip()
+    gemma = await hub.text("gemma-3-270m").ready()
+    assert gemma.format_prompt("He works as a") == "He works as a"  # base model: plain continuation
+    pieces = gemma.tokenize("клубника")
+    assert len(pieces) > 1 and "".join(pieces).replace(" ", "") == "клубника"
+
+
+async def test_embeddings_are_normalised_and_batched(hub):
+    embedder = hub.embedder("minilm")
+    vectors, more = await asyncio.gather(embedder.embed(["yellow", "school bus", "banana"]),
+                                         embedder.embed(["yellow"]))
+    assert vectors.shape == (3, 384)
+    assert abs(float((vectors ** 2).sum(axis=1).max()) - 1.0) < 1e-4
+    assert float(vectors[0] @ more[0]) > 0.999
