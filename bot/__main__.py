@@ -58,7 +58,7 @@ async def _run(settings) -> int:
     from bot.transports.telegram import run_polling, run_webhook
 
     bot = create_bot(settings)
-    async with runtime(settings) as rt:
+    async with runtime(settings, bot=bot) as rt:
         try:
             if settings.webhook_url:
                 await run_webhook(bot, rt.dispatcher, settings)

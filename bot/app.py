@@ -42,6 +42,12 @@ def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[Async
         from models.imagegen.providers import Providers
 
         workflow["imagegen"] = Providers(ImageGenSettings())
+    if "digests" not in workflow:
+        from digests.config import DigestSettings
+        from digests.service import DigestService
+
+        # No broadcaster here: the process that runs the scheduler gets one with its Bot (bot/runtime.py).
+        workflow["digests"] = DigestService(DigestSettings(), sessionmaker, translator=Translator, hub=hub)
     dp = Dispatcher(settings=settings, sessionmaker=sessionmaker, hub=hub, bot_username=settings.bot_username,
                     **workflow)
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker))

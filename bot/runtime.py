@@ -24,20 +24,42 @@ class Runtime:
 
 
 @asynccontextmanager
-async def runtime(settings: Settings, *, with_models: bool = True):
+async def runtime(settings: Settings, *, with_models: bool = True, bot=None):
+    """With a `bot` (the real transports), the digest scheduler runs here too, if this process wins its lock."""
     engine = create_engine(settings.database_url)
     await upgrade(engine)  # migrations are applied at every start: a new version never meets an old schema
     sessionmaker = create_sessionmaker(engine)
     hub = create_hub() if with_models else None
     dp = create_dispatcher(settings, sessionmaker, hub)
+    scheduler = await start_digest_scheduler(dp, engine, settings, bot) if bot is not None else None
     try:
         yield Runtime(settings, engine, sessionmaker, dp, hub)
     finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        await dp["digests"].close()
         await dp["background"].cancel()
         await dp["imagegen"].close()
         if hub is not None:
             await hub.close()
         await engine.dispose()
+
+
+async def start_digest_scheduler(dp: Dispatcher, engine: AsyncEngine, settings: Settings, bot):
+    from digests.broadcast import Broadcaster
+    from digests.scheduler import DigestScheduler
+
+    service = dp["digests"]
+    if service.settings.digest_scheduler == "off":
+        log.info("digest scheduler disabled here (DIGEST_SCHEDULER=off)")
+        return None
+    service.broadcaster = Broadcaster(bot, service.sessionmaker, service.settings)
+    scheduler = DigestScheduler(service, engine, settings.database_url,
+                                fetch_interval_min=service.settings.digest_fetch_interval_min,
+                                misfire_grace_s=service.settings.digest_misfire_grace_s)
+    await scheduler.start()
+    dp["digest_scheduler"] = scheduler
+    return scheduler
 
 
 def setup_logging(level: str, *settings) -> None:

@@ -16,13 +16,15 @@ class DigestSettings(BaseSettings):
     digest_arxiv_categories: str = "cs.CL,cs.LG"
     digest_feeds: str = ""  # comma-separated RSS/Atom URLs
     digest_fetch_interval_min: int = Field(60, ge=1)
-    digest_similarity_threshold: float = Field(0.82, ge=0, le=1)
+    digest_similarity_threshold: float = Field(0.7, ge=0, le=1)  # MiniLM cosine; unrelated posts score ~0.1-0.3
     digest_lookback_days: int = Field(7, ge=1)
     # Text model for summaries/translation: empty = the extractive summary and original-language text.
     digest_summary_model: str = ""
     digest_translation_model: str = ""
     # scheduler: "auto" runs it in the process that wins the lock; "off" never (a separate `scheduler` role runs it).
     digest_scheduler: Literal["auto", "off"] = "auto"
+    # A digest whose time passed while no scheduler ran is still sent if at most this late (then coalesced to one).
+    digest_misfire_grace_s: int = Field(3600, ge=1)
     broadcast_per_second: float = Field(28.0, gt=0)  # Telegram allows about 30 messages/s overall
     broadcast_per_chat_interval_s: float = Field(1.0, ge=0)
     broadcast_group_per_minute: int = Field(20, ge=1)

@@ -142,4 +142,7 @@ async def ingest_post(session: AsyncSession, *, chat_id: int, message_id: int, t
     first_line = text.strip().splitlines()[0][:300] if text.strip() else ""
     item = FetchedItem(f"{chat_id}:{message_id}", first_line, text, (links(text) or [None])[0],
                        published_at or utcnow())
-    return await store(session, src, [item])
+    new = await store(session, src, [item])
+    src.items_total += new
+    src.last_ok_at = src.last_fetch_at = utcnow()
+    return new

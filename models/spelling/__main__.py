@@ -12,6 +12,8 @@ def main(argv=None) -> int:
     train.add_argument("--epochs", type=int, default=12)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--train-size", type=int, default=6000, help="training words per language")
+    train.add_argument("--only", nargs="+", choices=["char-aware", "char-blind"], default=["char-aware", "char-blind"],
+                       help="train only these models (each is reproducible on its own)")
     bench = sub.add_parser("bench", help="WikiSpell-style benchmark")
     bench.add_argument("--lang", action="append", choices=["en", "ru", "fa", "he"],
                        help="language(s); default all four")
@@ -28,7 +30,8 @@ def main(argv=None) -> int:
     if args.command == "train":
         from models.spelling.train import train_all
 
-        seconds = train_all(epochs=args.epochs, seed=args.seed, train_size=args.train_size)
+        seconds = train_all(epochs=args.epochs, seed=args.seed, train_size=args.train_size,
+                            systems=tuple(args.only))
         print(" ".join(f"{name}: {value:.0f} s" for name, value in seconds.items()))
         return 0
     from models.spelling.bench import run_cli

@@ -1,0 +1,48 @@
+cmd-subscribe = подписать чат на дайджест статей
+cmd-subscriptions = подписки этого чата на дайджесты
+cmd-unsubscribe = отключить дайджест: /unsubscribe 3 (или all)
+cmd-digest = показать следующий дайджест прямо сейчас
+cmd-submit = прислать статью (ссылку на arXiv или текст) в дайджесты
+cmd-sources = источники дайджестов и их состояние
+subscribe-usage = <b>/subscribe темы lang=.. daily=ЧЧ:ММ tz=..</b>, например <code>/subscribe llm, semantic leakage lang=ru daily=09:00 tz=Europe/Moscow size=5</code> или <code>/subscribe diffusion weekly=mon@18:30</code>. Параметры: lang=en|ru|fa|he, daily=ЧЧ:ММ или weekly=ДЕНЬ@ЧЧ:ММ, tz (по умолчанию UTC), size=1..20, empty=note|silent.
+submit-usage = <b>/submit</b> ссылка на arXiv или название и текст статьи, например <code>/submit https://arxiv.org/abs/2408.06518</code>
+digest-admins-only = Менять подписки этого чата могут только его администраторы.
+subscribe-err-empty = Напишите, о чём должен быть дайджест.
+subscribe-err-no-topics = Нужна хотя бы одна тема или ключевое слово.
+subscribe-err-too-many-topics = Не больше { $detail } тем.
+subscribe-err-topic-too-long = Слишком длинная тема: { $detail }
+subscribe-err-duplicate-option = Параметр { $detail } указан дважды.
+subscribe-err-bad-language = Неизвестный язык «{ $detail }»: используйте en, ru, fa или he.
+subscribe-err-bad-time = «{ $detail }» — не время: пишите ЧЧ:ММ, например 09:00.
+subscribe-err-bad-weekday = «{ $detail }» — не день недели: mon…sun, например weekly=mon@09:00.
+subscribe-err-bad-timezone = Неизвестный часовой пояс «{ $detail }»: например Europe/Moscow, Asia/Tehran, Asia/Jerusalem или UTC.
+subscribe-err-bad-size = Размер — число от 1 до 20, а не «{ $detail }».
+subscribe-err-bad-empty = empty= принимает note или silent, а не «{ $detail }».
+subscribe-err-unknown-option = Неизвестный параметр { $detail }.
+subscribe-err-too-many = У этого чата уже { $limit } подписок; сначала удалите одну через /unsubscribe.
+subscribe-done = ✅ Подписка оформлена. Дайджест придёт в указанное время; /digest покажет его сейчас.
+subscriptions-none = У этого чата нет подписок на дайджесты.
+subscriptions-title = <b>Подписки на дайджесты</b> (#id · темы · язык · расписание · размер · если пусто)
+unsubscribe-none = У этого чата нет подписок на дайджесты.
+unsubscribe-which = Какую? Отправьте /unsubscribe с её номером или /unsubscribe all:
+unsubscribe-done = Удалено подписок: { $count }.
+digest-preview = 👀 <b>Предпросмотр</b> следующего дайджеста (подписчикам ничего не отправлено):
+digest-preview-silent = Ничего нового, а эта подписка молчит, когда новостей нет.
+digest-title = 📰 <b>Дайджест статей</b> · { $date } · { $topics } · статей: { $count }
+digest-empty = 📰 <b>Дайджест статей</b> · { $date } · { $topics }: новых статей нет.
+digest-original-language = [на языке оригинала: { $language ->
+    [ru] русский
+    [fa] персидский
+    [he] иврит
+   *[en] английский
+}]
+digest-sources = Источники:
+sources-none = Источников пока нет: они появятся после первой загрузки или когда канал что-то опубликует.
+sources-title = <b>Источники дайджестов</b>
+sources-items = записей: { $count }
+sources-last-ok = последний успех { $when }
+sources-failing = ошибок подряд: { $count }: { $error }
+submit-stored = 📥 Спасибо! Статья { $paper } сохранена для дайджестов.
+submit-stored-text = 📥 Спасибо! Сохранено — id arXiv или DOI не найден, сопоставлю по названию и тексту.
+submit-duplicate = Это уже присылали.
+submit-too-long = Слишком длинно: не больше { $limit } символов.

@@ -1,0 +1,437 @@
+"""Delivers rendered digest issues (`digest_deliveries` rows in state `pending`) through the aiogram Bot it is given,
+within Telegram's limits, at most once per (issue, chat).
+
+Limits (digests.config.DigestSettings):
+* overall: evenly spaced send slots, `broadcast_per_second` (28, under Telegram's ~30/s). No bursts, so any one
+  second holds at most rate + 1 sends; a 429 pauses every slot for its retry_after.
+* per chat: `broadcast_per_chat_interval_s` from Telegram's *answer* to one message to the next send to that chat
+  (measured from the answer, so network jitter cannot bring two arrivals closer than the interval).
+* per group or supergroup: at most `broadcast_group_per_minute` messages in any 60 s. The chat type comes from the
+  chats table; a chat missing there counts as private when its id is positive and as a group when negative
+  (Telegram's group and channel ids are negative; the stricter limit is the safe guess).
+`broadcast_concurrency` workers share one queue of chats. A chat is worked on by one worker at a time and goes back
+in the queue until it is due, so no worker sleeps on one chat's interval, a retry_after or a backoff.
+
+Delivery states; every transition is its own short transaction:
+
+    pending ──claim──► sending ──answer──► sent       the last part went out (message_ids: one id per part)
+       ▲                  │   ├──────────► blocked    403, or 400 "chat not found": the chat is marked inactive
+       └──────────────────┘   ├──────────► failed     another 400, or transient errors past broadcast_retries
+     more parts to go; 429;   └──────────► unknown    the request may have reached Telegram (see below)
+     5xx or no connection
+     (retried later)
+
+A claim is `UPDATE … SET state='sending' WHERE id=:id AND state='pending'` committed right before the HTTP request
+for one part; only the broadcaster whose update changed the row sends, so two broadcasters (two processes) never
+send the same part. A digest over 4096 UTF-16 units is split with bot.render.split_message (tags closed and
+reopened at the cut, so every part is valid HTML on its own); each part is claimed and recorded on its own, so a
+resumed broadcast sends only the parts whose ids are not yet in message_ids. Parts go out with parse mode HTML and
+link previews off. Pending rows of chats marked inactive are set `blocked` without a call.
+
+At most once, and the one window where a digest can be lost: a row is `sending` only while the single HTTP request
+for one part is in flight (pacing and backoff happen before the claim). If the process dies inside that window
+nobody can know whether Telegram got the part, and a duplicate digest is worse than a rare gap, so recover() (run
+first by run()) marks such rows `unknown` and they are never resent; a crash loses at most one part per worker
+(`broadcast_concurrency`), and only when it hits requests in flight. The same goes for a request that fails in a way
+that does not show whether it arrived (a timeout, a connection dropped mid-request, an unreadable answer): `unknown`.
+A connection that could not be opened, a 5xx and a 429 prove the part was not delivered: those are retried.
+recover() in one process also marks another live process's in-flight rows `unknown`; that process then overwrites
+them with what Telegram answered.
+
+The bot's session middlewares are bypassed on purpose (`bot.session.make_request`): the app's Bot waits out 429s in
+a middleware (bot/sending.py), which would hide them from the global pause, stretch the in-flight window over the
+wait, and leave the report's retried_after at zero. Error texts stored in the table never contain the bot token.
+"""
+import asyncio
+import logging
+import math
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (ClientDecodeError, TelegramAPIError, TelegramBadRequest, TelegramEntityTooLarge,
+                                TelegramForbiddenError, TelegramMigrateToChat, TelegramNetworkError,
+                                TelegramNotFound, TelegramRetryAfter, TelegramServerError, TelegramUnauthorizedError)
+from aiogram.methods import SendMessage
+from aiogram.types import LinkPreviewOptions, Message
+from aiohttp import ClientConnectorError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.render import split_message
+from digests.config import DigestSettings
+from storage.repo.digest import set_delivery
+from storage.schema.base import utcnow
+from storage.schema.core import Chat
+from storage.schema.digest import Delivery, DigestIssue
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = {"group", "supergroup"}
+# Added to every computed "due" time: Telegram's windows are not ours to the millisecond.
+_MARGIN_S = 0.02
+_ERROR_LIMIT = 1000
+_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+@dataclass
+class BroadcastReport:
+    """What one run() (or recover()) settled: rows that reached each final state, 429 answers, wall time."""
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    unknown: int = 0
+    retried_after: int = 0  # 429 answers waited out
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class BroadcastAborted(RuntimeError):
+    """Telegram rejected the bot itself (401/404: bad token or API base); nothing could be sent to anyone."""
+
+
+class _Pace:
+    """Evenly spaced send slots shared by every worker. A slot is reserved without a lock and slept for outside
+    any lock; pause() pushes every later slot (and any reserved one not yet used) past a 429's retry_after."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    async def wait(self) -> None:
+        while True:
+            now = time.monotonic()
+            slot = max(now, self._next, self._paused_until)
+            self._next = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if time.monotonic() >= self._paused_until:
+                return
+            # a 429 paused everything while this worker slept: take a slot after the pause
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+@dataclass
+class _Row:
+    id: int
+    issue_id: int
+
+
+@dataclass
+class _ChatJob:
+    """One chat's pending rows, oldest issue first, and its own pacing state."""
+    chat_id: int
+    is_group: bool
+    rows: deque[_Row]
+    group_limit: int
+    failures: int = 0  # transient failures of the current part
+    last_answer: float = -math.inf  # monotonic time of Telegram's last answer for this chat
+    window: deque[float] = field(default_factory=deque)  # groups: answer times of the last `group_limit` sends
+    blocked: bool = False
+
+    def __post_init__(self):
+        self.window = deque(maxlen=self.group_limit)
+
+
+class Broadcaster:
+    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], settings: DigestSettings, *,
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0, group_window_s: float = 60.0,
+                 rng: random.Random | None = None):
+        self.bot, self.sessionmaker, self.settings = bot, sessionmaker, settings
+        self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
+        self.group_window_s = group_window_s  # Telegram's is 60 s; tests shorten it
+        self.rng = rng or random.Random()
+        self._pace = _Pace(settings.broadcast_per_second)
+
+    # ---------- entry points ----------
+    async def run(self, issue_ids: Sequence[int] | None = None) -> BroadcastReport:
+        """Recover rows a crashed broadcaster left `sending`, then deliver every pending row (of these issues)."""
+        started = time.monotonic()
+        report = await self.recover()
+        report.blocked += await self._block_inactive_chats(issue_ids)
+        jobs, parts = await self._load(issue_ids)
+        if jobs:
+            await self._broadcast(jobs, parts, report)
+        report.seconds = round(time.monotonic() - started, 3)
+        log.info("digest broadcast: %s", report)
+        return report
+
+    async def recover(self) -> BroadcastReport:
+        """Settle rows left `sending` by a broadcaster that died mid-request: `sent` when message_ids holds every
+        part, otherwise `unknown` (never resent: the part in flight may have arrived)."""
+        report = BroadcastReport()
+        async with self.sessionmaker() as session:
+            stranded = (await session.execute(
+                select(Delivery.id, Delivery.message_ids, Delivery.extra, DigestIssue.text)
+                .join(DigestIssue, DigestIssue.id == Delivery.issue_id)
+                .where(Delivery.state == "sending"))).all()
+        for delivery_id, message_ids, extra, text in stranded:
+            done = len(message_ids or [])
+            total = (extra or {}).get("parts") or len(split_message(text))
+            if done >= total:
+                values = dict(state="sent", error=None)
+            else:
+                values = dict(state="unknown", error=f"interrupted while sending part {done + 1} of {total}; "
+                                                     "not resent (at most once)")
+            async with self.sessionmaker() as session, session.begin():
+                # Guarded: the live process that claimed the row may have recorded the answer meanwhile.
+                changed = (await session.execute(
+                    update(Delivery).where(Delivery.id == delivery_id, Delivery.state == "sending")
+                    .values(updated_at=utcnow(), **values)
+                    .execution_options(synchronize_session=False))).rowcount
+            if changed:
+                setattr(report, values["state"], getattr(report, values["state"]) + 1)
+        if stranded:
+            log.warning("digest broadcast recovery: %d sent, %d unknown", report.sent, report.unknown)
+        return report
+
+    # ---------- loading ----------
+    def _issue_filter(self, issue_ids: Sequence[int] | None) -> list:
+        return [] if issue_ids is None else [Delivery.issue_id.in_(list(issue_ids))]
+
+    async def _block_inactive_chats(self, issue_ids: Sequence[int] | None) -> int:
+        inactive = select(Chat.id).where(Chat.active.is_(False))
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.state == "pending", Delivery.chat_id.in_(inactive), *self._issue_filter(issue_ids))
+                .values(state="blocked", error="chat inactive (the bot was blocked or removed)", updated_at=utcnow())
+                .execution_options(synchronize_session=False))
+        return max(result.rowcount or 0, 0)
+
+    async def _load(self, issue_ids: Sequence[int] | None) -> tuple[list[_ChatJob], dict[int, list[str]]]:
+        pending = [Delivery.state == "pending", *self._issue_filter(issue_ids)]
+        async with self.sessionmaker() as session:
+            rows = (await session.execute(
+                select(Delivery.id, Delivery.issue_id, Delivery.chat_id, Chat.type)
+                .outerjoin(Chat, Chat.id == Delivery.chat_id)
+                .where(*pending)
+                .order_by(Delivery.chat_id, Delivery.issue_id, Delivery.id))).all()
+            texts = (await session.execute(
+                select(DigestIssue.id, DigestIssue.text)
+                .where(DigestIssue.id.in_(select(Delivery.issue_id).where(*pending))))).all()
+        parts = {issue_id: split_message(text or "") for issue_id, text in texts}
+        jobs: dict[int, _ChatJob] = {}
+        for delivery_id, issue_id, chat_id, chat_type in rows:
+            job = jobs.get(chat_id)
+            if job is None:
+                is_group = chat_type in GROUP_TYPES if chat_type is not None else chat_id < 0
+                job = jobs[chat_id] = _ChatJob(chat_id, is_group, deque(),
+                                               group_limit=self.settings.broadcast_group_per_minute)
+            job.rows.append(_Row(delivery_id, issue_id))
+        # Oldest deliveries first, so a big backlog drains in the order it was scheduled.
+        return sorted(jobs.values(), key=lambda job: min(row.id for row in job.rows)), parts
+
+    # ---------- the workers ----------
+    async def _broadcast(self, jobs: list[_ChatJob], parts: dict[int, list[str]], report: BroadcastReport) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[_ChatJob | None] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+        live = len(jobs)
+        workers = min(self.settings.broadcast_concurrency, len(jobs))
+        timers: list[asyncio.TimerHandle] = []
+
+        async def worker() -> None:
+            nonlocal live
+            while (job := await queue.get()) is not None:
+                due_in = await self._step(job, parts, report)
+                if due_in is None:  # nothing left for this chat
+                    live -= 1
+                    if live == 0:
+                        for _ in range(workers):
+                            queue.put_nowait(None)
+                elif due_in <= 0:
+                    queue.put_nowait(job)
+                else:
+                    timers.append(loop.call_later(due_in, queue.put_nowait, job))
+
+        tasks = [asyncio.create_task(worker(), name=f"digest-broadcast-{index}") for index in range(workers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for timer in timers:
+                timer.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _step(self, job: _ChatJob, parts_of: dict[int, list[str]], report: BroadcastReport) -> float | None:
+        """Send at most one part to the job's chat. Returns seconds until the chat is due again, None when done."""
+        if not job.rows:
+            return None
+        if job.blocked:
+            report.blocked += await self._block_rest(job)
+            return None
+        row = job.rows[0]
+        parts = parts_of.get(row.issue_id) or []
+        if not parts:
+            await self._settle(row, state="failed", error="the digest text shows nothing (empty after rendering)")
+            report.failed += 1
+            return self._next_row(job)
+
+        await self._pace.wait()
+        message_ids = await self._claim(row, len(parts))
+        if message_ids is None:  # another broadcaster has it, or it is no longer pending
+            return self._next_row(job)
+        if len(message_ids) >= len(parts):  # every part went out earlier; only the bookkeeping was missing
+            await self._settle(row, state="sent", error=None)
+            report.sent += 1
+            return self._next_row(job)
+
+        try:
+            message = await self._send(job.chat_id, parts[len(message_ids)])
+        except TelegramRetryAfter as error:
+            report.retried_after += 1
+            wait = error.retry_after + self.rng.uniform(0.05, 0.25)
+            self._pace.pause(wait)
+            log.warning("digest broadcast: 429, waiting %.1f s (chat %s)", wait, job.chat_id)
+            await self._settle(row, state="pending", error=self._describe(error))
+            job.last_answer = time.monotonic()
+            return max(wait, self._due_in(job))
+        except TelegramForbiddenError as error:
+            return await self._blocked(job, row, error, report)
+        except TelegramMigrateToChat as error:
+            await self._settle(row, state="failed", error=self._describe(error),
+                               extra={"migrate_to_chat_id": error.migrate_to_chat_id})
+            report.failed += 1
+            return self._next_row(job)
+        except TelegramBadRequest as error:
+            if "chat not found" in error.message.lower():
+                return await self._blocked(job, row, error, report)
+            await self._settle(row, state="failed", error=self._describe(error))
+            report.failed += 1
+            return self._next_row(job)
+        except (TelegramUnauthorizedError, TelegramNotFound) as error:
+            await self._settle(row, state="pending", error=self._describe(error))  # not delivered to anyone
+            raise BroadcastAborted(self._describe(error)) from error
+        except TelegramEntityTooLarge as error:  # a network error by class, but Telegram answered it
+            await self._settle(row, state="failed", error=self._describe(error))
+            report.failed += 1
+            return self._next_row(job)
+        except (TelegramServerError, TelegramNetworkError) as error:
+            if isinstance(error, TelegramNetworkError) and not isinstance(error.__cause__, ClientConnectorError):
+                return await self._unknown(job, row, error, report)
+            return await self._transient(job, row, error, report)
+        except (ClientDecodeError, TelegramAPIError) as error:  # an answer we cannot read, or one we do not know
+            return await self._unknown(job, row, error, report)
+        except asyncio.CancelledError:
+            raise  # the row stays `sending`: whether the part arrived is unknown (recover() says so)
+        except Exception as error:
+            await self._unknown(job, row, error, report)
+            raise
+
+        # Delivered.
+        job.last_answer = time.monotonic()
+        if job.is_group:
+            job.window.append(job.last_answer)
+        job.failures = 0
+        message_ids = [*message_ids, message.message_id]
+        finished = len(message_ids) >= len(parts)
+        await self._settle(row, state="sent" if finished else "pending", message_ids=message_ids, error=None)
+        if finished:
+            report.sent += 1
+            job.rows.popleft()
+        return self._due_in(job) if job.rows else None
+
+    async def _send(self, chat_id: int, text: str) -> Message:
+        method = SendMessage(chat_id=chat_id, text=text, parse_mode=ParseMode.HTML,
+                             link_preview_options=LinkPreviewOptions(is_disabled=True))
+        return await self.bot.session.make_request(self.bot, method)
+
+    # ---------- outcomes ----------
+    async def _transient(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
+        job.failures += 1
+        if job.failures > self.settings.broadcast_retries:
+            await self._settle(row, state="failed", error=f"after {job.failures} attempts: {self._describe(error)}")
+            report.failed += 1
+            return self._next_row(job)
+        await self._settle(row, state="pending", error=self._describe(error))
+        backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** (job.failures - 1))
+        backoff = backoff / 2 + self.rng.uniform(0, backoff / 2)  # "equal jitter": retries of many chats spread out
+        return max(backoff, self._due_in(job))
+
+    async def _unknown(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
+        await self._settle(row, state="unknown", error=f"may or may not have arrived, not resent: "
+                                                       f"{self._describe(error)}")
+        report.unknown += 1
+        job.last_answer = time.monotonic()
+        return self._next_row(job)
+
+    async def _blocked(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
+        async with self.sessionmaker() as session, session.begin():
+            await set_delivery(session, row.id, state="blocked", error=self._describe(error))
+            await session.execute(update(Chat).where(Chat.id == job.chat_id).values(active=False)
+                                  .execution_options(synchronize_session=False))
+        report.blocked += 1
+        job.rows.popleft()
+        job.blocked = True
+        return 0.0 if job.rows else None
+
+    def _next_row(self, job: _ChatJob) -> float | None:
+        job.rows.popleft()
+        job.failures = 0
+        return self._due_in(job) if job.rows else None
+
+    def _due_in(self, job: _ChatJob) -> float:
+        due = job.last_answer + self.settings.broadcast_per_chat_interval_s
+        if job.is_group and len(job.window) == job.group_limit:
+            due = max(due, job.window[0] + self.group_window_s)
+        wait = due - time.monotonic()
+        return wait + _MARGIN_S if wait > 0 else 0.0
+
+    # ---------- the table ----------
+    async def _claim(self, row: _Row, parts: int) -> list[int] | None:
+        """pending → sending, committed before the request. Returns the ids of the parts already sent, or None when
+        the row was not pending any more (another broadcaster claimed it first)."""
+        async with self.sessionmaker() as session, session.begin():
+            claimed = (await session.execute(
+                update(Delivery).where(Delivery.id == row.id, Delivery.state == "pending")
+                .values(state="sending", attempts=Delivery.attempts + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False))).rowcount
+            if claimed != 1:
+                return None
+            # Read inside the claiming transaction: another process may have sent parts since run() loaded the row.
+            message_ids, extra = (await session.execute(
+                select(Delivery.message_ids, Delivery.extra).where(Delivery.id == row.id))).one()
+            if (extra or {}).get("parts") != parts:
+                await session.execute(update(Delivery).where(Delivery.id == row.id)
+                                      .values(extra={**(extra or {}), "parts": parts})
+                                      .execution_options(synchronize_session=False))
+        return list(message_ids or [])
+
+    async def _settle(self, row: _Row, *, extra: dict | None = None, **values) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            if extra:
+                current = await session.scalar(select(Delivery.extra).where(Delivery.id == row.id))
+                values["extra"] = {**(current or {}), **extra}
+            await set_delivery(session, row.id, **values)
+
+    async def _block_rest(self, job: _ChatJob) -> int:
+        ids = [row.id for row in job.rows]
+        job.rows.clear()
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(Delivery).where(Delivery.id.in_(ids), Delivery.state == "pending")
+                .values(state="blocked", error="chat inactive (the bot was blocked or removed)", updated_at=utcnow())
+                .execution_options(synchronize_session=False))
+        return max(result.rowcount or 0, 0)
+
+    def _describe(self, error: BaseException) -> str:
+        """The error for the table: its class and Telegram's words, never the bot token (aiohttp errors can
+        carry the request URL, which holds it)."""
+        text = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"
+        token = getattr(self.bot, "token", None)
+        if token:
+            text = text.replace(token, "[token]")
+        return _TOKEN_SHAPE.sub("[token]", text)[:_ERROR_LIMIT]

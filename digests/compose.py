@@ -1,0 +1,162 @@
+"""One digest issue for one subscription: the new papers of its window, ranked by its topics, summarized, rendered
+as HTML in the subscriber's language (UI strings localized; summaries translated only when a text backend is
+configured, otherwise shown in their original language and marked with it)."""
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
+
+log = logging.getLogger(__name__)
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fa": "Persian", "he": "Hebrew"}
+SUMMARY_CHARS = 320
+SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
+FSI, PDI = "\u2068", "\u2069"
+
+
+@dataclass
+class Post:
+    source_kind: str
+    source_name: str
+    language: str
+    url: str | None
+
+
+@dataclass
+class Candidate:
+    paper: Paper
+    posts: list[Post] = field(default_factory=list)
+    score: float = 0.0
+    matched: list[str] = field(default_factory=list)
+    summary: str = ""
+    summary_language: str = "en"
+
+
+def matches(topic: str, text: str) -> bool:
+    """A topic matches as a whole word or phrase, case-insensitively, in any script ("llm" not inside "allmost")."""
+    return re.search(rf"(?<!\w){re.escape(topic.casefold())}(?!\w)", text.casefold()) is not None
+
+
+async def candidates(session: AsyncSession, subscription: Subscription, *, now: datetime,
+                     lookback_days: int) -> list[Candidate]:
+    """Papers with posts in the window that no earlier issue of this subscription carried (nothing twice; anything
+    left out because the digest was full stays a candidate while it is in the window: nothing missed)."""
+    since = now - timedelta(days=lookback_days)
+    sent = set()
+    for papers in (await session.scalars(select(DigestIssue.papers)
+                                         .where(DigestIssue.subscription_id == subscription.id))).all():
+        sent.update(papers or [])
+    rows = (await session.execute(
+        select(Paper, DigestItem, DigestSource).join(DigestItem, DigestItem.paper_id == Paper.id)
+        .join(DigestSource, DigestSource.id == DigestItem.source_id)
+        .where(DigestItem.published_at >= since, DigestItem.published_at <= now)
+        .order_by(Paper.id, DigestItem.published_at))).all()
+    found: dict[int, Candidate] = {}
+    for paper, item, src in rows:
+        if paper.id in sent:
+            continue
+        entry = found.setdefault(paper.id, Candidate(paper))
+        entry.posts.append(Post(src.kind, src.name, item.language, item.url or _post_link(src, item)))
+    return list(found.values())
+
+
+def _post_link(src: DigestSource, item: DigestItem) -> str | None:
+    if src.kind == "channel" and ":" in item.external_id:
+        chat_id, message_id = item.external_id.split(":", 1)
+        internal = chat_id.removeprefix("-100")
+        return f"https://t.me/c/{internal}/{message_id}"
+    return None
+
+
+def rank(entries: list[Candidate], topics: list[str], size: int) -> list[Candidate]:
+    """Title matches weigh most, then abstract/post matches; papers discussed in more sources and languages rank
+    higher among equals. A subscription with topics only gets papers matching at least one."""
+    for entry in entries:
+        title, body = entry.paper.title, entry.paper.abstract
+        entry.matched = [t for t in topics if matches(t, title) or matches(t, body)]
+        entry.score = (3 * sum(matches(t, title) for t in topics) + sum(matches(t, body) for t in topics)
+                       + 0.5 * len({p.source_name for p in entry.posts}) + 0.5 * len({p.language for p in entry.posts}))
+    chosen = [e for e in entries if e.matched or not topics]
+    chosen.sort(key=lambda e: (-e.score, -e.paper.id))
+    return chosen[:size]
+
+
+def extractive_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The first sentences that fit in `limit` characters (never fails, never empty when there is text)."""
+    text = " ".join((text or "").split())
+    out = ""
+    for sentence in SENTENCE_END.split(text):
+        if len(out) + len(sentence) + 1 > limit:
+            break
+        out = f"{out} {sentence}".strip()
+    if not out and text:
+        out = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return out
+
+
+async def summarize(entry: Candidate, language: str, engine=None) -> None:
+    """With a text engine: a one-sentence summary written in the reader's language. Without one, or when it fails
+    or answers nothing useful: the extractive summary in the paper's own language."""
+    source = entry.paper.abstract or entry.paper.title
+    entry.summary, entry.summary_language = extractive_summary(source), entry.paper.language
+    if engine is None:
+        return
+    prompt = (f"Summarize the following paper abstract in one sentence, written in {LANGUAGE_NAMES[language]}.\n\n"
+              f"Title: {entry.paper.title}\nAbstract: {source[:1500]}\n\nOne-sentence summary in "
+              f"{LANGUAGE_NAMES[language]}:")
+    try:
+        await engine.ready()
+        out = (await engine.generate([prompt], n=1, temperature=0.0, max_new_tokens=96, stop=["\n\n"]))[0][0]
+    except Exception as error:  # noqa: BLE001 - the extractive summary is the fallback that never fails
+        log.warning("summary model failed for paper %s: %s", entry.paper.id, type(error).__name__)
+        return
+    out = " ".join(out.split())
+    if len(out) >= 20:
+        entry.summary, entry.summary_language = extractive_summary(out), language
+
+
+def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, topics: list[str]) -> str:
+    """HTML, every user/model/source text escaped and bidi-isolated. `l10n(key, **args)` is the subscriber's
+    translator; it escapes its arguments."""
+    lines = [l10n("digest-title", date=date, topics=", ".join(topics) or "—", count=len(entries)), ""]
+    for number, entry in enumerate(entries, 1):
+        title = _isolate(html.escape(entry.paper.title))
+        url = entry.paper.url or next((p.url for p in entry.posts if p.url), None)
+        heading = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
+        lines.append(f"<b>{number}.</b> <b>{heading}</b>")
+        summary = _isolate(html.escape(entry.summary))
+        if entry.summary_language != language and entry.summary_language in LANGUAGE_NAMES:
+            summary = l10n("digest-original-language", language=entry.summary_language) + " " + summary
+        lines.append(summary)
+        sources = []
+        for post in _unique_sources(entry.posts):
+            name = _isolate(html.escape(post.source_name))
+            label = f'<a href="{html.escape(post.url, quote=True)}">{name}</a>' if post.url else name
+            sources.append(f"{label} ({post.language})" if post.language in LANGUAGE_NAMES else label)
+        if sources:
+            lines.append(l10n("digest-sources") + " " + " · ".join(sources))
+        lines.append("")
+    return "\n".join(lines).strip()
+
+
+def render_empty(language: str, l10n, *, date: str, topics: list[str]) -> str:
+    return l10n("digest-empty", date=date, topics=", ".join(topics) or "—")
+
+
+def _unique_sources(posts: list[Post]) -> list[Post]:
+    seen, out = set(), []
+    for post in posts:
+        if (post.source_name, post.language) not in seen:
+            seen.add((post.source_name, post.language))
+            out.append(post)
+    return out[:6]
+
+
+def _isolate(text: str) -> str:
+    # Hebrew/Persian titles inside a left-to-right line (and Latin inside RTL) keep their own direction.
+    return f"{FSI}{text}{PDI}"

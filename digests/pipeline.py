@@ -1,0 +1,130 @@
+"""From stored items to papers: identity first (arXiv id, DOI, normalized title), then embedding similarity for
+posts that name no id, so the same paper discussed in several languages and sources becomes one paper."""
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from digests.identity import normalize_title, paper_key
+from storage.schema.base import utcnow
+from storage.schema.digest import DigestItem, DigestSource, Paper
+
+log = logging.getLogger(__name__)
+Embed = Callable[[list[str]], Awaitable[np.ndarray]]
+
+
+@dataclass
+class PostView:
+    """One item as the grouping sees it."""
+    item_id: int
+    key: str | None
+    title: str
+    text: str
+    language: str
+
+
+@dataclass
+class Group:
+    key: str
+    members: list[PostView] = field(default_factory=list)
+
+
+def item_key(item: DigestItem, source_kind: str) -> str | None:
+    # arXiv API entries carry their id as external id; posts and feed entries name it in their text, if at all.
+    if source_kind == "arxiv":
+        return f"arxiv:{item.external_id}"
+    return paper_key(f"{item.url or ''} {item.text}", item.title if source_kind == "feed" else None)
+
+
+def _probe_text(post: PostView) -> str:
+    return f"{post.title}. {post.text}"[:512]
+
+
+async def group_posts(posts: list[PostView], embed: Embed | None, threshold: float,
+                      known: dict[str, np.ndarray] | None = None) -> list[Group]:
+    """Posts with the same key are one group. A post without a key joins the most similar keyed group (cosine of
+    sentence embeddings ≥ threshold), else the most similar earlier keyless group, else starts its own group.
+    `known` adds already-stored papers (key → embedding) a new post may join."""
+    groups: dict[str, Group] = {}
+    for post in posts:
+        if post.key:
+            groups.setdefault(post.key, Group(post.key)).members.append(post)
+    loose = [post for post in posts if not post.key]
+    if not loose:
+        return list(groups.values())
+    if embed is None:
+        for post in loose:
+            groups[f"post:{post.item_id}"] = Group(f"post:{post.item_id}", [post])
+        return list(groups.values())
+    keys = list(groups)
+    anchors = [_probe_text(groups[k].members[0]) for k in keys]
+    vectors = await embed(anchors + [_probe_text(p) for p in loose]) if anchors or loose else np.zeros((0, 1))
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    anchor_vectors = list(vectors[: len(keys)])
+    for key, vector in (known or {}).items():
+        if key not in groups:
+            keys.append(key)
+            anchor_vectors.append(vector / max(np.linalg.norm(vector), 1e-9))
+            groups[key] = Group(key)
+    for post, vector in zip(loose, vectors[len(anchors):]):
+        best, score = None, threshold
+        for key, anchor in zip(keys, anchor_vectors):
+            similarity = float(anchor @ vector)
+            if similarity >= score:
+                best, score = key, similarity
+        if best is None:
+            best = f"post:{post.item_id}"
+            keys.append(best)
+            anchor_vectors.append(vector)
+            groups[best] = Group(best)
+        groups[best].members.append(post)
+    return [group for group in groups.values() if group.members]
+
+
+async def assign_papers(session: AsyncSession, embed: Embed | None, *, threshold: float,
+                        lookback_days: int = 7, now: datetime | None = None) -> int:
+    """Gives every item of the lookback window that has no paper yet its paper (created when new). Returns how many
+    items were assigned."""
+    now = now or utcnow()
+    since = now - timedelta(days=lookback_days)
+    rows = (await session.execute(
+        select(DigestItem, DigestSource.kind).join(DigestSource, DigestSource.id == DigestItem.source_id)
+        .where(DigestItem.paper_id.is_(None), DigestItem.published_at >= since)
+        .order_by(DigestItem.published_at, DigestItem.id))).all()
+    if not rows:
+        return 0
+    items = {item.id: item for item, _ in rows}
+    posts = [PostView(item.id, item_key(item, kind), item.title, item.text, item.language) for item, kind in rows]
+    # Keyless posts may be about a paper stored in an earlier run: offer recent papers as anchors.
+    recent = (await session.scalars(select(Paper).where(Paper.first_seen_at >= since))).all()
+    known = {}
+    if embed is not None and any(p.key is None for p in posts) and recent:
+        vectors = await embed([f"{paper.title}. {paper.abstract}"[:512] for paper in recent])
+        known = {paper.key: vector for paper, vector in zip(recent, vectors)}
+    groups = await group_posts(posts, embed, threshold, known)
+    for group in groups:
+        paper = (await session.scalars(select(Paper).where(Paper.key == group.key))).first()
+        first = items[group.members[0].item_id]
+        if paper is None:
+            best = max(group.members, key=lambda m: (m.language == "en", len(m.text)))
+            paper = Paper(key=group.key[:512], title=_title(items[best.item_id]), abstract=items[best.item_id].text,
+                          url=first.url, language=best.language, first_seen_at=now)
+            session.add(paper)
+            await session.flush()
+        for member in group.members:
+            items[member.item_id].paper_id = paper.id
+    return len(posts)
+
+
+def _title(item: DigestItem) -> str:
+    title = (item.title or "").strip() or item.text.strip().splitlines()[0] if (item.title or item.text).strip() \
+        else "untitled"
+    return title[:300]
+
+
+def same_title(a: str, b: str) -> bool:
+    return normalize_title(a) == normalize_title(b)

@@ -1,0 +1,176 @@
+"""The digest jobs: fetch every source, group new posts into papers, and build + deliver one subscription's issue.
+Each step commits on its own, so a crash between steps loses nothing and repeats nothing: a fetched item is stored
+once, an issue exists once per (subscription, scheduled slot), a delivery is sent at most once."""
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from digests.compose import candidates, rank, render_empty, render_issue, summarize
+from digests.config import DigestSettings
+from digests.pipeline import assign_papers
+from digests.sources import ArxivClient, arxiv_query, fetch_source, source
+from storage.repo.digest import ensure_deliveries, issue_for
+from storage.schema.base import utcnow
+from storage.schema.digest import DigestIssue, DigestSource, Subscription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IssueResult:
+    issue_id: int
+    papers: int
+    text: str
+    created: bool  # False when this slot's issue already existed (a repeated or coalesced run)
+
+
+def last_slot(subscription: Subscription, now: datetime) -> datetime:
+    """The latest scheduled time of the subscription at or before `now`, in its timezone."""
+    local = now.astimezone(ZoneInfo(subscription.timezone))
+    hour, minute = map(int, subscription.time.split(":"))
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if slot > local:
+        slot -= timedelta(days=1)
+    if subscription.schedule == "weekly" and subscription.weekday is not None:
+        slot -= timedelta(days=(slot.weekday() - subscription.weekday) % 7)
+    return slot
+
+
+class DigestService:
+    """Everything the scheduler runs, usable from a CLI and tests too. `translator(lang)` returns a callable
+    `l10n(key, **args) -> str` (the bot's Fluent translator); `broadcaster` delivers pending rows."""
+
+    def __init__(self, settings: DigestSettings, sessionmaker: async_sessionmaker[AsyncSession], *, translator,
+                 hub=None, broadcaster=None, http: httpx.AsyncClient | None = None):
+        self.settings, self.sessionmaker, self.translator = settings, sessionmaker, translator
+        self.hub, self.broadcaster = hub, broadcaster
+        self._http, self._arxiv = http, None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        # Made on first use: a dispatcher built for a test or a console session that never fetches owns no client.
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=True,
+                                           headers={"User-Agent": "paperbot-digest/1.0 (Telegram paper-digest bot)"})
+        return self._http
+
+    @property
+    def arxiv(self) -> ArxivClient:
+        if self._arxiv is None:
+            self._arxiv = ArxivClient(self.settings, self.http)
+        return self._arxiv
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # ---------- sources ----------
+    async def ensure_configured_sources(self) -> None:
+        async with self.sessionmaker.begin() as session:
+            categories = [c.strip() for c in self.settings.digest_arxiv_categories.split(",") if c.strip()]
+            if categories:
+                await source(session, "arxiv", arxiv_query(categories, []), "arXiv " + ", ".join(categories))
+            for url in filter(None, (u.strip() for u in self.settings.digest_feeds.split(","))):
+                await source(session, "feed", url, url.split("//", 1)[-1][:120])
+
+    async def fetch_all(self) -> dict[str, int]:
+        """Fetch every active arXiv/feed source (a failing one is recorded and retried next run), then group."""
+        await self.ensure_configured_sources()
+        async with self.sessionmaker() as session:
+            ids = (await session.scalars(select(DigestSource.id).where(
+                DigestSource.active.is_(True), DigestSource.kind.in_(("arxiv", "feed"))))).all()
+        report = {}
+        for source_id in ids:
+            async with self.sessionmaker.begin() as session:
+                src = await session.get(DigestSource, source_id)
+                report[src.name] = await fetch_source(session, src, self.settings, self.http, self.arxiv)
+        report["_grouped"] = await self.group()
+        return report
+
+    async def group(self) -> int:
+        embed = None
+        if self.hub is not None:
+            embedder = self.hub.embedder("minilm")
+
+            async def embed(texts):
+                await embedder.ready()
+                return await embedder.embed(texts)
+        async with self.sessionmaker.begin() as session:
+            return await assign_papers(session, embed, threshold=self.settings.digest_similarity_threshold,
+                                       lookback_days=self.settings.digest_lookback_days)
+
+    # ---------- issues ----------
+    async def compose(self, subscription: Subscription, session: AsyncSession, now: datetime) -> tuple[list, str]:
+        found = await candidates(session, subscription, now=now, lookback_days=self.settings.digest_lookback_days)
+        chosen = rank(found, list(subscription.topics or []), subscription.size)
+        engine = self.summary_engine()
+        for entry in chosen:
+            await summarize(entry, subscription.language, engine)
+        l10n = self.translator(subscription.language)
+        date = last_slot(subscription, now).strftime("%Y-%m-%d")
+        if chosen:
+            return chosen, render_issue(chosen, subscription.language, l10n, date=date, topics=subscription.topics)
+        if subscription.empty_policy == "silent":
+            return [], ""
+        return [], render_empty(subscription.language, l10n, date=date, topics=subscription.topics)
+
+    def summary_engine(self):
+        name = self.settings.digest_summary_model
+        if not name or self.hub is None:
+            return None
+        try:
+            return self.hub.text(name)
+        except Exception as error:  # noqa: BLE001 - an unknown model name falls back to extractive summaries
+            log.warning("digest summary model %r unavailable: %s", name, error)
+            return None
+
+    async def preview(self, subscription_id: int, now: datetime | None = None) -> str:
+        """What the next issue would say, without storing it (for /digest)."""
+        async with self.sessionmaker() as session:
+            subscription = await session.get(Subscription, subscription_id)
+            _, text = await self.compose(subscription, session, now or utcnow())
+            return text
+
+    async def build_issue(self, subscription_id: int, now: datetime | None = None) -> IssueResult | None:
+        """The issue of the subscription's latest slot: created once (with its pending delivery), else found."""
+        now = now or utcnow()
+        async with self.sessionmaker() as session:
+            subscription = await session.get(Subscription, subscription_id)
+            if subscription is None or not subscription.active:
+                return None
+            period = last_slot(subscription, now).strftime("%Y-%m-%dT%H:%M")
+            existing = await issue_for(session, subscription.id, period)
+            if existing is not None:
+                return IssueResult(existing.id, len(existing.papers or []), existing.text, False)
+            chosen, text = await self.compose(subscription, session, now)
+            issue = DigestIssue(subscription_id=subscription.id, period=period,
+                                papers=[entry.paper.id for entry in chosen], text=text, created_at=utcnow())
+            session.add(issue)
+            try:
+                await session.flush()
+                if text:  # a silent empty issue is recorded (so it is not rebuilt) but sends nothing
+                    await ensure_deliveries(session, issue.id, [subscription.chat_id])
+                await session.commit()
+            except IntegrityError:  # another run made this slot's issue first
+                await session.rollback()
+                existing = await issue_for(session, subscription_id, period)
+                return IssueResult(existing.id, len(existing.papers or []), existing.text, False)
+            return IssueResult(issue.id, len(chosen), text, True)
+
+    async def run_subscription(self, subscription_id: int, now: datetime | None = None) -> IssueResult | None:
+        result = await self.build_issue(subscription_id, now)
+        if result is not None and self.broadcaster is not None:
+            await self.broadcaster.run([result.issue_id])
+        return result
+
+    async def deliver_pending(self) -> None:
+        """Deliveries a crash left pending are sent by the next scheduler start (the broadcaster skips sent ones)."""
+        if self.broadcaster is not None:
+            await self.broadcaster.run()

@@ -1,0 +1,113 @@
+"""`/subscribe` arguments: topics, then options.
+
+    /subscribe llm, semantic leakage, spelling lang=ru daily=09:00 tz=Europe/Moscow size=5 empty=note
+    /subscribe diffusion weekly=mon@18:30
+
+Topics are comma-separated (spaces separate them when there is no comma). Options: lang=en|ru|fa|he,
+daily=HH:MM or weekly=DAY@HH:MM (DAY: mon..sun or 1..7), tz=IANA zone (default UTC), size=1..20 (default 5),
+empty=note|silent (what a digest with no new papers does; default note)."""
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("en", "ru", "fa", "he")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_TOPICS, MAX_TOPIC_CHARS, MAX_SIZE = 10, 64, 20
+TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+OPTION = re.compile(r"(\w+)=(\S*)")
+
+
+class SubscribeError(ValueError):
+    """`code` names a localized message; `detail` is the offending text (escaped by the caller)."""
+
+    def __init__(self, code: str, detail: str = ""):
+        self.code, self.detail = code, detail
+        super().__init__(f"{code}: {detail}")
+
+
+@dataclass
+class SubscriptionSpec:
+    topics: list[str] = field(default_factory=list)
+    language: str = "en"
+    schedule: str = "daily"
+    time: str = "09:00"
+    weekday: int | None = None
+    timezone: str = "UTC"
+    size: int = 5
+    empty_policy: str = "note"
+
+
+def parse_subscribe(text: str | None, default_language: str = "en") -> SubscriptionSpec:
+    text = (text or "").strip()
+    if not text:
+        raise SubscribeError("empty")
+    spec = SubscriptionSpec(language=default_language if default_language in LANGUAGES else "en")
+    options = {}
+    for match in OPTION.finditer(text):
+        key = match.group(1).lower()
+        if key in options:
+            raise SubscribeError("duplicate-option", key)
+        options[key] = match.group(2)
+    rest = OPTION.sub(" ", text)
+    parts = rest.split(",") if "," in rest else rest.split()
+    spec.topics = list(dict.fromkeys(" ".join(p.split()).casefold() for p in parts if p.strip()))
+    if len(spec.topics) > MAX_TOPICS:
+        raise SubscribeError("too-many-topics", str(MAX_TOPICS))
+    long = [t for t in spec.topics if len(t) > MAX_TOPIC_CHARS]
+    if long:
+        raise SubscribeError("topic-too-long", long[0][:MAX_TOPIC_CHARS] + "…")
+    for key, value in options.items():
+        _apply(spec, key, value)
+    if not spec.topics:
+        raise SubscribeError("no-topics")
+    return spec
+
+
+def _apply(spec: SubscriptionSpec, key: str, value: str) -> None:
+    if key == "lang":
+        if value.lower() not in LANGUAGES:
+            raise SubscribeError("bad-language", value)
+        spec.language = value.lower()
+    elif key == "daily":
+        spec.schedule, spec.time, spec.weekday = "daily", _time(value), None
+    elif key == "weekly":
+        day, _, at = value.partition("@")
+        spec.schedule, spec.weekday, spec.time = "weekly", _weekday(day), _time(at or "09:00")
+    elif key == "tz":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SubscribeError("bad-timezone", value) from None
+        spec.timezone = value
+    elif key == "size":
+        if not value.isdigit() or not 1 <= int(value) <= MAX_SIZE:
+            raise SubscribeError("bad-size", value)
+        spec.size = int(value)
+    elif key == "empty":
+        if value not in ("note", "silent"):
+            raise SubscribeError("bad-empty", value)
+        spec.empty_policy = value
+    else:
+        raise SubscribeError("unknown-option", key)
+
+
+def _time(value: str) -> str:
+    match = TIME.fullmatch(value)
+    if not match:
+        raise SubscribeError("bad-time", value)
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _weekday(value: str) -> int:
+    value = value.lower()[:3]
+    if value in WEEKDAYS:
+        return WEEKDAYS.index(value)
+    if value.isdigit() and 1 <= int(value) <= 7:
+        return int(value) - 1
+    raise SubscribeError("bad-weekday", value)
+
+
+def describe(spec) -> str:
+    """A compact, language-neutral schedule line: `daily 09:00 Europe/Moscow` / `weekly mon 18:30 UTC`."""
+    when = f"daily {spec.time}" if spec.schedule == "daily" else f"weekly {WEEKDAYS[spec.weekday]} {spec.time}"
+    return f"{when} {spec.timezone}"
