@@ -10,7 +10,9 @@ Limits (digests.config.DigestSettings):
   chats table; a chat missing there counts as private when its id is positive and as a group when negative
   (Telegram's group and channel ids are negative; the stricter limit is the safe guess).
 `broadcast_concurrency` workers share one queue of chats. A chat is worked on by one worker at a time and goes back
-in the queue until it is due, so no worker sleeps on one chat's interval, a retry_after or a backoff.
+in the queue until it is due, so no worker sleeps on one chat's interval, a retry_after or a backoff. Overlapping
+run() calls on one Broadcaster (the scheduler starts one per issue) share the overall rate, the
+`broadcast_concurrency` request slots and each chat's pacing.
 
 Delivery states; every transition is its own short transaction:
 
@@ -50,7 +52,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -127,20 +129,29 @@ class _Row:
     issue_id: int
 
 
+class _ChatPace:
+    """When Telegram last answered for a chat and, for groups, the answer times of its last `limit` sends. Kept on
+    the Broadcaster, so runs that overlap (the scheduler starts one per issue) pace a chat together."""
+
+    def __init__(self, limit: int):
+        self.last_answer = -math.inf
+        self.window: deque[float] = deque(maxlen=limit)
+
+    def answered(self, sent: bool) -> None:
+        self.last_answer = time.monotonic()
+        if sent:
+            self.window.append(self.last_answer)
+
+
 @dataclass
 class _ChatJob:
-    """One chat's pending rows, oldest issue first, and its own pacing state."""
+    """One chat's pending rows in one run, oldest issue first."""
     chat_id: int
     is_group: bool
     rows: deque[_Row]
-    group_limit: int
+    pace: _ChatPace
     failures: int = 0  # transient failures of the current part
-    last_answer: float = -math.inf  # monotonic time of Telegram's last answer for this chat
-    window: deque[float] = field(default_factory=deque)  # groups: answer times of the last `group_limit` sends
     blocked: bool = False
-
-    def __post_init__(self):
-        self.window = deque(maxlen=self.group_limit)
 
 
 class Broadcaster:
@@ -151,7 +162,12 @@ class Broadcaster:
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.group_window_s = group_window_s  # Telegram's is 60 s; tests shorten it
         self.rng = rng or random.Random()
+        # Shared by every run() of this instance, overlapping or not: the overall rate, the requests in flight,
+        # each chat's pacing, and the rows this instance has claimed (which its own recover() must not touch).
         self._pace = _Pace(settings.broadcast_per_second)
+        self._slots = asyncio.Semaphore(settings.broadcast_concurrency)
+        self._chats: dict[int, _ChatPace] = {}
+        self._in_flight: set[int] = set()
 
     # ---------- entry points ----------
     async def run(self, issue_ids: Sequence[int] | None = None) -> BroadcastReport:
@@ -176,6 +192,8 @@ class Broadcaster:
                 .join(DigestIssue, DigestIssue.id == Delivery.issue_id)
                 .where(Delivery.state == "sending"))).all()
         for delivery_id, message_ids, extra, text in stranded:
+            if delivery_id in self._in_flight:  # ours, in flight in an overlapping run(): not stranded
+                continue
             done = len(message_ids or [])
             total = (extra or {}).get("parts") or len(split_message(text))
             if done >= total:
@@ -221,16 +239,22 @@ class Broadcaster:
                 select(DigestIssue.id, DigestIssue.text)
                 .where(DigestIssue.id.in_(select(Delivery.issue_id).where(*pending))))).all()
         parts = {issue_id: split_message(text or "") for issue_id, text in texts}
+        self._forget_idle_chats()
         jobs: dict[int, _ChatJob] = {}
         for delivery_id, issue_id, chat_id, chat_type in rows:
             job = jobs.get(chat_id)
             if job is None:
                 is_group = chat_type in GROUP_TYPES if chat_type is not None else chat_id < 0
-                job = jobs[chat_id] = _ChatJob(chat_id, is_group, deque(),
-                                               group_limit=self.settings.broadcast_group_per_minute)
+                pace = self._chats.setdefault(chat_id, _ChatPace(self.settings.broadcast_group_per_minute))
+                job = jobs[chat_id] = _ChatJob(chat_id, is_group, deque(), pace)
             job.rows.append(_Row(delivery_id, issue_id))
         # Oldest deliveries first, so a big backlog drains in the order it was scheduled.
         return sorted(jobs.values(), key=lambda job: min(row.id for row in job.rows)), parts
+
+    def _forget_idle_chats(self) -> None:
+        """Drop pacing state that no longer delays anything, so a long-lived Broadcaster does not grow forever."""
+        horizon = time.monotonic() - max(self.settings.broadcast_per_chat_interval_s, self.group_window_s) - 1.0
+        self._chats = {chat_id: pace for chat_id, pace in self._chats.items() if pace.last_answer > horizon}
 
     # ---------- the workers ----------
     async def _broadcast(self, jobs: list[_ChatJob], parts: dict[int, list[str]], report: BroadcastReport) -> None:
@@ -259,12 +283,19 @@ class Broadcaster:
         tasks = [asyncio.create_task(worker(), name=f"digest-broadcast-{index}") for index in range(workers)]
         try:
             await asyncio.gather(*tasks)
-        finally:
-            for timer in timers:
-                timer.cancel()
+        except asyncio.CancelledError:
+            # gather() has cancelled the workers once already; a second cancel() would interrupt their clean-up
+            # (the rollback that releases a connection, and SQLite's write lock with it). Let them finish it.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        except BaseException:  # a worker failed (BroadcastAborted, a database error): stop the others
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            for timer in timers:
+                timer.cancel()
 
     async def _step(self, job: _ChatJob, parts_of: dict[int, list[str]], report: BroadcastReport) -> float | None:
         """Send at most one part to the job's chat. Returns seconds until the chat is due again, None when done."""
@@ -280,15 +311,27 @@ class Broadcaster:
             report.failed += 1
             return self._next_row(job)
 
-        await self._pace.wait()
-        message_ids = await self._claim(row, len(parts))
-        if message_ids is None:  # another broadcaster has it, or it is no longer pending
-            return self._next_row(job)
-        if len(message_ids) >= len(parts):  # every part went out earlier; only the bookkeeping was missing
-            await self._settle(row, state="sent", error=None)
-            report.sent += 1
-            return self._next_row(job)
+        if (due_in := self._due_in(job)) > 0:  # an overlapping run sent to this chat meanwhile
+            return due_in
 
+        async with self._slots:
+            await self._pace.wait()
+            self._in_flight.add(row.id)  # before the claim commits, so an overlapping recover() never sees it
+            try:
+                message_ids = await self._claim(row, len(parts))
+                if message_ids is None:  # another broadcaster has it, or it is no longer pending
+                    return self._next_row(job)
+                if len(message_ids) >= len(parts):  # every part went out earlier; only the bookkeeping was missing
+                    await self._settle(row, state="sent", error=None)
+                    report.sent += 1
+                    return self._next_row(job)
+                return await self._attempt(job, row, parts, message_ids, report)
+            finally:
+                self._in_flight.discard(row.id)
+
+    async def _attempt(self, job: _ChatJob, row: _Row, parts: list[str], message_ids: list[int],
+                       report: BroadcastReport) -> float | None:
+        """One request for the row's next part, the row claimed; the outcome decides its next state."""
         try:
             message = await self._send(job.chat_id, parts[len(message_ids)])
         except TelegramRetryAfter as error:
@@ -297,7 +340,7 @@ class Broadcaster:
             self._pace.pause(wait)
             log.warning("digest broadcast: 429, waiting %.1f s (chat %s)", wait, job.chat_id)
             await self._settle(row, state="pending", error=self._describe(error))
-            job.last_answer = time.monotonic()
+            job.pace.answered(sent=False)
             return max(wait, self._due_in(job))
         except TelegramForbiddenError as error:
             return await self._blocked(job, row, error, report)
@@ -332,9 +375,7 @@ class Broadcaster:
             raise
 
         # Delivered.
-        job.last_answer = time.monotonic()
-        if job.is_group:
-            job.window.append(job.last_answer)
+        job.pace.answered(sent=True)
         job.failures = 0
         message_ids = [*message_ids, message.message_id]
         finished = len(message_ids) >= len(parts)
@@ -365,7 +406,7 @@ class Broadcaster:
         await self._settle(row, state="unknown", error=f"may or may not have arrived, not resent: "
                                                        f"{self._describe(error)}")
         report.unknown += 1
-        job.last_answer = time.monotonic()
+        job.pace.answered(sent=True)  # it may have arrived: count it against the chat's limits
         return self._next_row(job)
 
     async def _blocked(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
@@ -384,9 +425,10 @@ class Broadcaster:
         return self._due_in(job) if job.rows else None
 
     def _due_in(self, job: _ChatJob) -> float:
-        due = job.last_answer + self.settings.broadcast_per_chat_interval_s
-        if job.is_group and len(job.window) == job.group_limit:
-            due = max(due, job.window[0] + self.group_window_s)
+        pace = job.pace
+        due = pace.last_answer + self.settings.broadcast_per_chat_interval_s
+        if job.is_group and pace.window.maxlen and len(pace.window) == pace.window.maxlen:
+            due = max(due, pace.window[0] + self.group_window_s)
         wait = due - time.monotonic()
         return wait + _MARGIN_S if wait > 0 else 0.0
 

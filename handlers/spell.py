@@ -45,7 +45,7 @@ async def analyse(word: str, language: str, hub) -> dict:
     gemma_tokenizer = engines["gemma-3-270m"].tokenizer
     trained = {}
     for name in ("char-aware", "char-blind"):
-        model = load_trained(name)
+        model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
         trained[name] = (await asyncio.to_thread(model.spell, [word], gemma_tokenizer))[0]
     return {"pieces": pieces, "llm": {name: out[0] for name, out in zip(engines, spellings)}, "trained": trained}
 

@@ -7,7 +7,8 @@ MAX_CHARS = 30
 
 
 class SpellInputError(ValueError):
-    """`code` names a localized message: empty, several, too-long, no-letters, mixed-scripts, language."""
+    """`code` names a localized message: empty, several, too-long, no-letters, symbols, mixed-scripts,
+    language."""
 
     def __init__(self, code: str):
         self.code = code
@@ -33,10 +34,14 @@ def parse_word(text: str | None) -> tuple[str, str]:
         raise SpellInputError("several")
     if len(text) > MAX_CHARS:
         raise SpellInputError("too-long")
-    word = normalize(text).lower()
+    # Hebrew niqqud and Arabic-script harakat are vowel marks, not letters: the word lists carry none.
+    word = "".join(c for c in normalize(text).lower() if unicodedata.category(c) != "Mn" or c == ZWNJ)
+    word = unicodedata.normalize("NFC", word)
     letters = [char for char in word if char.isalpha()]
     if not letters:
         raise SpellInputError("no-letters")
+    if any(not char.isalpha() and char != ZWNJ for char in word):
+        raise SpellInputError("symbols")
     scripts = {_script(char) for char in word} - {"zwnj"}
     if len(scripts) > 1:
         raise SpellInputError("mixed-scripts")

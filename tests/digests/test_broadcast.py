@@ -203,7 +203,8 @@ async def test_server_errors_are_retried_with_backoff_then_fail(world):
     assert report.failed == 1 and row.state == "failed" and row.attempts == 3
     assert "after 3 attempts" in row.error and "Bad Gateway" in row.error
     calls = world.calls(52)
-    assert [call.status for call in calls] == [502, 502, 502] and calls[2].at - calls[0].at >= 0.075  # backoffs 0.025-0.05 s, 0.05-0.1 s
+    assert [call.status for call in calls] == [502, 502, 502]
+    assert calls[2].at - calls[0].at >= 0.075  # two backoffs: 0.025-0.05 s, then 0.05-0.1 s
 
 
 async def test_unreachable_api_is_retried_and_token_stays_out(world):

@@ -20,6 +20,7 @@ spell-err-empty = Give me one word: <code>/spell strawberry</code>
 spell-err-several = One word at a time, please.
 spell-err-too-long = That word is too long: at most 30 characters.
 spell-err-no-letters = That has no letters to spell.
+spell-err-symbols = Letters only, please: no digits, punctuation or symbols.
 spell-err-mixed-scripts = The word mixes alphabets; use one script.
 spell-err-language = Words in English, Russian, Persian or Hebrew only.
 spell-err-busy = The models are busy: { $position } requests in the queue. Try again in a minute.

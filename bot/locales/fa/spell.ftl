@@ -17,6 +17,7 @@ spell-err-empty = یک واژه بنویسید: <code>/spell توت‌فرنگی
 spell-err-several = لطفاً هر بار یک واژه.
 spell-err-too-long = واژه خیلی طولانی است: حداکثر ۳۰ نویسه.
 spell-err-no-letters = حرفی برای هجی کردن ندارد.
+spell-err-symbols = لطفاً فقط حرف: بدون رقم، نشانه‌گذاری یا نماد.
 spell-err-mixed-scripts = واژه چند خط را با هم آمیخته است؛ از یک خط استفاده کنید.
 spell-err-language = فقط واژه‌های انگلیسی، روسی، فارسی یا عبری.
 spell-err-busy = مدل‌ها مشغول‌اند: { $position } درخواست در صف. یک دقیقهٔ دیگر امتحان کنید.

@@ -20,6 +20,7 @@ spell-err-empty = כתבו מילה אחת: <code>/spell תות</code>
 spell-err-several = מילה אחת בכל פעם, בבקשה.
 spell-err-too-long = המילה ארוכה מדי: לכל היותר 30 תווים.
 spell-err-no-letters = אין כאן אותיות לאיית.
+spell-err-symbols = רק אותיות, בבקשה: בלי ספרות, סימני פיסוק או סמלים.
 spell-err-mixed-scripts = המילה מערבבת אלפביתים; השתמשו באחד.
 spell-err-language = רק מילים באנגלית, ברוסית, בפרסית או בעברית.
 spell-err-busy = המודלים עסוקים: { $position } בקשות בתור. נסו שוב בעוד דקה.
