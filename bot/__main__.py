@@ -3,7 +3,10 @@ import argparse
 import asyncio
 import sys
 
-from bot.config import load_settings
+from bot.config import load, load_settings
+from digests.config import DigestSettings
+from models.config import ModelSettings
+from models.imagegen.config import ImageGenSettings
 from bot.runtime import runtime, setup_logging
 
 TOKEN_HINT = ("No BOT_TOKEN set: get one from @BotFather in Telegram (/newbot) and put it in .env; "
@@ -24,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    setup_logging(settings.log_level if args.command != "console" else "WARNING", settings)
+    for settings_class in (ModelSettings, DigestSettings):
+        load(settings_class)  # every bad setting stops the start with one clear line, not a traceback later
+
+    # Every secret of every settings class is redacted from logs (bot token, webhook secret, image API keys).
+    setup_logging(settings.log_level if args.command != "console" else "WARNING", settings, load(ImageGenSettings))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings, args.revision))
     if args.command == "console":

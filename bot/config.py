@@ -9,7 +9,8 @@ SUPPORTED_LANGUAGES = ("en", "ru", "fa", "he")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
 
     bot_token: SecretStr | None = None
     bot_username: str | None = None  # filled from getMe at start; set it for the console transport
@@ -99,8 +100,13 @@ class SettingsError(SystemExit):
 
 
 def load_settings(**overrides) -> Settings:
+    return load(Settings, **overrides)
+
+
+def load(settings_class, **overrides):
+    """Any settings class (bot, models, image APIs, digests), failing with one line naming the bad setting."""
     try:
-        return Settings(**overrides)
+        return settings_class(**overrides)
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -62,11 +62,25 @@ async def start_digest_scheduler(dp: Dispatcher, engine: AsyncEngine, settings: 
     return scheduler
 
 
+def remote_model_keys() -> list[str]:
+    """API keys of REMOTE_MODELS endpoints (read from the environment variables they name)."""
+    import os
+
+    from models.config import ModelSettings
+
+    try:
+        remote = ModelSettings().remote_models
+    except Exception:  # noqa: BLE001 - bad model settings are reported where models load, not here
+        return []
+    return [os.environ[m.api_key_env] for m in remote.values()
+            if m.api_key_env and len(os.environ.get(m.api_key_env, "")) >= 6]
+
+
 def setup_logging(level: str, *settings) -> None:
     from bot import redact
 
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    redact.install(redact.secrets_of(*settings))
+    redact.install(redact.secrets_of(*settings) + remote_model_keys())
     # aiohttp's access log and aiogram's event log would print every update; keep them at warning.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -33,12 +33,13 @@ link previews off. Pending rows of chats marked inactive are set `blocked` witho
 At most once, and the one window where a digest can be lost: a row is `sending` only while the single HTTP request
 for one part is in flight (pacing and backoff happen before the claim). If the process dies inside that window
 nobody can know whether Telegram got the part, and a duplicate digest is worse than a rare gap, so recover() (run
-first by run()) marks such rows `unknown` and they are never resent; a crash loses at most one part per worker
-(`broadcast_concurrency`), and only when it hits requests in flight. The same goes for a request that fails in a way
-that does not show whether it arrived (a timeout, a connection dropped mid-request, an unreadable answer): `unknown`.
-A connection that could not be opened, a 5xx and a 429 prove the part was not delivered: those are retried.
-recover() in one process also marks another live process's in-flight rows `unknown`; that process then overwrites
-them with what Telegram answered.
+first by run()) marks such rows `unknown` and they are never resent; a crash leaves at most
+`broadcast_concurrency` rows `unknown` (the requests in flight), none when it comes between requests. The same goes
+for a request that fails in a way that does not show whether it arrived (a timeout, a connection dropped
+mid-request, an unreadable answer): `unknown`. A connection that could not be opened, a 5xx and a 429 mean the part
+was not delivered: those are retried. recover() skips rows its own Broadcaster has in flight, but in another live
+process's it cannot tell them from stranded ones: it marks them `unknown`, and that process then overwrites them
+with what Telegram answered. A 400 "group migrated to supergroup" fails the row (the error names the new id).
 
 The bot's session middlewares are bypassed on purpose (`bot.session.make_request`): the app's Bot waits out 429s in
 a middleware (bot/sending.py), which would hide them from the global pause, stretch the in-flight window over the
@@ -136,6 +137,7 @@ class _ChatPace:
     def __init__(self, limit: int):
         self.last_answer = -math.inf
         self.window: deque[float] = deque(maxlen=limit)
+        self.busy = False  # a run is sending to this chat right now (its answer, and so the next due time, pending)
 
     def answered(self, sent: bool) -> None:
         self.last_answer = time.monotonic()
@@ -254,7 +256,8 @@ class Broadcaster:
     def _forget_idle_chats(self) -> None:
         """Drop pacing state that no longer delays anything, so a long-lived Broadcaster does not grow forever."""
         horizon = time.monotonic() - max(self.settings.broadcast_per_chat_interval_s, self.group_window_s) - 1.0
-        self._chats = {chat_id: pace for chat_id, pace in self._chats.items() if pace.last_answer > horizon}
+        self._chats = {chat_id: pace for chat_id, pace in self._chats.items()
+                       if pace.busy or pace.last_answer > horizon}
 
     # ---------- the workers ----------
     async def _broadcast(self, jobs: list[_ChatJob], parts: dict[int, list[str]], report: BroadcastReport) -> None:
@@ -311,23 +314,29 @@ class Broadcaster:
             report.failed += 1
             return self._next_row(job)
 
+        if job.pace.busy:  # an overlapping run is sending to this chat: due no sooner than an interval from now
+            return max(self.settings.broadcast_per_chat_interval_s, 0.05)
         if (due_in := self._due_in(job)) > 0:  # an overlapping run sent to this chat meanwhile
             return due_in
 
-        async with self._slots:
-            await self._pace.wait()
-            self._in_flight.add(row.id)  # before the claim commits, so an overlapping recover() never sees it
-            try:
-                message_ids = await self._claim(row, len(parts))
-                if message_ids is None:  # another broadcaster has it, or it is no longer pending
-                    return self._next_row(job)
-                if len(message_ids) >= len(parts):  # every part went out earlier; only the bookkeeping was missing
-                    await self._settle(row, state="sent", error=None)
-                    report.sent += 1
-                    return self._next_row(job)
-                return await self._attempt(job, row, parts, message_ids, report)
-            finally:
-                self._in_flight.discard(row.id)
+        job.pace.busy = True  # no await since the checks above: no other run can slip in between
+        try:
+            async with self._slots:
+                await self._pace.wait()
+                self._in_flight.add(row.id)  # before the claim commits, so an overlapping recover() never sees it
+                try:
+                    message_ids = await self._claim(row, len(parts))
+                    if message_ids is None:  # another broadcaster has it, or it is no longer pending
+                        return self._next_row(job)
+                    if len(message_ids) >= len(parts):  # every part went out earlier; only bookkeeping was missing
+                        await self._settle(row, state="sent", error=None)
+                        report.sent += 1
+                        return self._next_row(job)
+                    return await self._attempt(job, row, parts, message_ids, report)
+                finally:
+                    self._in_flight.discard(row.id)
+        finally:
+            job.pace.busy = False
 
     async def _attempt(self, job: _ChatJob, row: _Row, parts: list[str], message_ids: list[int],
                        report: BroadcastReport) -> float | None:
@@ -344,9 +353,8 @@ class Broadcaster:
             return max(wait, self._due_in(job))
         except TelegramForbiddenError as error:
             return await self._blocked(job, row, error, report)
-        except TelegramMigrateToChat as error:
-            await self._settle(row, state="failed", error=self._describe(error),
-                               extra={"migrate_to_chat_id": error.migrate_to_chat_id})
+        except TelegramMigrateToChat as error:  # the text names the new supergroup id; its rows need new deliveries
+            await self._settle(row, state="failed", error=self._describe(error))
             report.failed += 1
             return self._next_row(job)
         except TelegramBadRequest as error:
@@ -452,11 +460,8 @@ class Broadcaster:
                                       .execution_options(synchronize_session=False))
         return list(message_ids or [])
 
-    async def _settle(self, row: _Row, *, extra: dict | None = None, **values) -> None:
+    async def _settle(self, row: _Row, **values) -> None:
         async with self.sessionmaker() as session, session.begin():
-            if extra:
-                current = await session.scalar(select(Delivery.extra).where(Delivery.id == row.id))
-                values["extra"] = {**(current or {}), **extra}
             await set_delivery(session, row.id, **values)
 
     async def _block_rest(self, job: _ChatJob) -> int:

@@ -6,7 +6,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class DigestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
 
     arxiv_api_base: str = "https://export.arxiv.org/api/query"
     arxiv_request_spacing_s: float = Field(3.0, ge=0)  # arXiv asks for at least 3 s between requests
@@ -18,9 +19,9 @@ class DigestSettings(BaseSettings):
     digest_fetch_interval_min: int = Field(60, ge=1)
     digest_similarity_threshold: float = Field(0.7, ge=0, le=1)  # MiniLM cosine; unrelated posts score ~0.1-0.3
     digest_lookback_days: int = Field(7, ge=1)
-    # Text model for summaries/translation: empty = the extractive summary and original-language text.
+    # Text model for one-sentence summaries written in the reader's language (this is the translation path);
+    # empty = the extractive summary, in the original language and marked with it.
     digest_summary_model: str = ""
-    digest_translation_model: str = ""
     # scheduler: "auto" runs it in the process that wins the lock; "off" never (a separate `scheduler` role runs it).
     digest_scheduler: Literal["auto", "off"] = "auto"
     # A digest whose time passed while no scheduler ran is still sent if at most this late (then coalesced to one).

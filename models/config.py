@@ -32,7 +32,8 @@ class RemoteModel(BaseModel):
 
 
 class ModelSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)
     model_device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -352,3 +352,25 @@ async def test_per_chat_interval_and_group_window(world):
         calls = world.calls(group)
         assert [call.params["text"] for call in calls] == ["issue 0", "issue 1", "issue 2"]
         assert calls[1].at - calls[0].at >= 1.0 and calls[2].at - calls[0].at >= 2.5
+
+
+async def test_overlapping_runs_share_limits_and_leave_each_other_alone(world):
+    world.fake.latency_s = 0.3  # the first run's request is still in flight when the second run starts
+    world.fake.limits = FloodLimits(per_chat_per_second=1)
+    await world.chat(95)
+    first = await world.issue("first", [95])
+    second = await world.issue("second", [95])
+    broadcaster = world.broadcaster(broadcast_per_chat_interval_s=1.0)  # one instance, as the scheduler holds it
+
+    running = asyncio.create_task(broadcaster.run([first]))
+    deadline = time.monotonic() + 10
+    while not world.calls(95):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.005)
+    later = await broadcaster.run([second])  # its recover() must not take the first run's row for stranded
+    earlier = await running
+
+    assert (earlier.sent, earlier.unknown, later.sent, later.unknown) == (1, 0, 1, 0)
+    calls = world.calls(95)
+    assert [call.status for call in calls] == [200, 200] and calls[1].at - calls[0].at >= 1.0
+    assert (await world.row(first, 95)).state == (await world.row(second, 95)).state == "sent"
