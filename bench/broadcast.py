@@ -14,6 +14,7 @@ Prints a table; --json writes the same numbers."""
 import argparse
 import asyncio
 import json
+import logging
 import platform
 import random
 import sys
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")  # the 429s, if any
     report = asyncio.run(run(args.chats, args.seed))
     print_table(report)
     if args.json:

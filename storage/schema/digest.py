@@ -2,7 +2,8 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.schema.base import Base, utcnow
@@ -38,7 +39,8 @@ class Paper(Base):
 
 class DigestItem(Base):
     __tablename__ = "digest_items"
-    __table_args__ = (UniqueConstraint("source_id", "external_id", name="uq_digest_items_source_external"),)
+    __table_args__ = (UniqueConstraint("source_id", "external_id", name="uq_digest_items_source_external"),
+                      Index("ix_digest_items_published", "published_at"), Index("ix_digest_items_paper", "paper_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source_id: Mapped[int] = mapped_column(Integer, ForeignKey("digest_sources.id", ondelete="CASCADE"))
@@ -85,7 +87,8 @@ class DigestIssue(Base):
 
 class Delivery(Base):
     __tablename__ = "digest_deliveries"
-    __table_args__ = (UniqueConstraint("issue_id", "chat_id", name="uq_digest_deliveries_issue_chat"),)
+    __table_args__ = (UniqueConstraint("issue_id", "chat_id", name="uq_digest_deliveries_issue_chat"),
+                      Index("ix_digest_deliveries_state", "state", "issue_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     issue_id: Mapped[int] = mapped_column(Integer, ForeignKey("digest_issues.id", ondelete="CASCADE"))

@@ -109,6 +109,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_deliveries")),
         sa.UniqueConstraint("issue_id", "chat_id", name="uq_digest_deliveries_issue_chat"),
     )
+    # The broadcaster looks for pending/sending rows; issues look for items by paper and by date.
+    op.create_index("ix_digest_deliveries_state", "digest_deliveries", ["state", "issue_id"])
+    op.create_index("ix_digest_items_published", "digest_items", ["published_at"])
+    op.create_index("ix_digest_items_paper", "digest_items", ["paper_id"])
 
 
 def downgrade() -> None:
