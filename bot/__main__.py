@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--lang", default="en", help="simulated Telegram language_code (en, ru, fa, he, …)")
     console.add_argument("--chat", choices=["private", "group"], default="private", help="simulated chat type")
     console.add_argument("--admin", action="store_true", help="make the simulated user a bot admin")
+    console.add_argument("--stay", type=float, default=0.0, metavar="SECONDS",
+                         help="keep running this long after the input ends (to watch scheduled digests arrive)")
     migrate = sub.add_parser("migrate", help="apply database migrations (also done at every start)")
     migrate.add_argument("revision", nargs="?", default="heads")
     args = parser.parse_args(argv)
@@ -57,7 +59,7 @@ async def _console(settings, args) -> int:
     from bot.transports.console import run_console
 
     return await run_console(settings, user_id=args.user_id, language=args.lang, chat_type=args.chat,
-                             admin=args.admin)
+                             admin=args.admin, stay=getattr(args, "stay", 0.0))
 
 
 async def _run(settings) -> int:

@@ -25,6 +25,7 @@ class Post:
     source_name: str
     language: str
     url: str | None
+    text: str = ""
 
 
 @dataclass
@@ -61,7 +62,8 @@ async def candidates(session: AsyncSession, subscription: Subscription, *, now: 
         if paper.id in sent:
             continue
         entry = found.setdefault(paper.id, Candidate(paper))
-        entry.posts.append(Post(src.kind, src.name, item.language, item.url or _post_link(src, item)))
+        # A channel post is quoted by its own link (the paper's link is on the title already).
+        entry.posts.append(Post(src.kind, src.name, item.language, _post_link(src, item) or item.url, item.text))
     return list(found.values())
 
 
@@ -74,10 +76,12 @@ def _post_link(src: DigestSource, item: DigestItem) -> str | None:
 
 
 def rank(entries: list[Candidate], topics: list[str], size: int) -> list[Candidate]:
-    """Title matches weigh most, then abstract/post matches; papers discussed in more sources and languages rank
-    higher among equals. A subscription with topics only gets papers matching at least one."""
+    """Title matches weigh most, then abstract and post matches (posts in any language: a Russian topic finds the
+    paper through a Russian post); papers discussed in more sources and languages rank higher among equals.
+    A subscription with topics only gets papers matching at least one."""
     for entry in entries:
-        title, body = entry.paper.title, entry.paper.abstract
+        title = entry.paper.title
+        body = " \n".join([entry.paper.abstract] + [post.text for post in entry.posts])
         entry.matched = [t for t in topics if matches(t, title) or matches(t, body)]
         entry.score = (3 * sum(matches(t, title) for t in topics) + sum(matches(t, body) for t in topics)
                        + 0.5 * len({p.source_name for p in entry.posts}) + 0.5 * len({p.language for p in entry.posts}))

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from digests.identity import normalize_title, paper_key
+from digests.identity import arxiv_ids, normalize_title, paper_key
 from storage.schema.base import utcnow
 from storage.schema.digest import DigestItem, DigestSource, Paper
 
@@ -35,8 +35,8 @@ class Group:
 
 def item_key(item: DigestItem, source_kind: str) -> str | None:
     # arXiv API entries carry their id as external id; posts and feed entries name it in their text, if at all.
-    if source_kind == "arxiv":
-        return f"arxiv:{item.external_id}"
+    if source_kind in ("arxiv", "sample") and arxiv_ids(item.external_id):
+        return f"arxiv:{arxiv_ids(item.external_id)[0]}"
     return paper_key(f"{item.url or ''} {item.text}", item.title if source_kind == "feed" else None)
 
 

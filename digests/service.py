@@ -94,6 +94,15 @@ class DigestService:
         report["_grouped"] = await self.group()
         return report
 
+    async def load_samples(self) -> int:
+        """The bundled sample sources (offline console, demos), grouped into papers."""
+        from digests.samples import load_samples
+
+        async with self.sessionmaker.begin() as session:
+            new = await load_samples(session)
+        await self.group()
+        return new
+
     async def group(self) -> int:
         embed = None
         if self.hub is not None:
@@ -107,14 +116,17 @@ class DigestService:
                                        lookback_days=self.settings.digest_lookback_days)
 
     # ---------- issues ----------
-    async def compose(self, subscription: Subscription, session: AsyncSession, now: datetime) -> tuple[list, str]:
+    async def compose(self, subscription: Subscription, session: AsyncSession, now: datetime,
+                      preview: bool = False) -> tuple[list, str]:
         found = await candidates(session, subscription, now=now, lookback_days=self.settings.digest_lookback_days)
         chosen = rank(found, list(subscription.topics or []), subscription.size)
         engine = self.summary_engine()
         for entry in chosen:
             await summarize(entry, subscription.language, engine)
         l10n = self.translator(subscription.language)
-        date = last_slot(subscription, now).strftime("%Y-%m-%d")
+        # An issue is dated by its slot; a preview by today in the subscriber's timezone.
+        when = now.astimezone(ZoneInfo(subscription.timezone)) if preview else last_slot(subscription, now)
+        date = when.strftime("%Y-%m-%d")
         if chosen:
             return chosen, render_issue(chosen, subscription.language, l10n, date=date, topics=subscription.topics)
         if subscription.empty_policy == "silent":
@@ -135,7 +147,7 @@ class DigestService:
         """What the next issue would say, without storing it (for /digest)."""
         async with self.sessionmaker() as session:
             subscription = await session.get(Subscription, subscription_id)
-            _, text = await self.compose(subscription, session, now or utcnow())
+            _, text = await self.compose(subscription, session, now or utcnow(), preview=True)
             return text
 
     async def build_issue(self, subscription_id: int, now: datetime | None = None) -> IssueResult | None:

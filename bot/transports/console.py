@@ -50,7 +50,8 @@ class ConsoleSession(RecordingSession):
             print("  " + "  ".join(f"[{i + 1}] {text}" for i, text in enumerate(buttons)), flush=True)
 
 
-async def run_console(settings, *, user_id: int, language: str | None, chat_type: str, admin: bool) -> int:
+async def run_console(settings, *, user_id: int, language: str | None, chat_type: str, admin: bool,
+                      stay: float = 0.0) -> int:
     settings = settings.model_copy(update={"bot_username": settings.bot_username or BOT_USERNAME})
     if admin:
         settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {user_id}})
@@ -58,7 +59,10 @@ async def run_console(settings, *, user_id: int, language: str | None, chat_type
     session = ConsoleSession(bot_user, output_dir=Path(settings.console_output_dir), admin_ids={user_id})
     bot = create_bot(settings, session=session)
     interactive = sys.stdin.isatty()
-    async with runtime(settings) as rt:
+    # With the console's Bot the digest scheduler runs here too: scheduled digests are printed like any message.
+    async with runtime(settings, bot=bot) as rt:
+        # Offline there is no arXiv: the bundled sample papers and channel posts give /digest something to show.
+        await rt.dispatcher["digests"].load_samples()
         chat = OfflineChat(rt.dispatcher, bot, session, chat_type=chat_type,
                            user=OfflineUser(id=user_id, language_code=language))
         rt.dispatcher["bot_username"] = settings.bot_username
@@ -86,6 +90,9 @@ async def run_console(settings, *, user_id: int, language: str | None, chat_type
             else:
                 await chat.send(line)
         await _wait_background(rt.dispatcher)
+        if stay > 0:
+            # Scripted demos of scheduled work: keep the scheduler running a while after the input ends.
+            await asyncio.sleep(stay)
     return 0
 
 
