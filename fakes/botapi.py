@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from fakes.server import LoopbackServer
+
 # Form fields that carry the user's text verbatim; every other field is JSON-decoded when it parses (aiogram sends
 # objects, lists, numbers and booleans JSON-encoded).
 PLAIN_TEXT_FIELDS = {"text", "caption", "question", "title", "description", "short_description", "secret_token"}
@@ -49,7 +51,7 @@ class FloodLimits:
     retry_after: int = 1
 
 
-class FakeBotAPI:
+class FakeBotAPI(LoopbackServer):
     def __init__(self, *, bot_id: int = 42, username: str = "paper_demo_bot", limits: FloodLimits | None = None,
                  latency_s: float = 0.0):
         self.bot_id, self.username = bot_id, username
@@ -84,23 +86,6 @@ class FakeBotAPI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, port: int = 0) -> "FakeBotAPI":
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
-
-    async def __aenter__(self):
-        return await self.start()
-
-    async def __aexit__(self, *exc):
-        await self.stop()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":

@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from fakes.server import LoopbackServer
+
 
 @dataclass
 class ArxivPaper:
@@ -35,7 +37,7 @@ class FeedEntry:
     guid: str | None = None
 
 
-class FakeFeeds:
+class FakeFeeds(LoopbackServer):
     def __init__(self):
         self.papers: list[ArxivPaper] = []
         self.feeds: dict[str, list[FeedEntry]] = {}
@@ -55,23 +57,6 @@ class FakeFeeds:
     def fail_next(self, *statuses: int) -> None:
         self.failures.extend(statuses)
 
-    async def start(self, port: int = 0) -> "FakeFeeds":
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
-
-    async def __aenter__(self):
-        return await self.start()
-
-    async def __aexit__(self, *exc):
-        await self.stop()
 
     async def _api(self, request: web.Request) -> web.Response:
         params = dict(request.query)

@@ -14,6 +14,8 @@ from collections import deque
 from pathlib import Path
 
 from aiohttp import web
+
+from fakes.server import LoopbackServer
 from PIL import Image, ImageDraw, ImageFont, features
 
 from models.imagegen.suites import drawn_word
@@ -50,7 +52,7 @@ def render(prompt: str, seed: int, size: int = 512) -> bytes:
     return buffer.getvalue()
 
 
-class FakeImageAPI:
+class FakeImageAPI(LoopbackServer):
     def __init__(self, key: str = "test-key", *, steps: int = 2):
         self.key = key
         self.steps = steps  # polls before a prediction/queue item completes
@@ -83,17 +85,6 @@ class FakeImageAPI:
         return {"REPLICATE_API_BASE": f"{self.base}/replicate/v1", "FAL_API_BASE": f"{self.base}/fal",
                 "FAL_QUEUE_BASE": f"{self.base}/fal-queue"}
 
-    async def start(self, port: int = 0) -> "FakeImageAPI":
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
 
     # ---------- helpers ----------
     async def _misbehave(self, request: web.Request) -> web.StreamResponse | None:

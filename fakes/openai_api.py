@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from fakes.server import LoopbackServer
+
 
 @dataclass
 class Scripted:
@@ -21,7 +23,7 @@ class Scripted:
     body: str | None = None  # raw body instead of JSON (malformed responses)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self, api_key: str | None = None):
         self.api_key = api_key
         self.script: deque[Scripted] = deque()
@@ -38,17 +40,6 @@ class FakeOpenAI:
     def then(self, *steps: Scripted) -> None:
         self.script.extend(steps)
 
-    async def start(self, port: int = 0) -> "FakeOpenAI":
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":

@@ -46,6 +46,16 @@ async def may_manage(message: Message, bot: Bot, settings: Settings) -> bool:
     return member.status in ("creator", "administrator")
 
 
+async def allowed_to_manage(message: Message, command: CommandObject, bot: Bot, settings: Settings, l10n: Translator,
+                            history) -> bool:
+    """False (after saying why and recording the rejection) when the sender may not change subscriptions."""
+    if await may_manage(message, bot, settings):
+        return True
+    await message.answer(l10n("digest-admins-only"))
+    await history.record(command.command, command.args or "", status="rejected", result={"reason": "not admin"})
+    return False
+
+
 def subscription_line(subscription: Subscription) -> str:
     topics = ", ".join(subscription.topics or [])
     return (f"<b>#{subscription.id}</b> {isolate(escape(topics))} · {subscription.language} · "
@@ -56,9 +66,7 @@ def subscription_line(subscription: Subscription) -> str:
 @router.channel_post(Command("subscribe"))
 async def subscribe(message: Message, command: CommandObject, bot: Bot, settings: Settings, session: AsyncSession,
                     l10n: Translator, history, digest_scheduler=None) -> None:
-    if not await may_manage(message, bot, settings):
-        await message.answer(l10n("digest-admins-only"))
-        await history.record("subscribe", command.args or "", status="rejected", result={"reason": "not admin"})
+    if not await allowed_to_manage(message, command, bot, settings, l10n, history):
         return
     try:
         spec = parse_subscribe(command.args, l10n.lang)
@@ -99,9 +107,7 @@ async def subscriptions(message: Message, session: AsyncSession, l10n: Translato
 @router.channel_post(Command("unsubscribe"))
 async def unsubscribe(message: Message, command: CommandObject, bot: Bot, settings: Settings, session: AsyncSession,
                       l10n: Translator, history, digest_scheduler=None) -> None:
-    if not await may_manage(message, bot, settings):
-        await message.answer(l10n("digest-admins-only"))
-        await history.record("unsubscribe", command.args or "", status="rejected", result={"reason": "not admin"})
+    if not await allowed_to_manage(message, command, bot, settings, l10n, history):
         return
     found = await chat_subscriptions(session, message.chat.id)
     argument = (command.args or "").strip().lstrip("#").lower()
