@@ -56,7 +56,7 @@ class FakeImageAPI(LoopbackServer):
     def __init__(self, key: str = "test-key", *, steps: int = 2):
         self.key = key
         self.steps = steps  # polls before a prediction/queue item completes
-        self.script: deque[str] = deque()  # "429", "500", "badjson", "slow", "fail", "nsfw", "bigimage"
+        self.script: deque[str] = deque()  # "429", "500", "503", "badjson", "slow", "fail", "nsfw", "bigimage"
         self.calls: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
         self.jobs: dict[str, dict] = {}
@@ -97,8 +97,9 @@ class FakeImageAPI(LoopbackServer):
         self.script.popleft()
         if behaviour == "429":
             return web.json_response({"detail": "rate limited"}, status=429, headers={"Retry-After": "1"})
-        if behaviour == "500":
-            return web.json_response({"detail": "internal error"}, status=500)
+        if behaviour in ("500", "503"):
+            return web.json_response({"detail": "internal error" if behaviour == "500" else "service unavailable"},
+                                     status=int(behaviour))
         if behaviour == "badjson":
             return web.Response(text="{not json", content_type="application/json")
         if behaviour == "slow":

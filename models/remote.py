@@ -2,6 +2,7 @@
 how a deployment moves inference to separate GPU machines. Uses /v1/completions, so base and chat prompt styles
 both work (chat prompts are rendered as plain instruction text: the remote side has no tokenizer here)."""
 import asyncio
+import datetime
 import email.utils
 import logging
 import os
@@ -19,15 +20,27 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
+MAX_RETRY_AFTER_S = 120.0  # a server asking for longer gets the caller's error instead of a stalled request
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (a number or an HTTP date), capped; None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(value)))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    except (TypeError, ValueError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
 
 
 class RemoteTextEngine:

@@ -14,25 +14,33 @@ RETRY = {429, 500, 502, 503, 504}
 
 
 async def request(client: httpx.AsyncClient, provider: str, method: str, url: str, *, retries: int,
-                  **kwargs) -> httpx.Response:
+                  creates: bool = False, **kwargs) -> httpx.Response:
+    """`creates=True` for a request that starts paid work (a prediction): it is retried only when it surely did
+    not start a job (429, 502, 503, or no connection), never after a timeout, a 500 or a 504, which may have
+    started one we would pay for twice. Polls and downloads retry on every transient failure."""
     last = ""
     for attempt in range(retries + 1):
+        retry = True
         try:
             response = await client.request(method, url, **kwargs)
         except httpx.TimeoutException:
-            last, wait = "timed out", None
-        except httpx.TransportError as error:
+            last, wait, retry = "timed out", None, not creates
+        except httpx.ConnectError as error:
             last, wait = f"network error ({type(error).__name__})", None
+        except httpx.TransportError as error:
+            last, wait, retry = f"network error ({type(error).__name__})", None, not creates
         else:
             if response.status_code not in RETRY:
                 return response
             last, wait = f"HTTP {response.status_code}", retry_after_seconds(response)
-        if attempt == retries:
+            # 502/503: a gateway or an overloaded service turned the request away before any job started.
+            retry = response.status_code in (429, 502, 503) or not creates
+        if attempt == retries or not retry:
             break
         await asyncio.sleep(wait if wait is not None else min(10.0, 0.5 * 2**attempt) * (0.5 + random.random()))
     if last == "timed out":
         raise ImageTimeout(f"{provider}: timed out")
-    raise ProviderError(provider, f"{last} after {retries + 1} attempts")
+    raise ProviderError(provider, f"{last} after {attempt + 1} attempt{'s' if attempt else ''}")
 
 
 def json_of(response: httpx.Response, provider: str) -> dict:
@@ -74,6 +82,10 @@ async def download_image(client: httpx.AsyncClient, provider: str, url: str, *, 
         except httpx.TimeoutException:
             if attempt == retries:
                 raise ImageTimeout(f"{provider}: image download timed out") from None
+        except httpx.TransportError as error:
+            if attempt == retries:
+                raise ProviderError(provider, f"the image could not be downloaded ({type(error).__name__})") from None
+            await asyncio.sleep(0.5 * 2**attempt)
     else:
         raise ProviderError(provider, "the image could not be downloaded")
     try:

@@ -85,7 +85,7 @@ class Replicate(Provider):
         body = {"input": {"prompt": prompt, "seed": seed, "go_fast": False, "num_outputs": 1,
                           "output_format": "png", "disable_safety_checker": False}}
         response = await request(self.client, self.name, "POST", f"{base}/models/{model_id}/predictions",
-                                 retries=self.settings.imagegen_retries, json=body, headers=headers)
+                                 creates=True, retries=self.settings.imagegen_retries, json=body, headers=headers)
         prediction = json_of(response, self.name)
         while True:
             status = prediction.get("status")
@@ -129,11 +129,11 @@ class Fal(Provider):
         retries = self.settings.imagegen_retries
         if not self.queue:
             response = await request(self.client, self.name, "POST",
-                                     f"{self.settings.fal_api_base.rstrip('/')}/{model_id}", retries=retries,
+                                     f"{self.settings.fal_api_base.rstrip('/')}/{model_id}", creates=True, retries=retries,
                                      json=body, headers=headers)
             return self._image_url(json_of(response, self.name))
         response = await request(self.client, self.name, "POST",
-                                 f"{self.settings.fal_queue_base.rstrip('/')}/{model_id}", retries=retries,
+                                 f"{self.settings.fal_queue_base.rstrip('/')}/{model_id}", creates=True, retries=retries,
                                  json=body, headers=headers)
         queued = json_of(response, self.name)
         status_url, response_url = queued.get("status_url"), queued.get("response_url")

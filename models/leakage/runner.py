@@ -56,11 +56,15 @@ class ProbeRun:
                 "seconds": round(self.seconds, 2)}
 
 
-def _clean(answer: str, prompt: str) -> str:
-    # Instruct models often restate the prompt before completing it; the continuation is what follows it.
+def _clean(answer: str, *prompts: str) -> str:
+    """Instruct models often restate the prompt before completing it; the continuation is what follows it.
+    The longest restated prompt is cut (a test answer may restate the whole test prompt, concept sentence
+    included, or only its control part): a restated concept sentence must not count as leakage."""
     stripped = answer.strip()
-    if stripped.lower().startswith(prompt.strip().lower()):
-        stripped = stripped[len(prompt.strip()):]
+    for prompt in sorted(prompts, key=len, reverse=True):
+        if prompt.strip() and stripped.lower().startswith(prompt.strip().lower()):
+            stripped = stripped[len(prompt.strip()):]
+            break
     return first_sentence(stripped)
 
 
@@ -77,7 +81,7 @@ async def generate_pairs(engine, probe: LeakProbe, *, n: int, temperatures: Sequ
 
     results = await asyncio.gather(*(at(t, i) for i, t in enumerate(temperatures)))
     control = [_clean(text, probe.control) for pair in results for text in pair[0]]
-    test = [_clean(text, probe.control) for pair in results for text in pair[1]]
+    test = [_clean(text, probe.test, probe.control) for pair in results for text in pair[1]]
     return control, test
 
 

@@ -69,18 +69,27 @@ async def test_fal_sync_and_queue_use_key_auth_and_returned_urls(fake):
         await provider.close()
 
 
-async def test_retries_429_with_retry_after_and_500(fake):
-    fake.then("429", "500")
+async def test_retries_429_with_retry_after_and_503(fake):
+    fake.then("429", "503")
     started = time.perf_counter()
     provider = Replicate(settings(fake))
     await provider.generate("a cat", seed=1)
     assert time.perf_counter() - started >= 0.95  # Retry-After: 1 honoured
+    assert not fake.script  # both failures were met and retried
+    await provider.close()
+
+
+async def test_a_create_that_may_have_started_a_paid_job_is_not_retried(fake):
+    provider = Replicate(settings(fake))
+    fake.then("500")
+    with pytest.raises(ProviderError, match="after 1 attempt$"):
+        await provider.generate("a cat", seed=1)
     await provider.close()
 
 
 async def test_failures_are_specific_and_never_show_the_key(fake):
     provider = Replicate(settings(fake))
-    fake.then("500", "500", "500")
+    fake.then("503", "503", "503")
     with pytest.raises(ProviderError) as error:
         await provider.generate("x", seed=1)
     assert KEY not in str(error.value)

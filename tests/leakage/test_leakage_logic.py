@@ -99,3 +99,25 @@ def test_user_probe_errors(arguments, code):
     with pytest.raises(UserProbeError) as error:
         parse_user_probe(arguments, UserProbeLimits(max_chars=300))
     assert error.value.code == code
+
+
+def test_a_restated_test_prompt_is_cut_so_the_concept_sentence_is_not_counted_as_leakage():
+    from models.leakage.runner import _clean
+
+    control, test = "He works as a", "He likes yellow. He works as a"
+    assert _clean("He likes yellow. He works as a teacher. Then", test, control) == "teacher."
+    assert _clean("He works as a teacher.", test, control) == "teacher."
+    assert _clean("school bus driver.", test, control) == "school bus driver."
+    assert _clean("He works as a nurse.", control) == "nurse."
+
+
+def test_engine_limit_errors_name_the_limit_not_the_prompt():
+    from bot.i18n import Translator
+    from handlers.model_errors import model_error_text
+    from models.errors import EngineBusy, RequestTooLarge
+
+    text = model_error_text(RequestTooLarge("n", 20, 16), Translator("en"), "leak")
+    assert "at most 16" in text and "prompt" not in text.lower()
+    assert "(40 tokens, at most 32)" in model_error_text(RequestTooLarge("prompt tokens", 40, 32), Translator("en"),
+                                                           "leak")
+    assert "3 requests in the queue" in model_error_text(EngineBusy(4, 64), Translator("en"), "leak")

@@ -70,3 +70,20 @@ async def test_wrong_key_is_reported_without_the_key(server, monkeypatch):
     with pytest.raises(RemoteError) as error:
         await ModelHub(settings).text("remote").generate(["Hi"])
     assert "401" in str(error.value) and "sk-wrong-secret-999" not in str(error.value)
+
+
+def test_retry_after_header_forms_are_read_safely():
+    import email.utils
+    import time
+
+    import httpx
+
+    from models.remote import MAX_RETRY_AFTER_S, retry_after_seconds
+
+    def header(value):
+        return retry_after_seconds(httpx.Response(429, headers={"Retry-After": value}))
+
+    assert header("3") == 3.0 and header("99999") == MAX_RETRY_AFTER_S
+    assert header("not a date, not a number") is None and header("Wed, 99 Foo 2026") is None
+    assert 5 <= header(email.utils.formatdate(time.time() + 10, usegmt=True)) <= 11
+    assert retry_after_seconds(httpx.Response(429)) is None

@@ -40,3 +40,4 @@ quota-wait = Too many requests. Try again in { $seconds } s.
 stale-button = This button has expired.
 not-your-button = This button is not for you.
 text-too-long = That is too long: at most { $limit } characters.
+model-err-limits = This request asks the model for more than this bot allows ({ $what } = { $value }, at most { $limit }). The bot's admin can change the limits.
