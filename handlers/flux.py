@@ -15,7 +15,7 @@ from bot.sending import chat_action, send_long
 from models.imagegen.errors import ImageGenError, NoKey
 from models.imagegen.providers import Providers
 from models.imagegen.runner import mean_score, run_item, run_suite
-from models.imagegen.suites import SUITES, SuiteItem
+from models.imagegen.suites import SUITES, SuiteItem, suite_items
 from storage.repo.flux import add_generation, images_today, suite_stats, tally, vote
 from storage.schema.flux import FluxGeneration
 
@@ -53,11 +53,15 @@ def error_text(error: ImageGenError, l10n: Translator) -> str:
     return l10n(f"flux-err-{error.code}", message=str(error))
 
 
-async def over_limit(session: AsyncSession, settings, user_id: int | None, chat, l10n: Translator) -> str | None:
+async def over_limit(session: AsyncSession, settings, user_id: int | None, chat, l10n: Translator,
+                     needed: int = 1) -> str | None:
+    """The daily-limit message when `needed` more images would pass a user's or a chat's limit, else None."""
     limits = settings
-    if user_id is not None and await images_today(session, user_id=user_id) >= limits.flux_daily_limit_user:
+    if user_id is not None and \
+            await images_today(session, user_id=user_id) + needed > limits.flux_daily_limit_user:
         return l10n("flux-err-daily-user", limit=str(limits.flux_daily_limit_user))
-    if chat.type != "private" and await images_today(session, chat_id=chat.id) >= limits.flux_daily_limit_chat:
+    if chat.type != "private" and \
+            await images_today(session, chat_id=chat.id) + needed > limits.flux_daily_limit_chat:
         return l10n("flux-err-daily-chat", limit=str(limits.flux_daily_limit_chat))
     return None
 
@@ -158,7 +162,8 @@ async def flux_action(query: CallbackQuery, callback_data: FluxAction, bot: Bot,
 async def run_test(bot: Bot, chat, suite: str, subject: str | None, *, imagegen: Providers, session: AsyncSession,
                    l10n: Translator, history, user_id: int | None) -> None:
     arguments = f"{suite} {subject or ''}".strip()
-    if (limit := await over_limit(session, imagegen.settings, user_id, chat, l10n)) is not None:
+    needed = len(suite_items(suite, subject))  # a whole suite must fit in what is left of today's images
+    if (limit := await over_limit(session, imagegen.settings, user_id, chat, l10n, needed)) is not None:
         await bot.send_message(chat.id, limit)
         await history.record("fluxtest", arguments, status="rejected", result={"reason": "daily limit"})
         return

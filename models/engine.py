@@ -209,7 +209,7 @@ def _sample(logits, temperature: float, top_p: float, generator) -> int:
 
 def _eos_ids(model, tokenizer) -> list[int]:
     ids = model.generation_config.eos_token_id if model.generation_config is not None else None
-    ids = ids if isinstance(ids, list) else [ids] if ids is not None else []
+    ids = list(ids) if isinstance(ids, list) else [ids] if ids is not None else []  # a copy: never grow the config
     if tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
     for token in ("<end_of_turn>", "<|im_end|>"):

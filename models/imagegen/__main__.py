@@ -37,6 +37,7 @@ async def main_async(args) -> int:
             print(f"  {r.status:<8} {score:>5}  {r.item.prompt}{read}")
         print(f"mean score: {report['mean_score']}")
         if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
     except ImageGenError as error:

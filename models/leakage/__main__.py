@@ -13,6 +13,7 @@ from models.hub import ModelHub
 from models.leakage.chart import leak_chart
 from models.leakage.probes import DEFAULT_SUITE, SuiteError, load_suite
 from models.leakage.runner import PAPER_TEMPERATURES, SuiteResult, run_suite
+from models.leakage.similarity import MEASURES
 
 
 def table(result: SuiteResult) -> str:
@@ -76,7 +77,8 @@ def main(argv=None) -> int:
     b.add_argument("--n", type=int, default=10, help="samples per temperature (paper: 10)")
     b.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
     b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--measure", default="cosine", help="similarity measure: cosine (default) or token")
+    b.add_argument("--measure", default="cosine", choices=sorted(MEASURES),
+                   help="similarity measure: cosine (default) or token")
     b.add_argument("--embedder", default="minilm")
     b.add_argument("--max-new-tokens", type=int, default=24)
     b.add_argument("--limit", type=int, default=0, help="only the first N probes")

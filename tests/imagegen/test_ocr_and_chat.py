@@ -127,3 +127,14 @@ async def test_twenty_simultaneous_flux_requests_do_not_block_help(fake, make_ha
     results = await asyncio.gather(*flux)
     assert all(any(c.name == "sendPhoto" for c in calls) for calls in results)
     assert help_calls and help_seconds < 0.5 < time.perf_counter() - started
+
+
+async def test_daily_limit_counts_the_whole_suite_before_it_runs(fake, make_harness, monkeypatch):
+    monkeypatch.setenv("FLUX_DAILY_LIMIT_USER", "2")
+    h = await make_harness()
+    chat = h.chat(user_id=31)
+    reply = [c.text for c in await chat.send("/fluxtest hands") if c.name == "sendMessage"][-1]
+    assert "2" in reply and "images" in reply.lower()  # the 3-image suite would pass a limit of 2
+    assert not fake.calls  # nothing was generated (and paid for)
+    photos = [c for c in await chat.send("/flux a cat") if c.name == "sendPhoto"]
+    assert len(photos) == 1
