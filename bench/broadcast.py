@@ -3,7 +3,8 @@
     python bench/broadcast.py [--chats 2000] [--seed 0] [--json OUT]
 
 The fake Bot API (fakes/botapi.py, real HTTP on loopback) enforces Telegram's limits: 30 messages/s overall, 1/s
-per chat, 20/min per group, and answers 429 with retry_after=1 beyond them. A SQLite file in a temporary directory
+per chat, 20/min per group, and answers 429 with retry_after=1 beyond them, and at random to 0.5% of requests
+(--random-429). A SQLite file in a temporary directory
 holds N chats (10% supergroups; 2% have blocked the bot) and one digest issue for each (Hebrew, Persian and English
 HTML; every 50th is long enough to be split in two). The broadcaster runs with the default DigestSettings through
 the app's own Bot (bot.app.create_bot):
@@ -88,12 +89,13 @@ async def states(sessionmaker) -> dict[str, int]:
         return dict((await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
 
 
-async def one_run(tmp: Path, name: str, chats: list, crash_at: float | None) -> dict:
+async def one_run(tmp: Path, name: str, chats: list, crash_at: float | None, random_429: float = 0.0) -> dict:
     engine, sessionmaker = await prepare(f"sqlite+aiosqlite:///{tmp / (name + '.sqlite3')}", chats)
     settings = DigestSettings(_env_file=None)
     try:
         async with FakeBotAPI(limits=FloodLimits(**TELEGRAM_LIMITS)) as fake:
             fake.blocked_chats.update(chat_id for chat_id, _, blocked, _ in chats if blocked)
+            fake.random_429_rate = random_429  # 429s Telegram sends for its own reasons, within the limits too
             bot = create_bot(Settings(_env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url))
             try:
                 started = time.perf_counter()
@@ -120,11 +122,11 @@ async def one_run(tmp: Path, name: str, chats: list, crash_at: float | None) -> 
         await engine.dispose()
 
 
-async def run(chats: int, seed: int = 0) -> dict:
+async def run(chats: int, seed: int = 0, random_429: float = 0.005) -> dict:
     rows = world(chats, seed)
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
-        clean = await one_run(Path(tmp), "clean", rows, None)
-        crash = await one_run(Path(tmp), "crash", rows, 0.5)
+        clean = await one_run(Path(tmp), "clean", rows, None, random_429)
+        crash = await one_run(Path(tmp), "crash", rows, 0.5, random_429)
     settings = DigestSettings(_env_file=None)
     return {
         "chats": chats, "groups": sum(chat_type != "private" for _, chat_type, _, _ in rows),
@@ -133,7 +135,7 @@ async def run(chats: int, seed: int = 0) -> dict:
         "retry_after_429s": clean["http_429"], "seconds": clean["seconds"],
         "crash_lost": crash["lost"], "crash_duplicated": crash["duplicated"],
         "crash_unknown": crash["states"].get("unknown", 0), "crash_retry_after_429s": crash["http_429"],
-        "crash_seconds": crash["seconds"], "clean": clean, "crash": crash, "seed": seed,
+        "crash_seconds": crash["seconds"], "random_429_rate": random_429, "clean": clean, "crash": crash, "seed": seed,
         "limits": TELEGRAM_LIMITS, "settings": {name: getattr(settings, name) for name in (
             "broadcast_per_second", "broadcast_per_chat_interval_s", "broadcast_group_per_minute",
             "broadcast_retries", "broadcast_concurrency")},
@@ -154,10 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=2000, help="chats, one issue each (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random-429", type=float, default=0.005,
+                        help="share of requests the fake answers 429 at random, besides its flood limits (0.005)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")  # the 429s, if any
-    report = asyncio.run(run(args.chats, args.seed))
+    report = asyncio.run(run(args.chats, args.seed, args.random_429))
     print_table(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,9 @@
 within Telegram's limits, at most once per (issue, chat).
 
 Limits (digests.config.DigestSettings):
-* overall: evenly spaced send slots, `broadcast_per_second` (28, under Telegram's ~30/s). No bursts, so any one
-  second holds at most rate + 1 sends; a 429 pauses every slot for its retry_after.
+* overall: evenly spaced send slots, `broadcast_per_second` (29.5, just under Telegram's ~30/s). No bursts, so any one
+  second holds at most rate + 1 sends. A lone 429 makes its chat wait its retry_after; a second one within 2 s
+  (the bot as a whole over the limit) pauses every slot too.
 * per chat: `broadcast_per_chat_interval_s` from Telegram's *answer* to one message to the next send to that chat
   (measured from the answer, so network jitter cannot bring two arrivals closer than the interval).
 * per group or supergroup: at most `broadcast_group_per_minute` messages in any 60 s. The chat type comes from the
@@ -167,6 +168,8 @@ class Broadcaster:
         # Shared by every run() of this instance, overlapping or not: the overall rate, the requests in flight,
         # each chat's pacing, and the rows this instance has claimed (which its own recover() must not touch).
         self._pace = _Pace(settings.broadcast_per_second)
+        self._recent_429: deque[float] = deque()
+        self.flood_window_s = 2.0  # two 429s this close together: a global flood, not one chat's
         self._slots = asyncio.Semaphore(settings.broadcast_concurrency)
         self._chats: dict[int, _ChatPace] = {}
         self._in_flight: set[int] = set()
@@ -346,8 +349,16 @@ class Broadcaster:
         except TelegramRetryAfter as error:
             report.retried_after += 1
             wait = error.retry_after + self.rng.uniform(0.05, 0.25)
-            self._pace.pause(wait)
-            log.warning("digest broadcast: 429, waiting %.1f s (chat %s)", wait, job.chat_id)
+            # One 429 may be about this chat only (Telegram also sends them within the limits); the chat waits.
+            # A second one within the window means the bot as a whole is over the limit: every send waits.
+            now = time.monotonic()
+            self._recent_429.append(now)
+            while self._recent_429 and now - self._recent_429[0] > self.flood_window_s:
+                self._recent_429.popleft()
+            if len(self._recent_429) >= 2:
+                self._pace.pause(wait)
+            log.warning("digest broadcast: 429, %s waits %.1f s (chat %s)",
+                        "every send" if len(self._recent_429) >= 2 else "this chat", wait, job.chat_id)
             await self._settle(row, state="pending", error=self._describe(error))
             job.pace.answered(sent=False)
             return max(wait, self._due_in(job))

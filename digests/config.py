@@ -26,7 +26,7 @@ class DigestSettings(BaseSettings):
     digest_scheduler: Literal["auto", "off"] = "auto"
     # A digest whose time passed while no scheduler ran is still sent if at most this late (then coalesced to one).
     digest_misfire_grace_s: int = Field(3600, ge=1)
-    broadcast_per_second: float = Field(28.0, gt=0)  # Telegram allows about 30 messages/s overall
+    broadcast_per_second: float = Field(29.5, gt=0)  # Telegram allows about 30 messages/s overall; 429s are handled
     broadcast_per_chat_interval_s: float = Field(1.0, ge=0)
     broadcast_group_per_minute: int = Field(20, ge=1)
     broadcast_retries: int = Field(5, ge=0)
