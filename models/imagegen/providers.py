@@ -49,11 +49,14 @@ class Provider:
         """One image; the whole call (create, wait or poll, download) is capped by IMAGEGEN_TOTAL_TIMEOUT_S."""
         model = model or self.settings.imagegen_model
         started = time.perf_counter()
+        async def create_and_download() -> tuple[str, bytes]:
+            url = await self._create(prompt, seed, self.model_id(model))
+            return url, await download_image(self.client, self.name, url,
+                                             max_bytes=self.settings.imagegen_max_image_bytes,
+                                             retries=self.settings.imagegen_retries)
+
         try:
-            url = await asyncio.wait_for(self._create(prompt, seed, self.model_id(model)),
-                                         self.settings.imagegen_total_timeout_s)
-            data = await download_image(self.client, self.name, url, max_bytes=self.settings.imagegen_max_image_bytes,
-                                        retries=self.settings.imagegen_retries)
+            url, data = await asyncio.wait_for(create_and_download(), self.settings.imagegen_total_timeout_s)
         except asyncio.TimeoutError:
             raise ImageTimeout(f"{self.name}: no image within {self.settings.imagegen_total_timeout_s:g} s") from None
         return GeneratedImage(self.name, self.model_id(model), seed, prompt, url, data,
