@@ -4,6 +4,8 @@ import asyncio
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from models.config import ModelSettings
 from models.errors import ModelError
 from models.hub import ModelHub
@@ -79,10 +81,18 @@ def main(argv=None) -> int:
     gen.add_argument("--chat", action="store_true", help="wrap the prompt in the model's chat template")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    settings = ModelSettings()
-    if args.command == "info":
-        return asyncio.run(info(settings, args.load))
-    return asyncio.run(generate(settings, args))
+    try:
+        settings = ModelSettings()
+        if args.command == "info":
+            return asyncio.run(info(settings, args.load))
+        return asyncio.run(generate(settings, args))
+    except ModelError as error:  # unknown model, missing package, no CUDA for MODEL_DEVICE=cuda: one clear line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        first = error.errors()[0]
+        print(f"error: invalid setting {str(first['loc'][0]).upper()}: {first['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
