@@ -20,6 +20,7 @@ from storage.schema.base import utcnow
 from storage.schema.digest import DigestIssue, DigestSource, Subscription
 
 log = logging.getLogger(__name__)
+MAX_ARXIV_KEYWORDS = 20  # one query; arXiv's query strings get slow and brittle beyond that
 
 
 @dataclass
@@ -73,10 +74,26 @@ class DigestService:
 
     # ---------- sources ----------
     async def ensure_configured_sources(self) -> None:
+        """arXiv: the configured categories, and the same categories narrowed to the subscriptions' Latin-script
+        keywords (arXiv is searched in English; other topics match posts and abstracts locally). arXiv sources no
+        longer wanted (topics changed) are deactivated, not deleted: their items stay. Feeds from settings."""
         async with self.sessionmaker.begin() as session:
             categories = [c.strip() for c in self.settings.digest_arxiv_categories.split(",") if c.strip()]
+            wanted = set()
             if categories:
-                await source(session, "arxiv", arxiv_query(categories, []), "arXiv " + ", ".join(categories))
+                wanted.add((arxiv_query(categories, []), "arXiv " + ", ".join(categories)))
+                topics = (await session.scalars(select(Subscription.topics).where(
+                    Subscription.active.is_(True)))).all()
+                keywords = sorted({t for ts in topics for t in (ts or []) if t.isascii()})[:MAX_ARXIV_KEYWORDS]
+                if keywords:
+                    wanted.add((arxiv_query(categories, keywords), "arXiv " + ", ".join(categories) + ": " +
+                                ", ".join(keywords)[:160]))
+            for locator, name in wanted:
+                await source(session, "arxiv", locator, name)
+            for stale in (await session.scalars(select(DigestSource).where(
+                    DigestSource.kind == "arxiv", DigestSource.active.is_(True),
+                    DigestSource.locator.not_in([locator for locator, _ in wanted] or [""])))).all():
+                stale.active = False
             for url in filter(None, (u.strip() for u in self.settings.digest_feeds.split(","))):
                 await source(session, "feed", url, url.split("//", 1)[-1][:120])
 

@@ -98,7 +98,7 @@ async def fetch_feed(client: httpx.AsyncClient, url: str) -> list[FetchedItem]:
 async def source(session: AsyncSession, kind: str, locator: str, name: str) -> DigestSource:
     await upsert(session, DigestSource.__table__, dict(kind=kind, locator=locator, name=name, active=True,
                                                         failures=0, items_total=0),
-                 key=("kind", "locator"), update=["name"])
+                 key=("kind", "locator"), update=["name", "active"])
     return (await session.scalars(select(DigestSource).where(DigestSource.kind == kind,
                                                              DigestSource.locator == locator))).one()
 

@@ -154,3 +154,23 @@ async def test_posts_without_ids_join_their_paper_by_embedding_similarity(hub):
     # Without an embedder nothing is guessed: every keyless post stands alone.
     alone = {g.key for g in await group_posts(posts, None, 0.6)}
     assert {"post:3", "post:4"} <= alone
+
+
+async def test_arxiv_queries_follow_the_subscriptions_keywords(feeds, migrated_engine):
+    sessionmaker = create_sessionmaker(migrated_engine)
+    service = DigestService(digest_settings(feeds, digest_feeds=""), sessionmaker, translator=Translator)
+    async with sessionmaker.begin() as session:
+        session.add(Chat(id=9, type="private"))
+        subscription = Subscription(chat_id=9, topics=["semantic leakage", "утечка", "llm"], language="ru",
+                                    schedule="daily", time="09:00", timezone="UTC", size=5, empty_policy="note")
+        session.add(subscription)
+    await service.fetch_all()
+    queries = [params["search_query"] for _, params in feeds.api_requests]
+    assert '(cat:cs.CL OR cat:cs.LG) AND (all:llm OR all:"semantic leakage")' in queries  # Cyrillic stays local
+    async with sessionmaker.begin() as session:
+        (await session.get(Subscription, subscription.id)).active = False
+    await service.ensure_configured_sources()
+    async with sessionmaker() as session:
+        active = (await session.scalars(select(DigestSource.locator).where(DigestSource.kind == "arxiv",
+                                                                           DigestSource.active.is_(True)))).all()
+    assert active == ["(cat:cs.CL OR cat:cs.LG)"]
