@@ -31,3 +31,12 @@ async def _run(engine: AsyncEngine, action) -> None:
             cfg.attributes["connection"] = sync_connection
             action(cfg)
         await connection.run_sync(run)
+
+
+# Tables other libraries own in the same database: APScheduler's job store (digests/scheduler.py) creates its own.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic filter: autogenerate compares only our tables, never proposing to drop a foreign one."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)

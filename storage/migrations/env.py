@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
+from storage.migrate import include_object
 from storage.schema import Base
 
 config = context.config
@@ -20,6 +21,7 @@ def _configure(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table instead
         compare_type=True,
+        include_object=include_object,  # autogenerate must not propose dropping them
     )
 
 

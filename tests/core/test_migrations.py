@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from storage.db import create_engine
-from storage.migrate import alembic_config, downgrade, upgrade
+from storage.migrate import alembic_config, downgrade, include_object, upgrade
 from storage.schema import Base
 
 
@@ -19,7 +19,8 @@ def _tables(sync_connection) -> set[str]:
 
 def _diff(sync_connection) -> list:
     context = MigrationContext.configure(sync_connection, opts={"compare_type": True,
-                                                                "compare_server_default": False})
+                                                                "compare_server_default": False,
+                                                                "include_object": include_object})
     return compare_metadata(context, Base.metadata)
 
 
@@ -46,6 +47,12 @@ async def test_upgrade_to_heads_matches_the_orm_and_downgrade_to_base_empties(en
         assert await connection.run_sync(_tables) == set(Base.metadata.tables) | {"alembic_version"}
         diff = await connection.run_sync(_diff)
     assert diff == [], "the ORM and the migrations disagree (autogenerate would emit):\n" + "\n".join(map(str, diff))
+    async with engine.begin() as connection:  # the digest scheduler's job store shares the database
+        await connection.exec_driver_sql("CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY)")
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_diff) == []
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE apscheduler_jobs")
 
     await upgrade(engine)  # idempotent: a restart re-runs it
     await downgrade(engine)
