@@ -46,7 +46,7 @@ def naive(engine, workload: list[str], samples: int, tokens: int, limit: int) ->
         for sample in range(samples):
             if done >= limit:
                 break
-            ids = tokenizer(prompt, return_tensors="pt")
+            ids = tokenizer(prompt, return_tensors="pt").to(model.device)  # the GPU, when the model is there
             torch.manual_seed(sample)
             out = model.generate(**ids, do_sample=True, temperature=1.0, top_p=1.0, max_new_tokens=tokens,
                                  min_new_tokens=tokens, pad_token_id=tokenizer.pad_token_id)
