@@ -10,7 +10,7 @@ import numpy as np
 
 from models.leakage.probes import LeakProbe
 from models.leakage.similarity import get_measure
-from models.leakage.stats import bootstrap_ci, leak_rate, pair_scores, sign_test_p
+from models.leakage.stats import bootstrap_ci, leak_rate, pair_scores, probe_sign_test_p, sign_test_p
 from models.leakage.text import first_sentence
 
 INSTRUCTION = "Complete the sentence."
@@ -41,7 +41,12 @@ class ProbeRun:
 
     @property
     def p_value(self) -> float:
-        return sign_test_p(self.scores)
+        # Greedy decoding yields one continuation pair, counted n times in the rate; the test counts it once.
+        independent = []
+        for index, temperature in enumerate(self.temperatures):
+            block = list(self.scores[index * self.n:(index + 1) * self.n])
+            independent += block[:1] if temperature == 0 else block
+        return sign_test_p(independent)
 
     def best_example(self) -> int:
         """The pair where the concept leaked most (largest test − control similarity)."""
@@ -136,7 +141,7 @@ class SuiteResult:
             "model": self.model, "suite": self.suite, "n_probes": len(self.runs), "n_samples": self.n,
             "temperatures": self.temperatures, "leak_rate": round(self.leak_rate, 2),
             "ci95": [round(lo, 2), round(hi, 2)],
-            "p_value": round(sign_test_p([s for run in self.runs for s in run.scores]), 6),
+            "p_value": round(probe_sign_test_p(self.probe_rates()), 6),
             "by_category": {k: round(v[0], 2) for k, v in self.group(lambda p: p.category).items()},
             "by_language": {k: round(v[0], 2) for k, v in self.group(lambda p: p.language).items()},
             "seconds": round(self.seconds, 1),

@@ -35,3 +35,10 @@ def sign_test_p(scores) -> float:
     if wins + losses == 0:
         return 1.0
     return float(binomtest(wins, wins + losses, 0.5, alternative="two-sided").pvalue)
+
+
+def probe_sign_test_p(probe_rates) -> float:
+    """Two-sided sign test over probes: a probe above 50 is a win, below 50 a loss, exactly 50 dropped. Pairs within
+    one probe share a prompt and are not independent; probes are, so the suite is tested at the probe level."""
+    rates = np.asarray(probe_rates, float)
+    return sign_test_p(np.where(rates > 50, 1.0, np.where(rates < 50, 0.0, 0.5)))

@@ -121,3 +121,17 @@ def test_engine_limit_errors_name_the_limit_not_the_prompt():
     assert "(40 tokens, at most 32)" in model_error_text(RequestTooLarge("prompt tokens", 40, 32), Translator("en"),
                                                            "leak")
     assert "3 requests in the queue" in model_error_text(EngineBusy(4, 64), Translator("en"), "leak")
+
+
+def test_p_values_count_independent_evidence_only():
+    from models.leakage.runner import ProbeRun
+    from models.leakage.stats import probe_sign_test_p
+
+    # Greedy (T=0) gives one continuation pair counted n=10 times in the rate, but once in the test.
+    run = ProbeRun.__new__(ProbeRun)
+    run.temperatures, run.n = [0.0, 1.0], 10
+    run.scores = [1.0] * 10 + [1.0, 0.0] * 5
+    assert run.p_value == 1.0  # 6 wins / 5 losses, not 15 / 5
+    # The suite is tested per probe: 9 of 10 probes above 50 is significant, one probe at 100 with nine at 50 is not.
+    assert probe_sign_test_p([60] * 9 + [40]) < 0.05
+    assert probe_sign_test_p([100] + [50] * 9) == 1.0
