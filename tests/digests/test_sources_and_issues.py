@@ -174,3 +174,36 @@ async def test_arxiv_queries_follow_the_subscriptions_keywords(feeds, migrated_e
         active = (await session.scalars(select(DigestSource.locator).where(DigestSource.kind == "arxiv",
                                                                            DigestSource.active.is_(True)))).all()
     assert active == ["(cat:cs.CL OR cat:cs.LG)"]
+
+
+async def test_summaries_in_the_readers_language_through_a_remote_backend(feeds, migrated_engine, monkeypatch):
+    """With DIGEST_SUMMARY_MODEL naming a capable (here: OpenAI-compatible, on loopback) backend, each paper gets a
+    one-sentence summary written in the subscriber's language; when the backend fails, the extractive summary in
+    the original language, marked, takes its place — the digest never fails."""
+    import json as jsonlib
+
+    from fakes.openai_api import FakeOpenAI, Scripted
+    from models.config import ModelSettings, RemoteModel
+    from models.hub import ModelHub
+
+    russian = "Модели переносят несвязанное понятие из запроса в продолжение: это и есть семантическая утечка."
+    async with FakeOpenAI() as backend:
+        hub = ModelHub(ModelSettings(remote_models={"translator": RemoteModel(
+            base_url=backend.base_url, model="big-multilingual", retries=0, timeout_s=5)}))
+        service = DigestService(digest_settings(feeds, digest_feeds="", digest_summary_model="translator"),
+                                create_sessionmaker(migrated_engine), translator=Translator, hub=hub)
+        await service.fetch_all()
+        async with service.sessionmaker.begin() as session:
+            session.add(Chat(id=21, type="private"))
+            subscription = Subscription(chat_id=21, topics=["semantic leakage", "byt5"], language="ru",
+                                        schedule="daily", time="09:00", timezone="UTC", size=2, empty_policy="note")
+            session.add(subscription)
+        completion = {"id": "c", "object": "text_completion",
+                      "choices": [{"index": 0, "text": " " + russian + "\n\nNext", "finish_reason": "stop"}]}
+        backend.then(Scripted(body=jsonlib.dumps(completion)), Scripted(status=500))
+        text = (await service.build_issue(subscription.id, NOW)).text
+        assert russian in text  # translated summary for the first paper
+        assert "written in Russian" in backend.requests[0]["prompt"][0]
+        assert text.count("на языке оригинала") == 1  # the second fell back to the marked original
+        assert "spells" in text or "spell" in text
+        await hub.close()
