@@ -150,12 +150,13 @@ class LocalTextEngine:
         texts = [""] * len(payloads)
         past = None
         current = input_ids
+        cache_arg = _cache_argument(model)
         with torch.inference_mode():
             for step in range(steps):
                 positions = (mask.cumsum(-1) - 1).clamp(min=0)
-                out = model(input_ids=current, attention_mask=mask, past_key_values=past, use_cache=True,
-                            position_ids=positions[:, -current.shape[1]:])
-                past = out.past_key_values
+                out = model(input_ids=current, attention_mask=mask, use_cache=True,
+                            position_ids=positions[:, -current.shape[1]:], **{cache_arg: past})
+                past = getattr(out, cache_arg)
                 logits = out.logits[:, -1, :].float().cpu()
                 next_ids = []
                 for i, p in enumerate(payloads):
@@ -205,6 +206,14 @@ def _sample(logits, temperature: float, top_p: float, generator) -> int:
         filtered[order[keep]] = sorted_probs[keep]
         probs = filtered / filtered.sum()
     return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def _cache_argument(model) -> str:
+    """transformers ≥ 5.x names the KV cache `cache` (`past_key_values` is deprecated, removed in 5.40); older
+    versions only know `past_key_values`."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
