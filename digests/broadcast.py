@@ -101,6 +101,29 @@ class BroadcastAborted(RuntimeError):
     """Telegram rejected the bot itself (401/404: bad token or API base); nothing could be sent to anyone."""
 
 
+async def _finish(task: asyncio.Future):
+    """Waits for a shielded task after our own cancellation; its result, or None if it failed."""
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue  # cancelled again: keep waiting, the transaction must end before the lock is free
+        except Exception:  # noqa: BLE001 - the caller is being cancelled anyway
+            return None
+    return None if task.cancelled() or task.exception() else task.result()
+
+
+async def _to_the_end(coro):
+    """Runs a state transition to its commit or rollback even when the broadcast is cancelled: a transaction cut
+    half-way would leave the row's state unrecorded and, on SQLite, the write lock held by a dangling connection."""
+    task = asyncio.ensure_future(coro)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await _finish(task)
+        raise
+
+
 class _Pace:
     """Evenly spaced send slots shared by every worker. A slot is reserved without a lock and slept for outside
     any lock; pause() pushes every later slot (and any reserved one not yet used) past a 429's retry_after."""
@@ -206,23 +229,28 @@ class Broadcaster:
             else:
                 values = dict(state="unknown", error=f"interrupted while sending part {done + 1} of {total}; "
                                                      "not resent (at most once)")
-            async with self.sessionmaker() as session, session.begin():
-                # Guarded: the live process that claimed the row may have recorded the answer meanwhile.
-                changed = (await session.execute(
-                    update(Delivery).where(Delivery.id == delivery_id, Delivery.state == "sending")
-                    .values(updated_at=utcnow(), **values)
-                    .execution_options(synchronize_session=False))).rowcount
-            if changed:
+            if await _to_the_end(self._settle_stranded(delivery_id, values)):
                 setattr(report, values["state"], getattr(report, values["state"]) + 1)
         if stranded:
             log.warning("digest broadcast recovery: %d sent, %d unknown", report.sent, report.unknown)
         return report
+
+    async def _settle_stranded(self, delivery_id: int, values: dict) -> int:
+        async with self.sessionmaker() as session, session.begin():
+            # Guarded: the live process that claimed the row may have recorded the answer meanwhile.
+            return (await session.execute(
+                update(Delivery).where(Delivery.id == delivery_id, Delivery.state == "sending")
+                .values(updated_at=utcnow(), **values)
+                .execution_options(synchronize_session=False))).rowcount
 
     # ---------- loading ----------
     def _issue_filter(self, issue_ids: Sequence[int] | None) -> list:
         return [] if issue_ids is None else [Delivery.issue_id.in_(list(issue_ids))]
 
     async def _block_inactive_chats(self, issue_ids: Sequence[int] | None) -> int:
+        return await _to_the_end(self._block_inactive_transaction(issue_ids))
+
+    async def _block_inactive_transaction(self, issue_ids: Sequence[int] | None) -> int:
         inactive = select(Chat.id).where(Chat.active.is_(False))
         async with self.sessionmaker() as session, session.begin():
             result = await session.execute(
@@ -429,14 +457,17 @@ class Broadcaster:
         return self._next_row(job)
 
     async def _blocked(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
-        async with self.sessionmaker() as session, session.begin():
-            await set_delivery(session, row.id, state="blocked", error=self._describe(error))
-            await session.execute(update(Chat).where(Chat.id == job.chat_id).values(active=False)
-                                  .execution_options(synchronize_session=False))
+        await _to_the_end(self._block_chat_transaction(job.chat_id, row, self._describe(error)))
         report.blocked += 1
         job.rows.popleft()
         job.blocked = True
         return 0.0 if job.rows else None
+
+    async def _block_chat_transaction(self, chat_id: int, row: _Row, error: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await set_delivery(session, row.id, state="blocked", error=error)
+            await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False)
+                                  .execution_options(synchronize_session=False))
 
     def _next_row(self, job: _ChatJob) -> float | None:
         job.rows.popleft()
@@ -454,7 +485,17 @@ class Broadcaster:
     # ---------- the table ----------
     async def _claim(self, row: _Row, parts: int) -> list[int] | None:
         """pending → sending, committed before the request. Returns the ids of the parts already sent, or None when
-        the row was not pending any more (another broadcaster claimed it first)."""
+        the row was not pending any more (another broadcaster claimed it first). Cancelled meanwhile, the claim
+        still finishes and is then undone: no request went out, so the row is plainly pending again."""
+        task = asyncio.ensure_future(self._claim_transaction(row, parts))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if await _finish(task) is not None:
+                await _finish(asyncio.ensure_future(self._settle_transaction(row, state="pending")))
+            raise
+
+    async def _claim_transaction(self, row: _Row, parts: int) -> list[int] | None:
         async with self.sessionmaker() as session, session.begin():
             claimed = (await session.execute(
                 update(Delivery).where(Delivery.id == row.id, Delivery.state == "pending")
@@ -472,12 +513,18 @@ class Broadcaster:
         return list(message_ids or [])
 
     async def _settle(self, row: _Row, **values) -> None:
+        await _to_the_end(self._settle_transaction(row, **values))
+
+    async def _settle_transaction(self, row: _Row, **values) -> None:
         async with self.sessionmaker() as session, session.begin():
             await set_delivery(session, row.id, **values)
 
     async def _block_rest(self, job: _ChatJob) -> int:
         ids = [row.id for row in job.rows]
         job.rows.clear()
+        return await _to_the_end(self._block_transaction(ids))
+
+    async def _block_transaction(self, ids: list[int]) -> int:
         async with self.sessionmaker() as session, session.begin():
             result = await session.execute(
                 update(Delivery).where(Delivery.id.in_(ids), Delivery.state == "pending")
