@@ -41,6 +41,8 @@ mid-request, an unreadable answer): `unknown`. A connection that could not be op
 was not delivered: those are retried. recover() skips rows its own Broadcaster has in flight, but in another live
 process's it cannot tell them from stranded ones: it marks them `unknown`, and that process then overwrites them
 with what Telegram answered. A 400 "group migrated to supergroup" fails the row (the error names the new id).
+A cancelled broadcast (a shutdown) is not a crash: every state transition runs to its commit under asyncio.shield,
+and a claim whose request never went out is set back to `pending`.
 
 The bot's session middlewares are bypassed on purpose (`bot.session.make_request`): the app's Bot waits out 429s in
 a middleware (bot/sending.py), which would hide them from the global pause, stretch the in-flight window over the
