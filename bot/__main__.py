@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_console(settings, args))
     if settings.bot_token is None:
         print(TOKEN_HINT, file=sys.stderr)
-        return asyncio.run(_console(settings, argparse.Namespace(user_id=1, lang="en", chat="private", admin=True)))
+        return asyncio.run(_console(settings, argparse.Namespace(user_id=1, lang="en", chat="private", admin=True, stay=0.0)))
     return asyncio.run(_run(settings))
 
 
@@ -59,7 +59,7 @@ async def _console(settings, args) -> int:
     from bot.transports.console import run_console
 
     return await run_console(settings, user_id=args.user_id, language=args.lang, chat_type=args.chat,
-                             admin=args.admin, stay=getattr(args, "stay", 0.0))
+                             admin=args.admin, stay=args.stay)
 
 
 async def _run(settings) -> int:

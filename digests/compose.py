@@ -1,7 +1,6 @@
 """One digest issue for one subscription: the new papers of its window, ranked by its topics, summarized, rendered
 as HTML in the subscriber's language (UI strings localized; summaries translated only when a text backend is
 configured, otherwise shown in their original language and marked with it)."""
-import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -10,13 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.render import escape, isolate
 from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
 
 log = logging.getLogger(__name__)
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fa": "Persian", "he": "Hebrew"}
 SUMMARY_CHARS = 320
 SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
-FSI, PDI = "\u2068", "\u2069"
 
 
 @dataclass
@@ -129,18 +128,18 @@ def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, to
     translator; it escapes its arguments."""
     lines = [l10n("digest-title", date=date, topics=", ".join(topics) or "—", count=len(entries)), ""]
     for number, entry in enumerate(entries, 1):
-        title = _isolate(html.escape(entry.paper.title))
+        title = isolate(escape(entry.paper.title))
         url = entry.paper.url or next((p.url for p in entry.posts if p.url), None)
-        heading = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
+        heading = f'<a href="{escape(url)}">{title}</a>' if url else title
         lines.append(f"<b>{number}.</b> <b>{heading}</b>")
-        summary = _isolate(html.escape(entry.summary))
+        summary = isolate(escape(entry.summary))
         if entry.summary_language != language and entry.summary_language in LANGUAGE_NAMES:
             summary = l10n("digest-original-language", language=entry.summary_language) + " " + summary
         lines.append(summary)
         sources = []
         for post in _unique_sources(entry.posts):
-            name = _isolate(html.escape(post.source_name))
-            label = f'<a href="{html.escape(post.url, quote=True)}">{name}</a>' if post.url else name
+            name = isolate(escape(post.source_name))
+            label = f'<a href="{escape(post.url)}">{name}</a>' if post.url else name
             sources.append(f"{label} ({post.language})" if post.language in LANGUAGE_NAMES else label)
         if sources:
             lines.append(l10n("digest-sources") + " " + " · ".join(sources))
@@ -148,7 +147,7 @@ def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, to
     return "\n".join(lines).strip()
 
 
-def render_empty(language: str, l10n, *, date: str, topics: list[str]) -> str:
+def render_empty(l10n, *, date: str, topics: list[str]) -> str:
     return l10n("digest-empty", date=date, topics=", ".join(topics) or "—")
 
 
@@ -159,8 +158,3 @@ def _unique_sources(posts: list[Post]) -> list[Post]:
             seen.add((post.source_name, post.language))
             out.append(post)
     return out[:6]
-
-
-def _isolate(text: str) -> str:
-    # Hebrew/Persian titles inside a left-to-right line (and Latin inside RTL) keep their own direction.
-    return f"{FSI}{text}{PDI}"

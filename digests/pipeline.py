@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from digests.identity import arxiv_ids, normalize_title, paper_key
+from digests.identity import arxiv_ids, paper_key
 from storage.schema.base import utcnow
 from storage.schema.digest import DigestItem, DigestSource, Paper
 
@@ -62,7 +62,7 @@ async def group_posts(posts: list[PostView], embed: Embed | None, threshold: flo
         return list(groups.values())
     keys = list(groups)
     anchors = [_probe_text(groups[k].members[0]) for k in keys]
-    vectors = await embed(anchors + [_probe_text(p) for p in loose]) if anchors or loose else np.zeros((0, 1))
+    vectors = await embed(anchors + [_probe_text(p) for p in loose])
     vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     anchor_vectors = list(vectors[: len(keys)])
     for key, vector in (known or {}).items():
@@ -121,10 +121,7 @@ async def assign_papers(session: AsyncSession, embed: Embed | None, *, threshold
 
 
 def _title(item: DigestItem) -> str:
-    title = (item.title or "").strip() or item.text.strip().splitlines()[0] if (item.title or item.text).strip() \
-        else "untitled"
-    return title[:300]
+    """The item's title, else its first line, else "untitled"."""
+    lines = (item.text or "").strip().splitlines()
+    return ((item.title or "").strip() or (lines[0] if lines else "") or "untitled")[:300]
 
-
-def same_title(a: str, b: str) -> bool:
-    return normalize_title(a) == normalize_title(b)

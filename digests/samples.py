@@ -25,8 +25,6 @@ async def load_samples(session: AsyncSession) -> int:
     papers = [FetchedItem(p["arxiv_id"], p["title"], p["abstract"], f"https://arxiv.org/abs/{p['arxiv_id']}",
                           now - timedelta(hours=p["hours_ago"])) for p in _lines("papers.jsonl")]
     new = await store(session, src, papers)
-    src.items_total += new
-    src.last_ok_at = src.last_fetch_at = now
     for post in _lines("posts.jsonl"):
         new += await ingest_post(session, chat_id=post["channel_id"], message_id=post["message_id"], text=post["text"],
                                  title=post["channel"], published_at=now - timedelta(hours=post["hours_ago"]))

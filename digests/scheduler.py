@@ -132,6 +132,7 @@ class DigestScheduler:
         self.lock = SchedulerLock(engine, database_url)
         self.scheduler: AsyncIOScheduler | None = None
         self._waiting: asyncio.Task | None = None
+        self._resume: asyncio.Task | None = None
 
     @property
     def running(self) -> bool:
@@ -165,7 +166,7 @@ class DigestScheduler:
                                replace_existing=True)
         await self.sync_subscriptions()
         # Deliveries a crash left pending go out now (sent ones are never repeated).
-        asyncio.create_task(self.service.deliver_pending(), name="digest-resume")
+        self._resume = asyncio.create_task(self.service.deliver_pending(), name="digest-resume")  # kept: not GC'd
         log.info("digest scheduler started")
         return True
 
@@ -173,9 +174,7 @@ class DigestScheduler:
         """One cron job per active subscription; jobs of removed subscriptions are dropped."""
         if not self.running:
             return
-        from storage.db import create_sessionmaker
-
-        async with create_sessionmaker(self.engine)() as session:
+        async with self.service.sessionmaker() as session:
             subscriptions = (await session.scalars(select(Subscription).where(Subscription.active.is_(True)))).all()
         wanted = {f"digest:{s.id}": s for s in subscriptions}
         for job in self.scheduler.get_jobs():

@@ -117,7 +117,8 @@ class DigestService:
 
         async with self.sessionmaker.begin() as session:
             new = await load_samples(session)
-        await self.group()
+        if new:
+            await self.group()
         return new
 
     async def group(self) -> int:
@@ -148,7 +149,7 @@ class DigestService:
             return chosen, render_issue(chosen, subscription.language, l10n, date=date, topics=subscription.topics)
         if subscription.empty_policy == "silent":
             return [], ""
-        return [], render_empty(subscription.language, l10n, date=date, topics=subscription.topics)
+        return [], render_empty(l10n, date=date, topics=subscription.topics)
 
     def summary_engine(self):
         name = self.settings.digest_summary_model

@@ -104,19 +104,23 @@ async def source(session: AsyncSession, kind: str, locator: str, name: str) -> D
 
 
 async def store(session: AsyncSession, src: DigestSource, items: list[FetchedItem]) -> int:
-    """Insert what is new; returns how many were new. Duplicates (same source + external id) are skipped."""
+    """Insert what is new and record the source's success (its health); returns how many were new. Duplicates
+    (same source + external id) are skipped."""
     from storage.repo.digest import insert_items
 
-    return await insert_items(session, src, [dict(
+    new = await insert_items(session, src, [dict(
         source_id=src.id, external_id=item.external_id[:512], title=item.title, text=item.text, url=item.url,
         language=detect_language(f"{item.title}. {item.text}"), published_at=item.published_at,
         created_at=utcnow()) for item in items])
+    src.items_total += new
+    src.failures, src.last_error = 0, None
+    src.last_ok_at = src.last_fetch_at = utcnow()
+    return new
 
 
 async def fetch_source(session: AsyncSession, src: DigestSource, settings: DigestSettings,
                        client: httpx.AsyncClient, arxiv: ArxivClient) -> int:
     """Fetch one source; failures are recorded on the source (health), never raised."""
-    src.last_fetch_at = utcnow()
     try:
         if src.kind == "arxiv":
             items = await arxiv.search(src.locator)
@@ -125,14 +129,12 @@ async def fetch_source(session: AsyncSession, src: DigestSource, settings: Diges
         else:
             return 0
     except Exception as error:  # noqa: BLE001 - any failure: count it, keep the scheduler alive
+        src.last_fetch_at = utcnow()
         src.failures += 1
         src.last_error = f"{type(error).__name__}: {str(error)[:300]}"
         log.warning("source %s (%s) failed: %s", src.name, src.kind, src.last_error)
         return 0
-    new = await store(session, src, items)
-    src.failures, src.last_error, src.last_ok_at = 0, None, utcnow()
-    src.items_total += new
-    return new
+    return await store(session, src, items)
 
 
 async def ingest_post(session: AsyncSession, *, chat_id: int, message_id: int, text: str, title: str,
@@ -142,7 +144,4 @@ async def ingest_post(session: AsyncSession, *, chat_id: int, message_id: int, t
     first_line = text.strip().splitlines()[0][:300] if text.strip() else ""
     item = FetchedItem(f"{chat_id}:{message_id}", first_line, text, (links(text) or [None])[0],
                        published_at or utcnow())
-    new = await store(session, src, [item])
-    src.items_total += new
-    src.last_ok_at = src.last_fetch_at = utcnow()
-    return new
+    return await store(session, src, [item])

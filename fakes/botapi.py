@@ -69,8 +69,6 @@ class FakeBotAPI(LoopbackServer):
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self.app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
 
     # --- scripting ---
     def fail_next(self, method: str, status: int, description: str = "", retry_after: int | None = None,
@@ -84,7 +82,7 @@ class FakeBotAPI(LoopbackServer):
     # --- server ---
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
 
     async def _params(self, request: web.Request) -> dict[str, Any]:

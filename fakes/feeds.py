@@ -47,12 +47,10 @@ class FakeFeeds(LoopbackServer):
         self.app.router.add_get("/api/query", self._api)
         self.app.router.add_get("/rss/{name}", self._rss)
         self.app.router.add_get("/broken", lambda request: web.Response(status=500, text="boom"))
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
     def fail_next(self, *statuses: int) -> None:
         self.failures.extend(statuses)

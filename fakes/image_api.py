@@ -71,15 +71,13 @@ class FakeImageAPI(LoopbackServer):
         app.router.add_post("/fal/{model:.+}", self.fal_sync)
         app.router.add_get("/images/{id}.png", self.image)
         self.app = app
-        self._runner = None
-        self.port = None
 
     def then(self, *behaviours: str) -> None:
         self.script.extend(behaviours)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
     def settings_env(self) -> dict[str, str]:
         return {"REPLICATE_API_BASE": f"{self.base}/replicate/v1", "FAL_API_BASE": f"{self.base}/fal",

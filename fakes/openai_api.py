@@ -30,12 +30,10 @@ class FakeOpenAI(LoopbackServer):
         self.requests: list[dict] = []
         self.app = web.Application()
         self.app.router.add_post("/v1/completions", self._completions)
-        self._runner = None
-        self.port = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.origin}/v1"
 
     def then(self, *steps: Scripted) -> None:
         self.script.extend(steps)

@@ -56,6 +56,13 @@ async def allowed_to_manage(message: Message, command: CommandObject, bot: Bot, 
     return False
 
 
+async def resync(session: AsyncSession, digest_scheduler) -> None:
+    """In the process that runs the scheduler, a subscription change takes effect now, not at the next minute's sync."""
+    if digest_scheduler is not None:
+        await session.commit()  # the scheduler reads it through its own session
+        await digest_scheduler.sync_subscriptions()
+
+
 def subscription_line(subscription: Subscription) -> str:
     topics = ", ".join(subscription.topics or [])
     return (f"<b>#{subscription.id}</b> {isolate(escape(topics))} · {subscription.language} · "
@@ -88,9 +95,7 @@ async def subscribe(message: Message, command: CommandObject, bot: Bot, settings
     await session.flush()
     await message.answer(Html(l10n("subscribe-done") + "\n" + subscription_line(subscription)))
     await history.record("subscribe", command.args or "", result={"subscription": subscription.id})
-    if digest_scheduler is not None:
-        await session.commit()  # the scheduler reads it through its own session
-        await digest_scheduler.sync_subscriptions()
+    await resync(session, digest_scheduler)
 
 
 @router.message(Command("subscriptions"))
@@ -128,9 +133,7 @@ async def unsubscribe(message: Message, command: CommandObject, bot: Bot, settin
         subscription.active = False
     await message.answer(l10n("unsubscribe-done", count=len(chosen)))
     await history.record("unsubscribe", command.args or "", result={"removed": [s.id for s in chosen]})
-    if digest_scheduler is not None:
-        await session.commit()
-        await digest_scheduler.sync_subscriptions()
+    await resync(session, digest_scheduler)
 
 
 @router.message(Command("digest"), flags={"expensive": True})
