@@ -1,12 +1,15 @@
 """A fake OpenAI-compatible completions server (the shape vLLM, llama.cpp server and Ollama speak) on loopback.
 
-`POST /v1/completions` answers deterministic text ("<prompt> → sample k"), and can be scripted to misbehave:
+`POST /v1/completions` answers deterministic text ("<prompt> → sample k"), `POST /v1/embeddings` a hashed bag of
+words (texts sharing words are similar), and both can be scripted to misbehave:
 429 with Retry-After, 5xx, slow responses, malformed JSON.
 
     python -m fakes.openai_api --port 8090     # REMOTE_MODELS='{"remote": {"base_url": "http://127.0.0.1:8090/v1", "model": "x"}}'
 """
 import argparse
 import asyncio
+import hashlib
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -23,6 +26,22 @@ class Scripted:
     body: str | None = None  # raw body instead of JSON (malformed responses)
 
 
+EMBEDDING_DIM = 256
+
+
+def hashed_bag_of_words(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
+    """A deterministic embedding in which similarity still means something: word counts hashed into `dim` signed
+    buckets (the hashing trick), plus one constant component so an input with no words is not a zero vector.
+    Deliberately not normalised: clients must normalise themselves, as with servers that do not."""
+    vector = [0.0] * dim
+    vector[0] = 0.5
+    for word in re.findall(r"\w+", text.casefold()):
+        digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+        bucket = 1 + int.from_bytes(digest[:4], "little") % (dim - 1)
+        vector[bucket] += 1.0 if digest[4] & 1 else -1.0
+    return vector
+
+
 class FakeOpenAI(LoopbackServer):
     def __init__(self, api_key: str | None = None):
         self.api_key = api_key
@@ -30,6 +49,7 @@ class FakeOpenAI(LoopbackServer):
         self.requests: list[dict] = []
         self.app = web.Application()
         self.app.router.add_post("/v1/completions", self._completions)
+        self.app.router.add_post("/v1/embeddings", self._embeddings)
 
     @property
     def base_url(self) -> str:
@@ -39,9 +59,10 @@ class FakeOpenAI(LoopbackServer):
         self.script.extend(steps)
 
 
-    async def _completions(self, request: web.Request) -> web.StreamResponse:
+    async def _scripted(self, request: web.Request) -> tuple[dict | None, web.StreamResponse | None]:
+        """The request body, or the response a scripted step (or a bad key) gives instead of a normal answer."""
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return web.json_response({"error": {"message": "invalid api key"}}, status=401)
+            return None, web.json_response({"error": {"message": "invalid api key"}}, status=401)
         body = await request.json()
         self.requests.append(body)
         step = self.script.popleft() if self.script else Scripted()
@@ -49,10 +70,30 @@ class FakeOpenAI(LoopbackServer):
             await asyncio.sleep(step.delay_s)
         headers = {"Retry-After": step.retry_after} if step.retry_after else {}
         if step.body is not None:
-            return web.Response(text=step.body, status=step.status, headers=headers, content_type="application/json")
+            return body, web.Response(text=step.body, status=step.status, headers=headers,
+                                      content_type="application/json")
         if step.status != 200:
-            return web.json_response({"error": {"message": f"scripted {step.status}"}}, status=step.status,
-                                     headers=headers)
+            return body, web.json_response({"error": {"message": f"scripted {step.status}"}}, status=step.status,
+                                           headers=headers)
+        return body, None
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        body, scripted = await self._scripted(request)
+        if scripted is not None:
+            return scripted
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if not inputs or any(not isinstance(text, str) or not text for text in inputs):
+            # OpenAI's API refuses empty strings; so does the fake, so clients are tested against that.
+            return web.json_response({"error": {"message": "input must be non-empty strings"}}, status=400)
+        data = [{"object": "embedding", "index": i, "embedding": hashed_bag_of_words(text)}
+                for i, text in enumerate(inputs)]
+        return web.json_response({"object": "list", "model": body.get("model"), "data": data,
+                                  "usage": {"prompt_tokens": sum(len(t.split()) for t in inputs)}})
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body, scripted = await self._scripted(request)
+        if scripted is not None:
+            return scripted
         prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
         n = int(body.get("n", 1))
         choices = [{"index": p * n + k, "text": f" continuation of {prompt[-20:]!r} #{k}. More text",

@@ -26,6 +26,8 @@ class RemoteModel(BaseModel):
     base_url: str
     model: str
     prompt_style: Literal["base", "chat"] = "base"
+    # "embedder": served at `/embeddings` (models/remote_embeddings.py) instead of `/completions`.
+    kind: Literal["causal-lm", "embedder"] = "causal-lm"
     api_key_env: str | None = None  # name of the environment variable holding the key (never the key itself)
     timeout_s: float = 60.0
     retries: int = 3
@@ -40,6 +42,8 @@ class ModelSettings(BaseSettings):
     # auto: nf4 on CUDA, none on CPU. A per-model `quantization` in EXTRA_MODELS wins.
     model_quantization: Literal["auto", "nf4", "int8", "none"] = "auto"
     default_text_model: str = "gemma-3-270m"
+    # The embedder /leak uses: minilm (local), or a REMOTE_MODELS entry of kind "embedder" (no local model loaded).
+    default_embedder: str = "minilm"
 
     engine_max_batch: int = Field(32, ge=1)
     engine_max_wait_ms: float = Field(15.0, ge=0)

@@ -1,10 +1,14 @@
 """One engine per model, created on first use and shared by every caller in the process."""
 import asyncio
+from typing import TYPE_CHECKING
 
 from models.config import ModelSettings
 from models.embeddings import EmbeddingEngine
 from models.engine import LocalTextEngine
 from models.registry import resolve, text_model_names
+
+if TYPE_CHECKING:
+    from models.remote_embeddings import RemoteEmbeddingEngine
 
 
 class ModelHub:
@@ -28,11 +32,21 @@ class ModelHub:
                 self._engines[name] = LocalTextEngine(spec, self.settings)
         return self._engines[name]
 
-    def embedder(self, name: str = "minilm") -> EmbeddingEngine:
+    def embedder(self, name: str | None = None) -> "EmbeddingEngine | RemoteEmbeddingEngine":
+        """The embedding engine for `name` (default: DEFAULT_EMBEDDER): local, or a remote `/v1/embeddings`
+        endpoint for a REMOTE_MODELS entry of kind "embedder"; both have `await embed(texts)`."""
+        name = name or self.settings.default_embedder
         if name not in self._engines:
             spec = resolve(name, self.settings, kind="embedder")
-            spec.locate()
-            self._engines[name] = EmbeddingEngine(spec, self.settings)
+            if spec.backend == "remote":
+                from models.remote_embeddings import RemoteEmbeddingEngine
+
+                self._engines[name] = RemoteEmbeddingEngine(
+                    spec, self.settings.remote_models[name],
+                    request_timeout_s=self.settings.engine_request_timeout_s)
+            else:
+                spec.locate()
+                self._engines[name] = EmbeddingEngine(spec, self.settings)
         return self._engines[name]
 
     def text_models(self) -> list[str]:

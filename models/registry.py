@@ -89,7 +89,10 @@ def all_specs(settings: ModelSettings) -> dict[str, ModelSpec]:
         specs[name] = ModelSpec(name, extra.kind, extra.prompt_style if extra.kind == "causal-lm" else "none",
                                 extra.source, backend, quantization=extra.quantization)
     for name, remote in settings.remote_models.items():
-        specs[name] = ModelSpec(name, "causal-lm", remote.prompt_style, remote.base_url, "remote")
+        if remote.kind == "embedder":
+            specs[name] = ModelSpec(name, "embedder", "none", remote.base_url, "remote")
+        else:
+            specs[name] = ModelSpec(name, "causal-lm", remote.prompt_style, remote.base_url, "remote")
     return specs
 
 
