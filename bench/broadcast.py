@@ -24,21 +24,19 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+# The project root is importable from anywhere through the editable install (scripts/setup.sh).
+from sqlalchemy import func, select
 
-from sqlalchemy import func, select  # noqa: E402
-
-from bot.app import create_bot  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.render import split_message  # noqa: E402
-from digests.broadcast import Broadcaster, BroadcastReport  # noqa: E402
-from digests.config import DigestSettings  # noqa: E402
-from fakes.botapi import FakeBotAPI, FloodLimits  # noqa: E402
-from storage.db import create_engine, create_sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.repo.digest import ensure_deliveries  # noqa: E402
-from storage.schema.core import Chat  # noqa: E402
-from storage.schema.digest import Delivery, DigestIssue  # noqa: E402
+from bot.app import create_bot
+from bot.config import AppSettings
+from bot.render import split_message
+from digests.broadcast import Broadcaster, BroadcastReport
+from fakes.botapi import FakeBotAPI, FloodLimits
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade
+from storage.repo.digest import ensure_deliveries
+from storage.schema.core import Chat
+from storage.schema.digest import Delivery, DigestIssue
 
 TOKEN = "123456:AAHbenchBroadcastToken_0123456789abcdef"
 TELEGRAM_LIMITS = dict(per_second=30, per_chat_per_second=1, per_group_per_minute=20, retry_after=1)
@@ -89,14 +87,15 @@ async def states(sessionmaker) -> dict[str, int]:
         return dict((await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
 
 
-async def one_run(tmp: Path, name: str, chats: list, crash_at: float | None, random_429: float = 0.0) -> dict:
+async def one_run(config: AppSettings, tmp: Path, name: str, chats: list, crash_at: float | None,
+                  random_429: float = 0.0) -> dict:
     engine, sessionmaker = await prepare(f"sqlite+aiosqlite:///{tmp / (name + '.sqlite3')}", chats)
-    settings = DigestSettings(_env_file=None)
+    settings = config.digests
     try:
         async with FakeBotAPI(limits=FloodLimits(**TELEGRAM_LIMITS)) as fake:
             fake.blocked_chats.update(chat_id for chat_id, _, blocked, _ in chats if blocked)
             fake.random_429_rate = random_429  # 429s Telegram sends for its own reasons, within the limits too
-            bot = create_bot(Settings(_env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url))
+            bot = create_bot(config.updated(telegram_api_base=fake.base_url).bot)
             try:
                 started = time.perf_counter()
                 reports: list[BroadcastReport] = []
@@ -124,10 +123,12 @@ async def one_run(tmp: Path, name: str, chats: list, crash_at: float | None, ran
 
 async def run(chats: int, seed: int = 0, random_429: float = 0.005) -> dict:
     rows = world(chats, seed)
+    # The default settings (no `.env`): the benchmark measures the shipped limits.
+    config = AppSettings.load(env_file=None, bot_token=TOKEN)
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
-        clean = await one_run(Path(tmp), "clean", rows, None, random_429)
-        crash = await one_run(Path(tmp), "crash", rows, 0.5, random_429)
-    settings = DigestSettings(_env_file=None)
+        clean = await one_run(config, Path(tmp), "clean", rows, None, random_429)
+        crash = await one_run(config, Path(tmp), "crash", rows, 0.5, random_429)
+    settings = config.digests
     return {
         "chats": chats, "groups": sum(chat_type != "private" for _, chat_type, _, _ in rows),
         "blocked": sum(blocked for *_, blocked, _ in rows), "messages": clean["expected_messages"],

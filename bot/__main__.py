@@ -3,10 +3,7 @@ import argparse
 import asyncio
 import sys
 
-from bot.config import load, load_settings
-from digests.config import DigestSettings
-from models.config import ModelSettings
-from models.imagegen.config import ImageGenSettings
+from bot.config import AppSettings
 from bot.runtime import runtime, setup_logging
 
 TOKEN_HINT = ("No BOT_TOKEN set: get one from @BotFather in Telegram (/newbot) and put it in .env; "
@@ -28,51 +25,52 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("revision", nargs="?", default="heads")
     args = parser.parse_args(argv)
 
-    settings = load_settings()
-    for settings_class in (ModelSettings, DigestSettings):
-        load(settings_class)  # every bad setting stops the start with one clear line, not a traceback later
+    # The one settings object of the process: every section validated now (a bad value stops the start with one
+    # line naming the setting, not a traceback later), then passed down.
+    settings = AppSettings.load()
 
-    # Every secret of every settings class is redacted from logs (bot token, webhook secret, image API keys).
-    setup_logging(settings.log_level if args.command != "console" else "WARNING", settings, load(ImageGenSettings))
+    # Every secret of every section is redacted from logs (bot token, webhook secret, image API keys).
+    setup_logging(settings.bot.log_level if args.command != "console" else "WARNING", settings)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings, args.revision))
     if args.command == "console":
         return asyncio.run(_console(settings, args))
-    if settings.bot_token is None:
+    if settings.bot.bot_token is None:
         print(TOKEN_HINT, file=sys.stderr)
-        return asyncio.run(_console(settings, argparse.Namespace(user_id=1, lang="en", chat="private", admin=True, stay=0.0)))
+        return asyncio.run(_console(settings, argparse.Namespace(user_id=1, lang="en", chat="private", admin=True,
+                                                                 stay=0.0)))
     return asyncio.run(_run(settings))
 
 
-async def _migrate(settings, revision: str) -> int:
+async def _migrate(settings: AppSettings, revision: str) -> int:
     from storage.db import create_engine
     from storage.migrate import upgrade
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.bot.database_url)
     await upgrade(engine, revision)
     await engine.dispose()
     print(f"database at {revision}")
     return 0
 
 
-async def _console(settings, args) -> int:
+async def _console(settings: AppSettings, args: argparse.Namespace) -> int:
     from bot.transports.console import run_console
 
     return await run_console(settings, user_id=args.user_id, language=args.lang, chat_type=args.chat,
                              admin=args.admin, stay=args.stay)
 
 
-async def _run(settings) -> int:
+async def _run(settings: AppSettings) -> int:
     from bot.app import create_bot
     from bot.transports.telegram import run_polling, run_webhook
 
-    bot = create_bot(settings)
+    bot = create_bot(settings.bot)
     async with runtime(settings, bot=bot) as rt:
         try:
-            if settings.webhook_url:
-                await run_webhook(bot, rt.dispatcher, settings)
+            if settings.bot.webhook_url:
+                await run_webhook(bot, rt.dispatcher, settings.bot)
             else:
-                await run_polling(bot, rt.dispatcher, settings)
+                await run_polling(bot, rt.dispatcher, settings.bot)
         finally:
             await bot.session.close()
     return 0

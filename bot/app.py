@@ -1,5 +1,6 @@
 """Builds the Bot and the Dispatcher: the one place where the parts are wired together."""
 import logging
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -12,13 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import BackgroundTasks
 from bot.commands import GROUPS, PRIVATE
-from bot.config import Settings
+from bot.config import AppSettings, Settings
 from bot.i18n import LANGUAGES, Translator
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.quota import QuotaMiddleware
 from bot.sending import RetryAfterMiddleware
 from handlers import all_commands, get_routers
+from models.config import ModelSettings
+
+if TYPE_CHECKING:  # the hub module imports torch: loaded only where models are used
+    from models.hub import ModelHub
 
 log = logging.getLogger(__name__)
 # A token-shaped placeholder for transports that never reach Telegram (console, tests with a recording session).
@@ -34,22 +39,23 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], hub=None,
-                      **workflow) -> Dispatcher:
+def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[AsyncSession],
+                      hub: "ModelHub | None" = None, **workflow: Any) -> Dispatcher:
+    """The Dispatcher with every router and middleware. Workflow data: `settings` is the bot section (what handlers
+    ask for), `app_settings` the whole object; `workflow` adds or replaces entries (tests pass their own)."""
+    settings = config.bot
     workflow.setdefault("background", BackgroundTasks())
     if "imagegen" not in workflow:
-        from models.imagegen.config import ImageGenSettings
         from models.imagegen.providers import Providers
 
-        workflow["imagegen"] = Providers(ImageGenSettings())
+        workflow["imagegen"] = Providers(config.imagegen)
     if "digests" not in workflow:
-        from digests.config import DigestSettings
         from digests.service import DigestService
 
         # No broadcaster here: the process that runs the scheduler gets one with its Bot (bot/runtime.py).
-        workflow["digests"] = DigestService(DigestSettings(), sessionmaker, translator=Translator, hub=hub)
-    dp = Dispatcher(settings=settings, sessionmaker=sessionmaker, hub=hub, bot_username=settings.bot_username,
-                    **workflow)
+        workflow["digests"] = DigestService(config.digests, sessionmaker, translator=Translator, hub=hub)
+    dp = Dispatcher(settings=settings, app_settings=config, sessionmaker=sessionmaker, hub=hub,
+                    bot_username=settings.bot_username, **workflow)
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker))
     dp.update.outer_middleware(ContextMiddleware(settings))
     # Inner middlewares see the handler's flags; registered on the dispatcher they apply to every router.
@@ -60,12 +66,11 @@ def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[Async
     return dp
 
 
-def create_hub():
+def create_hub(settings: ModelSettings) -> "ModelHub":
     """The shared model hub; models load lazily on first use, so building it costs nothing."""
-    from models.config import ModelSettings
     from models.hub import ModelHub
 
-    return ModelHub(ModelSettings())
+    return ModelHub(settings)
 
 
 async def register_commands(bot: Bot, settings: Settings) -> None:

@@ -1,16 +1,27 @@
-"""Settings from the environment and `.env` (pydantic-settings). Every field is documented in `.env.example`."""
-from pathlib import Path
+"""Settings from the environment and `.env` (pydantic-settings). Every field is documented in `.env.example`.
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
+`AppSettings` is the one settings object: the bot section (`Settings`, the `settings` workflow data handlers
+receive) and the models, digests and image-API sections, all on one base class (`models.config.EnvSettings`).
+`python -m bot` builds it once with `AppSettings.load()` and passes it down; nothing else reads `.env`."""
+import dataclasses
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from digests.config import DigestSettings
+from models.config import ENV_FILE, EnvSettings, ModelSettings, SettingsError
+from models.imagegen.config import ImageGenSettings
+
+__all__ = ["SUPPORTED_LANGUAGES", "AppSettings", "BotSettings", "Settings", "SettingsError"]
 
 SUPPORTED_LANGUAGES = ("en", "ru", "fa", "he")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
+class Settings(EnvSettings):
+    """The bot section: Telegram, storage, people and language, quotas, chat-command limits."""
 
     bot_token: SecretStr | None = None
     bot_username: str | None = None  # filled from getMe at start; set it for the console transport
@@ -48,7 +59,7 @@ class Settings(BaseSettings):
 
     @field_validator("admin_ids", mode="before")
     @classmethod
-    def _parse_admin_ids(cls, value):
+    def _parse_admin_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             parts = [part for part in value.replace(",", " ").split() if part]
             try:
@@ -85,8 +96,6 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        import re
-
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
@@ -95,19 +104,46 @@ class Settings(BaseSettings):
         return user_id is not None and user_id in self.admin_ids
 
 
-class SettingsError(SystemExit):
-    """Raised at start-up with one line naming the bad setting (never its value: it may be a secret)."""
+BotSettings = Settings
 
 
-def load_settings(**overrides) -> Settings:
-    return load(Settings, **overrides)
+@dataclasses.dataclass(frozen=True)
+class AppSettings:
+    """Every settings section, built together from one environment (and `.env`)."""
+    bot: Settings
+    models: ModelSettings
+    digests: DigestSettings
+    imagegen: ImageGenSettings
+
+    SECTIONS: ClassVar[dict[str, type[EnvSettings]]] = {
+        "bot": Settings, "models": ModelSettings, "digests": DigestSettings, "imagegen": ImageGenSettings}
+
+    @classmethod
+    def load(cls, env_file: str | Path | None = ENV_FILE, **overrides: Any) -> Self:
+        """All sections from the environment and `env_file` (None: the environment only, as tests do), with
+        `overrides` by field name (`bot_token=…`, `broadcast_per_second=…`). A bad value raises `SettingsError`
+        with one line naming the setting."""
+        parts = _split(overrides)
+        return cls(bot=Settings.load(env_file, **parts["bot"]), models=ModelSettings.load(env_file, **parts["models"]),
+                   digests=DigestSettings.load(env_file, **parts["digests"]),
+                   imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
+
+    def updated(self, **changes: Any) -> Self:
+        """A copy with fields changed by name (not validated again: for values the program computed itself)."""
+        parts = _split(changes)
+        return dataclasses.replace(self, **{name: getattr(self, name).model_copy(update=fields)
+                                            for name, fields in parts.items() if fields})
+
+    def sections(self) -> tuple[EnvSettings, ...]:
+        return (self.bot, self.models, self.digests, self.imagegen)
 
 
-def load(settings_class, **overrides):
-    """Any settings class (bot, models, image APIs, digests), failing with one line naming the bad setting."""
-    try:
-        return settings_class(**overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"Invalid setting {name}: {first['msg']}") from None
+def _split(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field values by the section that has the field (field names are unique across sections: one namespace)."""
+    by_section: dict[str, dict[str, Any]] = {name: {} for name in AppSettings.SECTIONS}
+    for key, value in values.items():
+        owner = next((name for name, section in AppSettings.SECTIONS.items() if key in section.model_fields), None)
+        if owner is None:
+            raise TypeError(f"no setting named {key!r}")
+        by_section[owner][key] = value
+    return by_section

@@ -1,13 +1,12 @@
-"""Digest settings (environment / .env)."""
+"""Digest settings: a section of `bot.config.AppSettings` (environment / .env)."""
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.config import EnvSettings
 
 
-class DigestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
+class DigestSettings(EnvSettings):
 
     arxiv_api_base: str = "https://export.arxiv.org/api/query"
     arxiv_request_spacing_s: float = Field(3.0, ge=0)  # arXiv asks for at least 3 s between requests

@@ -4,9 +4,7 @@ import asyncio
 import logging
 import sys
 
-from pydantic import ValidationError
-
-from models.config import ModelSettings
+from models.config import ModelSettings, SettingsError
 from models.errors import ModelError
 from models.hub import ModelHub
 from models.loading import pick_device, pick_quantization
@@ -26,25 +24,28 @@ def _availability(spec) -> tuple[str, str]:
 async def info(settings: ModelSettings, load: bool) -> int:
     device = pick_device(settings)
     print(f"device: {device} · cache: {settings.model_cache_dir}")
-    rows = [("name", "kind", "style", "status", "quantization", "memory", "source")]
+    # "runs": local (weights in this process) or remote (an OpenAI-compatible server; nothing loads here).
+    rows = [("name", "kind", "runs", "style", "status", "quantization", "memory", "source")]
     hub = ModelHub(settings)
     for name, spec in all_specs(settings).items():
         status, where = _availability(spec)
-        quantization = pick_quantization(spec, settings, device) if spec.kind == "causal-lm" else "none"
+        quantization = (pick_quantization(spec, settings, device)
+                        if spec.kind == "causal-lm" and spec.backend != "remote" else "none")
         memory = "-"
         if load and status == "available":
             engine = hub.text(name) if spec.kind == "causal-lm" else hub.embedder(name)
             await engine.ready()
             described = engine.info()
             memory = f"{described.get('memory_mb', '?')} MB" if "memory_mb" in described else "loaded"
-        rows.append((name, spec.kind, spec.prompt_style, status, quantization, memory, where))
+        runs = "remote" if spec.backend == "remote" else "local"
+        rows.append((name, spec.kind, runs, spec.prompt_style, status, quantization, memory, where))
     await hub.close()
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     if not load:
         print("(memory: add --load to load each model and measure its footprint)")
-    return 0 if all(row[3] != "missing" for row in rows[1:]) else 1
+    return 0 if all(row[4] != "missing" for row in rows[1:]) else 1
 
 
 async def generate(settings: ModelSettings, args) -> int:
@@ -82,16 +83,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
-        settings = ModelSettings()
+        settings = ModelSettings.load()  # this CLI's settings, built once (reads .env)
         if args.command == "info":
             return asyncio.run(info(settings, args.load))
         return asyncio.run(generate(settings, args))
     except ModelError as error:  # unknown model, missing package, no CUDA for MODEL_DEVICE=cuda: one clear line
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except ValidationError as error:
-        first = error.errors()[0]
-        print(f"error: invalid setting {str(first['loc'][0]).upper()}: {first['msg']}", file=sys.stderr)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
 

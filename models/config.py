@@ -1,11 +1,47 @@
-"""Model-layer settings (environment / .env). Documented in docs/models.md and .env.example."""
+"""Model-layer settings, and `EnvSettings`: the one base class of every settings section.
+
+Documented in docs/models.md and .env.example. The sections (bot, models, digests, image APIs) are composed into
+one object, `bot.config.AppSettings`, built once by `python -m bot`; each CLI of `models/` builds its section once
+with `Section.load()`. The base lives here, in the lowest layer that holds settings, because `models/` may not
+import `bot/` while `bot/` and `digests/` may import `models/`."""
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The file `load()` reads by default (relative to the working directory, like the README's `make run`).
+ENV_FILE = ".env"
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up with one line naming the bad setting (never its value: it may be a secret)."""
+
+
+class EnvSettings(BaseSettings):
+    """The shared configuration of every section: flat upper-case environment names, `KEY=` meaning the default.
+
+    Constructing a section directly reads only the process environment and the arguments (no `.env`: tests and
+    library code never see a developer's file); `load()` is the start-up path that also reads `.env`."""
+    model_config = SettingsConfigDict(env_file=None, env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
+
+    @classmethod
+    def load(cls, env_file: str | Path | None = ENV_FILE, **overrides: Any) -> Self:
+        """The section from the environment and `env_file`, failing with one line naming the bad setting."""
+        try:
+            return cls(_env_file=env_file, **overrides)
+        except ValidationError as error:
+            raise SettingsError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    """`Invalid setting NAME: reason` for the first error (pydantic's message, without the input value)."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    return f"Invalid setting {name}: {first['msg']}"
 
 
 def default_cache_dir() -> Path:
@@ -33,9 +69,8 @@ class RemoteModel(BaseModel):
     retries: int = 3
 
 
-class ModelSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
+class ModelSettings(EnvSettings):
+    """The models section: local model cache, device and quantization, engine limits, extra and remote models."""
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)
     model_device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -59,7 +94,7 @@ class ModelSettings(BaseSettings):
 
     @field_validator("extra_models", "remote_models", mode="before")
     @classmethod
-    def _json(cls, value: Any):
+    def _json(cls, value: Any) -> Any:
         if isinstance(value, str):
             return json.loads(value) if value.strip() else {}
         return value

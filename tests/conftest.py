@@ -12,7 +12,7 @@ from aiogram.types import User
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Settings
+from bot.config import AppSettings, Settings
 from bot.transports.offline import OfflineChat, OfflineUser, RecordingSession
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
@@ -98,7 +98,7 @@ async def hub():
     from models.config import ModelSettings
     from models.hub import ModelHub
 
-    hub = ModelHub(ModelSettings())
+    hub = ModelHub(ModelSettings())  # defaults and the process environment (MODEL_CACHE_DIR), never `.env`
     yield hub
     await hub.close()
 
@@ -110,7 +110,11 @@ class Harness:
     bot: Bot
     session: RecordingSession
     sessionmaker: async_sessionmaker[AsyncSession]
-    settings: Settings
+    config: AppSettings  # every section; `settings` is its bot section (the handlers' `settings`)
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.bot
 
     def chat(self, *, user_id: int = 1, lang: str | None = "en", chat_type: str = "private",
              first_name: str = "Ada", chat_id: int | None = None) -> OfflineChat:
@@ -120,7 +124,8 @@ class Harness:
 
 @pytest.fixture
 async def make_harness(tmp_path, sqlite_url):
-    """`await make_harness(hub=None, database_url=None, **settings)` → a Harness over a migrated database."""
+    """`await make_harness(hub=None, database_url=None, **settings)` → a Harness over a migrated database.
+    `settings` are fields of any section by name (`quota_user_requests=1`, `flux_daily_limit_user=2`)."""
     engines: list[AsyncEngine] = []
 
     async def factory(*, hub=None, database_url: str | None = None, **overrides) -> Harness:
@@ -128,16 +133,16 @@ async def make_harness(tmp_path, sqlite_url):
                       bot_username=BOT_USERNAME, console_output_dir=tmp_path / "out",
                       quota_user_requests=1000, quota_chat_requests=1000)
         values.update(overrides)
-        settings = Settings(_env_file=None, **values)
-        engine = create_engine(settings.database_url)
+        config = AppSettings.load(env_file=None, **values)  # explicit values over defaults; never `.env`
+        engine = create_engine(config.bot.database_url)
         engines.append(engine)
         await upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
         session = RecordingSession(User(id=42, is_bot=True, first_name="Paper demo bot", username=BOT_USERNAME),
                                    output_dir=tmp_path / "out", admin_ids={ADMIN_ID})
-        bot = create_bot(settings, session=session)
-        dp = create_dispatcher(settings, sessionmaker, hub)
-        return Harness(dp, bot, session, sessionmaker, settings)
+        bot = create_bot(config.bot, session=session)
+        dp = create_dispatcher(config, sessionmaker, hub)
+        return Harness(dp, bot, session, sessionmaker, config)
 
     yield factory
     for engine in engines:

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiogram.types import User
 
 from bot.app import create_bot
+from bot.config import AppSettings
 from bot.runtime import runtime
 from bot.transports.offline import OfflineChat, OfflineUser, RecordedCall, RecordingSession
 
@@ -50,17 +51,18 @@ class ConsoleSession(RecordingSession):
             print("  " + "  ".join(f"[{i + 1}] {text}" for i, text in enumerate(buttons)), flush=True)
 
 
-async def run_console(settings, *, user_id: int, language: str | None, chat_type: str, admin: bool,
+async def run_console(config: AppSettings, *, user_id: int, language: str | None, chat_type: str, admin: bool,
                       stay: float = 0.0) -> int:
-    settings = settings.model_copy(update={"bot_username": settings.bot_username or BOT_USERNAME})
+    config = config.updated(bot_username=config.bot.bot_username or BOT_USERNAME)
     if admin:
-        settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {user_id}})
+        config = config.updated(admin_ids=config.bot.admin_ids | {user_id})
+    settings = config.bot
     bot_user = User(id=42, is_bot=True, first_name="Paper demo bot", username=settings.bot_username)
     session = ConsoleSession(bot_user, output_dir=Path(settings.console_output_dir), admin_ids={user_id})
     bot = create_bot(settings, session=session)
     interactive = sys.stdin.isatty()
     # With the console's Bot the digest scheduler runs here too: scheduled digests are printed like any message.
-    async with runtime(settings, bot=bot) as rt:
+    async with runtime(config, bot=bot) as rt:
         # Offline there is no arXiv: the bundled sample papers and channel posts give /digest something to show.
         await rt.dispatcher["digests"].load_samples()
         chat = OfflineChat(rt.dispatcher, bot, session, chat_type=chat_type,

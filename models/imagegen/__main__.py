@@ -15,7 +15,7 @@ from models.imagegen.suites import SUITES
 
 
 async def main_async(args) -> int:
-    providers = Providers(ImageGenSettings())
+    providers = Providers(ImageGenSettings.load())  # this CLI's settings, built once (reads .env)
     try:
         provider = providers.get(args.provider)
         if args.command == "generate":

@@ -1,13 +1,13 @@
-"""Image-provider settings (environment / .env). Keys are SecretStr: never logged, never stored."""
+"""Image-provider settings: a section of `bot.config.AppSettings` (environment / .env).
+Keys are SecretStr: never logged, never stored."""
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.config import EnvSettings
 
 
-class ImageGenSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_ignore_empty=True)  # `KEY=` in .env means "the default"
+class ImageGenSettings(EnvSettings):
 
     replicate_api_token: SecretStr | None = None
     replicate_api_base: str = "https://api.replicate.com/v1"

@@ -169,8 +169,8 @@ class Fal(Provider):
 class Providers:
     """The configured providers, created once and shared (one HTTP client each)."""
 
-    def __init__(self, settings: ImageGenSettings | None = None):
-        self.settings = settings or ImageGenSettings()
+    def __init__(self, settings: ImageGenSettings):
+        self.settings = settings
         self._providers = {"replicate": Replicate(self.settings), "fal": Fal(self.settings)}
 
     def configured(self) -> list[str]:

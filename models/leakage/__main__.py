@@ -41,7 +41,7 @@ async def bench(args) -> int:
         return 2
     if args.limit:
         probes = probes[:args.limit]
-    settings = ModelSettings(engine_max_n=max(16, args.n), engine_queue_size=256)
+    settings = ModelSettings.load(engine_max_n=max(16, args.n), engine_queue_size=256)
     hub = ModelHub(settings)
     try:
         engine = await hub.text(args.model).ready()

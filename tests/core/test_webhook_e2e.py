@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import create_bot
-from bot.config import Settings
+from bot.config import AppSettings
 from bot.runtime import Runtime, runtime
 from bot.transports.telegram import build_webhook_app
 from fakes.botapi import FakeBotAPI
@@ -85,9 +85,10 @@ class WebhookBot:
 @pytest.fixture
 async def webhook(database_url):
     async with FakeBotAPI() as fake:
-        settings = Settings(_env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
-                            database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
-        async with runtime(settings, with_models=False) as rt:
+        config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
+                                  database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
+        settings = config.bot
+        async with runtime(config, with_models=False) as rt:
             bot = create_bot(settings)
             runner = web.AppRunner(build_webhook_app(bot, rt.dispatcher, settings), access_log=None)
             await runner.setup()  # runs on_startup: getMe, setMyCommands, setWebhook against the fake API
