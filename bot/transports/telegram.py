@@ -1,15 +1,34 @@
-"""The real transports: long polling, or a webhook server (aiohttp) when WEBHOOK_URL is set."""
+"""The real transports: long polling, or a webhook server (aiohttp) when WEBHOOK_URL is set.
+
+Both put every update into the durable inbox (bot/transports/inbox.py) before Telegram learns it was received:
+the webhook answers 200 only after the update is committed, polling advances its stored offset in the transaction
+that stored the updates. Both stop on SIGTERM/SIGINT the same way (bot/shutdown.py)."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
 import logging
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.types import Update
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.app import register_commands
 from bot.config import Settings
+from bot.parsing import clean_payload, payload_ints_fit
+from bot.shutdown import Shutdown
+from bot.transports.inbox import Inbox
+from storage.repo import inbox as repo
 
 log = logging.getLogger(__name__)
+INBOX = web.AppKey("inbox", Inbox)
+POLLING_CURSOR = "polling"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 async def prepare(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
@@ -19,30 +38,143 @@ async def prepare(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
     log.info("bot @%s ready", me.username)
 
 
-async def run_polling(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+def _grace(settings: Settings) -> float:
+    return float(getattr(settings, "shutdown_grace_s", 20.0))
+
+
+# ---------------------------------------------------------------- polling
+async def run_polling(bot: Bot, dp: Dispatcher, settings: Settings, shutdown: Shutdown | None = None) -> None:
+    shutdown = shutdown or Shutdown().install()
     await prepare(bot, dp, settings)
     await bot.delete_webhook(drop_pending_updates=False)
-    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), handle_signals=True)
+    inbox = Inbox.from_settings(bot, dp, settings)
+    await inbox.start()
+    poller = asyncio.create_task(poll(bot, inbox, dp.resolve_used_update_types()), name="polling")
+    stop = asyncio.create_task(shutdown.wait())
+    try:
+        await asyncio.wait([poller, stop], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        poller.cancel()
+        stop.cancel()
+        await asyncio.gather(poller, stop, return_exceptions=True)
+        if poller.done() and not poller.cancelled() and poller.exception() is not None:
+            log.error("polling stopped", exc_info=poller.exception())
+        await inbox.stop(_grace(settings), hurry=shutdown.hurry)
 
 
-def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings) -> web.Application:
+async def poll(bot: Bot, inbox: Inbox, allowed_updates: list[str], timeout_s: int = 25) -> None:
+    """getUpdates from the stored offset; the updates and the next offset commit together, and only the next
+    getUpdates (with that offset) confirms them to Telegram: a crash in between gets them again, and the inbox
+    drops what it already holds."""
+    async with inbox.sessionmaker() as session:
+        offset = await repo.get_cursor(session, POLLING_CURSOR)
+    backoff = 1.0
+    while True:
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=timeout_s, allowed_updates=allowed_updates,
+                                            request_timeout=timeout_s + 10)
+            backoff = 1.0
+        except TelegramRetryAfter as error:
+            await asyncio.sleep(error.retry_after)
+            continue
+        except (TelegramNetworkError, TelegramServerError) as error:
+            log.warning("getUpdates failed (%s); retrying in %.0f s", type(error).__name__, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+            continue
+        if not updates:
+            continue
+        payloads = [(update.update_id, clean_payload(update.model_dump(mode="json", by_alias=True,
+                                                                       exclude_none=True)))
+                    for update in updates]
+        offset = max(update_id for update_id, _ in payloads) + 1
+        async with inbox.sessionmaker() as session, session.begin():
+            await repo.store_updates(session, payloads)
+            await repo.set_cursor(session, POLLING_CURSOR, offset)
+        inbox.wake()
+
+
+# ---------------------------------------------------------------- webhook
+class WebhookHandler:
+    """POST from Telegram: check the secret, check the shape, store, and only then 200."""
+
+    def __init__(self, bot: Bot, inbox: Inbox, secret: str | None):
+        self.bot, self.inbox, self.secret = bot, inbox, secret
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        if not self.inbox.accepting:
+            # Starting or stopping: Telegram retries a 5xx later (and a load balancer tries another replica).
+            return web.json_response({"ok": False, "description": "not accepting updates now"}, status=503,
+                                     headers={"Retry-After": "5"})
+        if self.secret is not None:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode()):
+                return web.json_response({"ok": False, "description": "wrong secret token"}, status=401)
+        try:
+            raw = await request.read()
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return self._reject(400, "the body is not JSON", None)
+        if not isinstance(body, dict):
+            return self._reject(400, "the body is not a JSON object", None)
+        update_id = body.get("update_id")
+        if type(update_id) is not int or not 0 <= update_id < 2 ** 63:
+            return self._reject(400, "update_id must be a non-negative 64-bit integer", None)
+        if not payload_ints_fit(body):
+            return self._reject(400, "a number does not fit in 64 bits", update_id)
+        body = clean_payload(body)
+        try:
+            Update.model_validate(body, context={"bot": self.bot})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            return self._reject(400, f"not an Update: {where}: {first['msg']}", update_id)
+        try:
+            new = await self.inbox.store([(update_id, body)])
+        except Exception:  # noqa: BLE001 - not stored: Telegram must send it again
+            log.exception("update %s could not be stored; answering 500 so Telegram retries", update_id)
+            return web.json_response({"ok": False, "description": "could not store the update"}, status=500)
+        if not new:
+            log.info("update %s is a duplicate: acknowledged, not processed again", update_id)
+        return web.json_response({})
+
+    @staticmethod
+    def _reject(status: int, why: str, update_id: int | None) -> web.Response:
+        # Logged without the body: it is user content, and a forged one may be large.
+        log.warning("webhook body rejected (%s): %s", update_id if update_id is not None else "no update_id", why)
+        return web.json_response({"ok": False, "description": why[:200]}, status=status)
+
+
+def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox | None = None) -> web.Application:
     app = web.Application()
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    # SimpleRequestHandler answers 401 when the X-Telegram-Bot-Api-Secret-Token header does not match.
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=_path(settings))
+    inbox = inbox or Inbox.from_settings(bot, dp, settings)
+    app[INBOX] = inbox
+    app.router.add_post(_path(settings), WebhookHandler(bot, inbox, secret))
 
     async def healthz(_request: web.Request) -> web.Response:
+        if not inbox.accepting:
+            return web.json_response({"status": "stopping"}, status=503)
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", healthz)
 
-    async def on_startup(_app) -> None:
+    async def on_startup(_app: web.Application) -> None:
         await prepare(bot, dp, settings)
+        await inbox.start()  # unfinished updates of an earlier run are processed first
         await bot.set_webhook(settings.webhook_url, secret_token=secret,
                               allowed_updates=dp.resolve_used_update_types(), drop_pending_updates=False)
 
+    async def on_shutdown(_app: web.Application) -> None:
+        await inbox.stop(_grace(settings))  # a no-op when run_webhook already stopped it
+
+    async def close_bot(_app: web.Application) -> None:
+        await bot.session.close()
+
     app.on_startup.append(on_startup)
-    setup_application(app, dp, bot=bot)
+    app.on_shutdown.append(on_shutdown)
+    setup_application(app, dp, bot=bot)  # the dispatcher's own startup/shutdown hooks
+    app.on_cleanup.append(close_bot)
     return app
 
 
@@ -51,16 +183,21 @@ def _path(settings: Settings) -> str:
     return urlparse(settings.webhook_url).path or settings.webhook_path if settings.webhook_url else settings.webhook_path
 
 
-async def run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+async def run_webhook(bot: Bot, dp: Dispatcher, settings: Settings, shutdown: Shutdown | None = None) -> None:
+    shutdown = shutdown or Shutdown().install()
+    if settings.webhook_secret is None:
+        log.warning("WEBHOOK_SECRET is not set (WEBHOOK_ALLOW_NO_SECRET=1): anyone who finds the webhook URL can "
+                    "post forged updates")
     app = build_webhook_app(bot, dp, settings)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
-        import asyncio
-
-        await asyncio.Event().wait()
+        await shutdown.wait()
+        # Still listening: new POSTs get 503 (Telegram retries them) while the updates in flight finish.
+        await app[INBOX].stop(_grace(settings), hurry=shutdown.hurry)
     finally:
         await runner.cleanup()
+

@@ -41,3 +41,13 @@ stale-button = This button has expired.
 not-your-button = This button is not for you.
 text-too-long = That is too long: at most { $limit } characters.
 model-err-limits = This request asks the model for more than this bot allows ({ $what } = { $value }, at most { $limit }). The bot's admin can change the limits.
+
+## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
+input-not-a-number = “{ $value }” is not a number: use the digits 0–9, from { $min } to { $max }.
+input-out-of-range = { $value } is out of range: use a number from { $min } to { $max }.
+input-bad-id = “{ $value }” is not an id: use the number shown in the list (digits 0–9).
+input-bad-time = “{ $value }” is not a time: use HH:MM (24-hour), e.g. 09:00.
+input-bad-weekday = “{ $value }” is not a day of the week: use mon … sun or 1 … 7.
+input-bad-timezone = Unknown time zone “{ $value }”: use a name like Europe/Moscow, Asia/Tehran, Asia/Jerusalem or UTC.
+input-stale-button = This button is outdated; run the command again.
+job-interrupted = ⚠️ Your { $command } was interrupted by a restart of the bot and did not finish. Please run it again.

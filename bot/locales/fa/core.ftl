@@ -41,3 +41,13 @@ stale-button = این دکمه منقضی شده است.
 not-your-button = این دکمه برای شما نیست.
 text-too-long = خیلی طولانی است: حداکثر { $limit } نویسه.
 model-err-limits = این درخواست بیش از حدی که این ربات اجازه می‌دهد از مدل می‌خواهد ({ $what } = { $value }، حداکثر { $limit }). مدیر ربات می‌تواند محدودیت‌ها را تغییر دهد.
+
+## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
+input-not-a-number = «{ $value }» عدد نیست: از رقم‌های 0 تا 9 استفاده کنید، از { $min } تا { $max }.
+input-out-of-range = { $value } خارج از محدوده است: عددی از { $min } تا { $max } وارد کنید.
+input-bad-id = «{ $value }» شناسه نیست: عددی را که در فهرست آمده وارد کنید (رقم‌های 0 تا 9).
+input-bad-time = «{ $value }» زمان نیست: از قالب HH:MM (۲۴ ساعته) استفاده کنید، مثلاً 09:00.
+input-bad-weekday = «{ $value }» روز هفته نیست: از mon … sun یا 1 … 7 استفاده کنید.
+input-bad-timezone = منطقهٔ زمانی ناشناخته «{ $value }»: نامی مانند Asia/Tehran، Europe/Moscow، Asia/Jerusalem یا UTC به کار ببرید.
+input-stale-button = این دکمه قدیمی است؛ فرمان را دوباره اجرا کنید.
+job-interrupted = ⚠️ اجرای { $command } شما با راه‌اندازی دوبارهٔ ربات قطع شد و تمام نشد. لطفاً دوباره اجرا کنید.

@@ -41,3 +41,13 @@ stale-button = הכפתור הזה כבר לא בתוקף.
 not-your-button = הכפתור הזה לא בשבילכם.
 text-too-long = ארוך מדי: לכל היותר { $limit } תווים.
 model-err-limits = הבקשה הזו דורשת מהמודל יותר ממה שהבוט מרשה ({ $what } = { $value }, לכל היותר { $limit }). מנהל הבוט יכול לשנות את המגבלות.
+
+## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
+input-not-a-number = „{ $value }” אינו מספר: השתמשו בספרות 0–9, מ־{ $min } עד { $max }.
+input-out-of-range = { $value } מחוץ לטווח: הזינו מספר מ־{ $min } עד { $max }.
+input-bad-id = „{ $value }” אינו מזהה: הזינו את המספר שמופיע ברשימה (ספרות 0–9).
+input-bad-time = „{ $value }” אינו שעה: השתמשו בתבנית HH:MM (‏24 שעות), למשל 09:00.
+input-bad-weekday = „{ $value }” אינו יום בשבוע: השתמשו ב־mon … sun או 1 … 7.
+input-bad-timezone = אזור זמן לא מוכר „{ $value }”: השתמשו בשם כמו Asia/Jerusalem,‏ Europe/Moscow,‏ Asia/Tehran או UTC.
+input-stale-button = הכפתור הזה כבר לא בתוקף; הריצו את הפקודה שוב.
+job-interrupted = ⚠️ הפקודה { $command } שלכם נקטעה בגלל הפעלה מחדש של הבוט ולא הסתיימה. אנא הריצו אותה שוב.

@@ -41,3 +41,13 @@ stale-button = Эта кнопка устарела.
 not-your-button = Эта кнопка не для вас.
 text-too-long = Слишком длинно: не больше { $limit } символов.
 model-err-limits = Этот запрос требует от модели больше, чем разрешено в этом боте ({ $what } = { $value }, не больше { $limit }). Администратор бота может изменить ограничения.
+
+## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
+input-not-a-number = «{ $value }» — не число: используйте цифры 0–9, от { $min } до { $max }.
+input-out-of-range = { $value } — вне допустимого диапазона: нужно число от { $min } до { $max }.
+input-bad-id = «{ $value }» — не номер: укажите число из списка (цифры 0–9).
+input-bad-time = «{ $value }» — не время: используйте ЧЧ:ММ (24 часа), например 09:00.
+input-bad-weekday = «{ $value }» — не день недели: используйте mon … sun или 1 … 7.
+input-bad-timezone = Неизвестный часовой пояс «{ $value }»: используйте название вроде Europe/Moscow, Asia/Tehran, Asia/Jerusalem или UTC.
+input-stale-button = Эта кнопка устарела; выполните команду ещё раз.
+job-interrupted = ⚠️ Ваша команда { $command } прервана перезапуском бота и не завершилась. Пожалуйста, запустите её снова.

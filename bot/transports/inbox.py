@@ -1,0 +1,377 @@
+"""The durable inbox worker: updates are stored first (webhook or polling), processed from the database, and marked
+done in the same transaction as the handler's writes, so an acknowledged update is never lost and never counted twice.
+
+    transport ──store(update)──► inbox_updates (pending) ──claim (lease)──► worker ──► Dispatcher
+                                                            ▲                         │ DatabaseMiddleware:
+                                 heartbeat renews leases ───┘                         └─ handler writes + done, one commit
+
+* A duplicate `update_id` (Telegram resends after a timeout) is inserted with ON CONFLICT DO NOTHING: acknowledged,
+  never processed again.
+* A crash (kill -9) leaves claimed rows `processing`: on SQLite (one process per database) the next start takes them
+  back at once; on PostgreSQL their lease runs out (`INBOX_LEASE_S`) and any process claims them again.
+* Shutdown stops claiming, lets the updates in flight finish up to a deadline, and gives back those it had to cancel
+  (their transactions were rolled back: nothing of them was committed) so the next start runs them whole.
+* Long-running work an update spawned (`bot.background.BackgroundTasks`) is journaled as a job; jobs cut by a
+  shutdown or a crash are reported to their users at the next start.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repo import inbox as repo
+from storage.schema.base import utcnow
+from storage.schema.inbox import DONE, FAILED, INTERRUPTED
+
+log = logging.getLogger("bot.inbox")
+T = TypeVar("T")
+# An update that was claimed this many times and never finished (it keeps killing its process, say) is given up.
+MAX_ATTEMPTS = 5
+
+
+def new_owner_id() -> str:
+    """Unique per process start: host, pid and a random part (a pid is reused after a restart)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class UpdateInfo:
+    """What a job needs to find its user again after a restart."""
+    update_id: int
+    chat_id: int | None
+    user_id: int | None
+    command: str | None
+
+    @classmethod
+    def of(cls, update: Update) -> UpdateInfo:
+        message = update.message or update.edited_message or update.channel_post
+        query = update.callback_query
+        chat = message.chat if message else (query.message.chat if query and query.message else None)
+        user = (message.from_user if message else None) or (query.from_user if query else None)
+        command = None
+        text = (message.text or message.caption or "") if message else ""
+        if text.startswith("/"):
+            command = text.split()[0][1:].split("@")[0][:32] or None
+        elif query is not None and query.data:
+            command = query.data.split(":")[0][:32] or None
+        return cls(update.update_id, chat.id if chat else None, user.id if user else None, command)
+
+
+current_update: contextvars.ContextVar[UpdateInfo | None] = contextvars.ContextVar("inbox_update", default=None)
+
+
+class JobJournal:
+    """Records background work as jobs: running → done | failed | interrupted."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], owner: str):
+        self.sessionmaker, self.owner = sessionmaker, owner
+
+    async def track(self, coroutine: Coroutine[Any, Any, T], name: str) -> T:
+        info = current_update.get()
+        job_id: int | None = None
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                job_id = await repo.start_job(session, kind=name, owner=self.owner,
+                                              command=info.command if info else None,
+                                              update_id=info.update_id if info else None,
+                                              chat_id=info.chat_id if info else None,
+                                              user_id=info.user_id if info else None)
+        except Exception:  # noqa: BLE001 - the journal must never stop the work itself
+            log.exception("could not journal job %s", name)
+        status = FAILED
+        try:
+            result = await coroutine
+            status = DONE
+            return result
+        except asyncio.CancelledError:
+            status = INTERRUPTED
+            log.warning("job %s (id %s) interrupted", name, job_id)
+            raise
+        finally:
+            if job_id is not None:
+                # Shielded: the write must reach its commit even while this task is being cancelled.
+                await _shielded(self._finish(job_id, status))
+
+    async def _finish(self, job_id: int, status: str) -> None:
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await repo.finish_job(session, job_id, status)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the end of job %s", job_id)
+
+
+async def _wait_all(tasks: list[asyncio.Task[None]], timeout: float, hurry: asyncio.Event | None) -> None:
+    """Until every task is done, `timeout` passed, or `hurry` is set (a second signal)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    hurried = asyncio.ensure_future(hurry.wait()) if hurry is not None else None
+    try:
+        while any(not task.done() for task in tasks) and not (hurry is not None and hurry.is_set()):
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            waiting: list[asyncio.Future[Any]] = [task for task in tasks if not task.done()]
+            await asyncio.wait(waiting + ([hurried] if hurried else []), timeout=left,
+                               return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if hurried is not None:
+            hurried.cancel()
+
+
+async def _shielded(awaitable: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+class Inbox:
+    def __init__(self, bot: Bot, dp: Dispatcher, sessionmaker: async_sessionmaker[AsyncSession], *,
+                 workers: int = 20, lease_s: float = 30.0, retention_h: float = 48.0, poll_s: float = 1.0,
+                 single_process: bool | None = None, owner: str | None = None):
+        self.bot, self.dp, self.sessionmaker = bot, dp, sessionmaker
+        self.workers, self.lease_s, self.retention = max(1, workers), lease_s, timedelta(hours=retention_h)
+        self.poll_s = poll_s
+        self.owner = owner or new_owner_id()
+        dialect = sessionmaker.kw["bind"].dialect.name if sessionmaker.kw.get("bind") is not None else "sqlite"
+        # SQLite is for one process: any claim found at start belongs to a process that died.
+        self.single_process = dialect == "sqlite" if single_process is None else single_process
+        self.accepting = False
+        self.journal = JobJournal(sessionmaker, self.owner)
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
+        self.processed = 0  # updates finished by this process (done or failed)
+
+    @classmethod
+    def from_settings(cls, bot: Bot, dp: Dispatcher, settings: Any) -> Inbox:
+        return cls(bot, dp, dp["sessionmaker"], workers=getattr(settings, "inbox_workers", 20),
+                   lease_s=getattr(settings, "inbox_lease_s", 30.0),
+                   retention_h=getattr(settings, "inbox_retention_h", 48.0))
+
+    # --- intake ---
+    async def store(self, payloads: list[tuple[int, dict[str, Any]]]) -> list[int]:
+        """Store updates (committed when this returns); returns the ids that were new."""
+        async with self.sessionmaker() as session, session.begin():
+            new = await repo.store_updates(session, payloads)
+        if new:
+            self._wake.set()
+        return new
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- life cycle ---
+    async def start(self) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            if self.single_process:
+                taken_back = await repo.release_all(session)
+                stale = await repo.interrupt_stale_jobs(session, stale_before=None)
+            else:
+                taken_back = 0
+                stale = await repo.interrupt_stale_jobs(session, stale_before=utcnow() - timedelta(
+                    seconds=self.lease_s))
+            unfinished = await repo.count_unfinished(session)
+        if unfinished or taken_back or stale:
+            log.warning("inbox at start: %d unfinished updates (%d taken back from a stopped process) will be "
+                        "processed now; %d interrupted jobs", unfinished, taken_back, stale)
+        background = self.dp.workflow_data.get("background")
+        if background is not None:
+            background.journal = self.journal
+        self.accepting = True
+        self._loops = [asyncio.create_task(self._claim_loop(), name="inbox-claim"),
+                       asyncio.create_task(self._maintenance_loop(), name="inbox-maintenance")]
+        await self.notify_interrupted_jobs()
+
+    async def stop(self, grace_s: float = 20.0, hurry: asyncio.Event | None = None) -> dict[str, int]:
+        """Stop claiming, let the updates in flight finish for up to `grace_s` (or until `hurry` is set), give
+        back the rest."""
+        if self._stopping:
+            return {}
+        self.accepting = False
+        self._stopping = True
+        self._wake.set()
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        in_flight = len(self._running)
+        if self._running:
+            log.info("shutdown: waiting up to %.0f s for %d updates in flight", grace_s, in_flight)
+            await _wait_all(list(self._running.values()), grace_s, hurry)
+        cut = list(self._running)
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        given_back = 0
+        async with self.sessionmaker() as session, session.begin():
+            given_back = await repo.release(session, self.owner)
+            pending = await repo.count_unfinished(session)
+        summary = {"in_flight": in_flight, "finished": in_flight - len(cut), "cut": len(cut),
+                   "given_back": given_back, "pending": pending, "processed": self.processed}
+        log.info("shutdown: %d of %d updates in flight finished, %d cut at the deadline and given back; "
+                 "%d updates left in the inbox for the next start (%d processed by this process)",
+                 summary["finished"], in_flight, len(cut), pending, self.processed)
+        return summary
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until the inbox holds nothing unfinished (tests and benchmarks)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.sessionmaker() as session:
+                if not await repo.count_unfinished(session) and not self._running:
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the inbox did not drain")
+            self._wake.set()
+            await asyncio.sleep(0.02)
+
+    # --- work ---
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            free = self.workers - len(self._running)
+            claimed: list[repo.Claimed] = []
+            if free > 0:
+                try:
+                    async with self.sessionmaker() as session, session.begin():
+                        claimed = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s)
+                except Exception:  # noqa: BLE001 - a database hiccup: try again at the next tick
+                    log.exception("inbox: claim failed")
+            for row in claimed:
+                self._running[row.update_id] = asyncio.create_task(self._process(row),
+                                                                   name=f"update-{row.update_id}")
+            if claimed and len(claimed) == free:
+                continue  # there may be more
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+            except TimeoutError:
+                pass
+
+    async def _process(self, row: repo.Claimed) -> None:
+        try:
+            await self._handle(row)
+        finally:
+            self._running.pop(row.update_id, None)
+            self._wake.set()  # a worker is free
+
+    async def _handle(self, row: repo.Claimed) -> None:
+        if row.attempts > MAX_ATTEMPTS:
+            log.error("update %s given up after %d attempts", row.update_id, row.attempts - 1)
+            await self._finish_outside(row.update_id, FAILED, "too many attempts")
+            return
+        try:
+            update = Update.model_validate(row.payload, context={"bot": self.bot})
+        except Exception as error:  # noqa: BLE001 - stored before validation existed, or a schema change
+            log.error("update %s: stored payload is not an Update (%s)", row.update_id, type(error).__name__)
+            await self._finish_outside(row.update_id, FAILED, "invalid payload")
+            return
+        finished = False
+
+        async def finish(session: AsyncSession) -> None:
+            # Called by DatabaseMiddleware inside the handler's transaction, right before its commit.
+            nonlocal finished
+            if not await repo.complete(session, row.update_id, self.owner):
+                raise repo.NotClaimed(row.update_id)
+            finished = True
+
+        token = current_update.set(UpdateInfo.of(update))
+        try:
+            await self.dp.feed_update(self.bot, update, finish_update=finish)
+        except asyncio.CancelledError:
+            raise  # stop() gives the row back
+        except Exception:  # noqa: BLE001 - the errors router normally catches everything; this is the backstop
+            log.exception("update %s failed outside the handlers", row.update_id)
+        finally:
+            current_update.reset(token)
+        if not finished:
+            # The handler failed (its transaction was rolled back, the errors router recorded the failure in a
+            # transaction of its own): done with it, not retried forever.
+            await self._finish_outside(row.update_id, FAILED, None)
+        self.processed += 1
+
+    async def _finish_outside(self, update_id: int, status: str, error: str | None) -> None:
+        async def write() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                await repo.complete(session, update_id, self.owner, status=status, error=error)
+        try:
+            await _shielded(write())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the lease runs out and the update is tried again
+            log.exception("update %s: could not mark it %s", update_id, status)
+
+    # --- upkeep ---
+    async def _maintenance_loop(self) -> None:
+        """Heartbeat (renew the leases of the updates and jobs in flight), stale jobs, pruning."""
+        beat = max(0.2, self.lease_s / 3)
+        last_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(beat)
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await repo.renew(session, self.owner, list(self._running), self.lease_s)
+                    await repo.heartbeat_jobs(session, self.owner)
+                    stale = 0
+                    if not self.single_process:
+                        stale = await repo.interrupt_stale_jobs(
+                            session, stale_before=utcnow() - timedelta(seconds=self.lease_s * 2))
+                    pruned = (0, 0)
+                    if loop.time() - last_prune > 3600:
+                        last_prune = loop.time()
+                        pruned = await repo.prune(session, before=utcnow() - self.retention)
+                if stale:
+                    await self.notify_interrupted_jobs()
+                if any(pruned):
+                    log.info("inbox: pruned %d finished updates and %d jobs older than %s", *pruned,
+                             self.retention)
+            except Exception:  # noqa: BLE001
+                log.exception("inbox: maintenance failed")
+
+    async def prune(self) -> tuple[int, int]:
+        async with self.sessionmaker() as session, session.begin():
+            return await repo.prune(session, before=utcnow() - self.retention)
+
+    async def notify_interrupted_jobs(self) -> int:
+        """Tell each user whose job a shutdown or a crash cut that it was interrupted (once)."""
+        from bot.i18n import Translator
+        from storage.schema.core import Chat, User
+
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                jobs = await repo.unnotified_interrupted_jobs(session)
+                notices = []
+                for job in jobs:
+                    if job.chat_id is None:
+                        continue
+                    user = await session.get(User, job.user_id) if job.user_id else None
+                    chat = await session.get(Chat, job.chat_id)
+                    lang = (user.language if user else None) or (chat.language if chat else None) or \
+                        (user.telegram_language if user else None) or "en"
+                    notices.append((job.chat_id, Translator(lang[:2])("job-interrupted",
+                                                                      command="/" + (job.command or job.kind))))
+        except Exception:  # noqa: BLE001
+            log.exception("could not read interrupted jobs")
+            return 0
+        for chat_id, text in notices:
+            try:
+                await self.bot.send_message(chat_id, text)
+            except Exception:  # noqa: BLE001 - a blocked chat must not stop the others
+                log.warning("could not tell chat %s about its interrupted job", chat_id, exc_info=True)
+        return len(notices)
+

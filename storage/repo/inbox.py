@@ -1,0 +1,177 @@
+"""Repository of the durable inbox and the job journal (tables in `storage/schema/inbox.py`).
+
+Claims are leases: a process marks rows `processing` with its `owner` id and a `lease_until`, renews the lease while
+it works (heartbeat), and a row whose lease ran out (its process died) is claimed again by anyone. On PostgreSQL the
+claim's inner SELECT takes `FOR UPDATE SKIP LOCKED`, so several processes claiming at once never wait for each other
+and never take the same row; SQLite has one writer at a time, which gives the same guarantee."""
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.schema.base import utcnow
+from storage.schema.inbox import (
+    DONE, FAILED, INTERRUPTED, PENDING, PROCESSING, RUNNING, InboxCursor, InboxUpdate, Job,
+)
+
+
+class NotClaimed(Exception):
+    """The update is no longer claimed by this process (its lease ran out and another process took it): the
+    handler's writes must be rolled back, the other run is the one that counts."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    update_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+async def store_updates(session: AsyncSession, updates: Iterable[tuple[int, dict[str, Any]]]) -> list[int]:
+    """Insert updates that are not there yet; returns the ids that were new (the others are duplicates)."""
+    rows = [{"update_id": update_id, "payload": payload, "status": PENDING, "attempts": 0, "received_at": utcnow()}
+            for update_id, payload in updates]
+    if not rows:
+        return []
+    statement = (_insert(session)(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+                 .returning(InboxUpdate.update_id))
+    return list((await session.scalars(statement)).all())
+
+
+async def claim(session: AsyncSession, *, owner: str, limit: int, lease_s: float,
+                now: datetime | None = None) -> list[Claimed]:
+    """Claim up to `limit` updates (oldest first): pending ones, and processing ones whose lease ran out."""
+    now = now or utcnow()
+    claimable = (select(InboxUpdate.update_id)
+                 .where(or_(InboxUpdate.status == PENDING,
+                            (InboxUpdate.status == PROCESSING) & (InboxUpdate.lease_until < now)))
+                 .order_by(InboxUpdate.update_id).limit(limit)
+                 .with_for_update(skip_locked=True))  # rendered on PostgreSQL only; SQLite serialises writers
+    statement = (update(InboxUpdate).where(InboxUpdate.update_id.in_(claimable.scalar_subquery()))
+                 .values(status=PROCESSING, owner=owner, lease_until=now + timedelta(seconds=lease_s),
+                         attempts=InboxUpdate.attempts + 1)
+                 .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)
+                 .execution_options(synchronize_session=False))
+    rows = (await session.execute(statement)).all()
+    return sorted((Claimed(update_id, payload, attempts) for update_id, payload, attempts in rows),
+                  key=lambda row: row.update_id)
+
+
+async def complete(session: AsyncSession, update_id: int, owner: str, *, status: str = DONE,
+                   error: str | None = None) -> bool:
+    """Mark a claimed update finished; False when this owner no longer holds it."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.owner == owner, InboxUpdate.status == PROCESSING)
+        .values(status=status, finished_at=utcnow(), lease_until=None, error=error[:128] if error else None)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)
+
+
+async def renew(session: AsyncSession, owner: str, update_ids: Sequence[int], lease_s: float) -> int:
+    """Heartbeat: extend the lease of the updates this process is working on."""
+    if not update_ids:
+        return 0
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(list(update_ids)), InboxUpdate.owner == owner,
+               InboxUpdate.status == PROCESSING)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_s)).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+async def release(session: AsyncSession, owner: str, update_ids: Sequence[int] | None = None) -> int:
+    """Give claimed updates back (pending, no owner) so the next start, or another process, takes them at once."""
+    query = update(InboxUpdate).where(InboxUpdate.owner == owner, InboxUpdate.status == PROCESSING)
+    if update_ids is not None:
+        query = query.where(InboxUpdate.update_id.in_(list(update_ids)))
+    result = await session.execute(query.values(status=PENDING, owner=None, lease_until=None)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+async def release_all(session: AsyncSession) -> int:
+    """Every claim back to pending, whoever holds it: only for a database one process uses (SQLite), at start,
+    where any claim left over belongs to a process that died."""
+    result = await session.execute(
+        update(InboxUpdate).where(InboxUpdate.status == PROCESSING)
+        .values(status=PENDING, owner=None, lease_until=None).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+async def count_unfinished(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(InboxUpdate)
+                                    .where(InboxUpdate.status.in_([PENDING, PROCESSING]))) or 0)
+
+
+async def status_of(session: AsyncSession, update_id: int) -> str | None:
+    return await session.scalar(select(InboxUpdate.status).where(InboxUpdate.update_id == update_id))
+
+
+async def prune(session: AsyncSession, *, before: datetime) -> tuple[int, int]:
+    """Delete finished updates and jobs older than `before`; returns (updates, jobs) deleted."""
+    updates = await session.execute(delete(InboxUpdate).where(InboxUpdate.status.in_([DONE, FAILED]),
+                                                              InboxUpdate.finished_at < before))
+    jobs = await session.execute(delete(Job).where(Job.status != RUNNING, Job.finished_at < before,
+                                                   or_(Job.status != INTERRUPTED, Job.notified.is_(True))))
+    return int(updates.rowcount or 0), int(jobs.rowcount or 0)
+
+
+# --- cursors (the polling offset) ---
+async def get_cursor(session: AsyncSession, name: str) -> int | None:
+    return await session.scalar(select(InboxCursor.value).where(InboxCursor.name == name))
+
+
+async def set_cursor(session: AsyncSession, name: str, value: int) -> None:
+    statement = _insert(session)(InboxCursor).values(name=name, value=value)
+    await session.execute(statement.on_conflict_do_update(index_elements=["name"],
+                                                          set_={"value": statement.excluded.value}))
+
+
+# --- jobs ---
+async def start_job(session: AsyncSession, *, kind: str, owner: str, command: str | None, update_id: int | None,
+                    chat_id: int | None, user_id: int | None) -> int:
+    job = Job(kind=kind[:64], owner=owner, command=command[:32] if command else None, update_id=update_id,
+              chat_id=chat_id, user_id=user_id, status=RUNNING, started_at=utcnow(), heartbeat_at=utcnow(),
+              notified=False)
+    session.add(job)
+    await session.flush()
+    return job.id
+
+
+async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
+    await session.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING)
+                          .values(status=status, finished_at=utcnow()).execution_options(synchronize_session=False))
+
+
+async def heartbeat_jobs(session: AsyncSession, owner: str) -> None:
+    await session.execute(update(Job).where(Job.owner == owner, Job.status == RUNNING)
+                          .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+
+
+async def interrupt_stale_jobs(session: AsyncSession, *, stale_before: datetime | None) -> int:
+    """Running jobs whose process stopped beating (or, with None, every running job: one process per database)
+    become interrupted."""
+    query = update(Job).where(Job.status == RUNNING)
+    if stale_before is not None:
+        query = query.where(Job.heartbeat_at < stale_before)
+    result = await session.execute(query.values(status=INTERRUPTED, finished_at=utcnow())
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[Job]:
+    """Claimed for notification: marked notified in the same transaction, so two processes never both tell."""
+    rows = (await session.scalars(select(Job).where(Job.status == INTERRUPTED, Job.notified.is_(False))
+                                  .order_by(Job.id).limit(limit).with_for_update(skip_locked=True))).all()
+    for job in rows:
+        job.notified = True
+    return list(rows)

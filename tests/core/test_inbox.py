@@ -1,0 +1,326 @@
+"""The durable inbox over real HTTP on SQLite and PostgreSQL: the webhook stores before it answers 200, a duplicate
+update_id is acknowledged and ignored, a restart processes what was left, leases are retaken from a dead process,
+shutdown answers 503 and gives back what it cut, interrupted jobs are reported, polling resumes from its stored
+offset, bodies of the wrong shape get a 4xx, and the inbox is pruned. The fake Bot API counts the replies."""
+import asyncio
+import itertools
+import logging
+import time
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import create_bot
+from bot.config import AppSettings
+from bot.runtime import runtime
+from bot.transports import telegram
+from bot.transports.inbox import Inbox
+from bot.transports.telegram import INBOX, build_webhook_app
+from fakes.botapi import FakeBotAPI
+from storage.repo import inbox as repo
+from storage.schema.base import utcnow
+from storage.schema.core import HistoryEntry
+from storage.schema.inbox import InboxUpdate, Job
+
+TOKEN = "123456:AAHinboxTestTokenSecretPart_987654"
+SECRET = "inbox-secret_7"
+WEBHOOK_URL = "https://bot.example.org/tg/hook"
+_ids = itertools.count(1)
+
+
+def message(text: str, *, user_id: int, update_id: int | None = None) -> dict:
+    update_id = update_id if update_id is not None else next(_ids)
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
+        "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}}}
+
+
+class Bot:
+    """A webhook bot on a loopback port, its runtime, and the fake Bot API it talks to."""
+
+    def __init__(self, fake, rt, app, url, http):
+        self.fake, self.rt, self.app, self.url, self.http = fake, rt, app, url, http
+
+    @property
+    def inbox(self) -> Inbox:
+        return self.app[INBOX]
+
+    async def post(self, body, *, raw: bytes | None = None, secret: str | None = SECRET) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        if raw is not None:
+            headers["Content-Type"] = "application/json"
+            async with self.http.post(self.url + "/tg/hook", data=raw, headers=headers) as response:
+                await response.read()
+                return response.status
+        async with self.http.post(self.url + "/tg/hook", json=body, headers=headers) as response:
+            await response.read()
+            return response.status
+
+    def replies_to(self, chat_id: int) -> int:
+        return sum(1 for call in self.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == chat_id)
+
+    async def history_count(self, user_id: int) -> int:
+        async with self.rt.sessionmaker() as session:
+            return await session.scalar(select(func.count()).select_from(HistoryEntry)
+                                        .where(HistoryEntry.user_id == user_id))
+
+
+async def _start(fake, database_url, **overrides):
+    config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
+                              database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET,
+                              digest_scheduler="off", **overrides)
+    return config
+
+
+@pytest.fixture
+async def make_bot(database_url):
+    """`async with make_bot(**settings) as bot:` — a fresh bot process over the same database each time."""
+    from contextlib import asynccontextmanager
+
+    fake = FakeBotAPI()
+    await fake.start()
+
+    @asynccontextmanager
+    async def factory(**overrides):
+        config = await _start(fake, database_url, **overrides)
+        async with runtime(config, with_models=False) as rt:
+            bot = create_bot(config.bot)
+            app = build_webhook_app(bot, rt.dispatcher, config.bot)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            async with aiohttp.ClientSession() as http:
+                try:
+                    yield Bot(fake, rt, app, f"http://127.0.0.1:{runner.addresses[0][1]}", http)
+                finally:
+                    await runner.cleanup()
+
+    yield factory
+    await fake.stop()
+
+
+async def test_stored_before_200_and_a_duplicate_is_acknowledged_and_ignored(make_bot):
+    async with make_bot() as bot:
+        update = message("/start", user_id=501)
+        assert await bot.post(update) == 200
+        async with bot.rt.sessionmaker() as session:  # stored (committed) by the time Telegram hears 200
+            assert await session.get(InboxUpdate, update["update_id"]) is not None
+        assert await bot.post(update) == 200  # Telegram resends after a timeout: acknowledged again
+        await bot.inbox.drain()
+        assert await bot.post(update) == 200  # ... even after it was processed
+        await bot.inbox.drain()
+        assert bot.replies_to(501) == 1
+        assert await bot.history_count(501) == 1
+        async with bot.rt.sessionmaker() as session:
+            assert await repo.status_of(session, update["update_id"]) == "done"
+
+
+async def test_concurrent_duplicates_are_processed_once(make_bot):
+    async with make_bot() as bot:
+        updates = [message("/start", user_id=600 + index) for index in range(30)]
+        statuses = await asyncio.gather(*(bot.post(update) for update in updates for _ in range(3)))
+        assert set(statuses) == {200}
+        await bot.inbox.drain()
+        assert [bot.replies_to(600 + index) for index in range(30)] == [1] * 30
+        assert [await bot.history_count(600 + index) for index in range(30)] == [1] * 30
+
+
+async def test_a_restart_processes_what_was_left_including_a_dead_process_claim(make_bot):
+    async with make_bot() as bot:
+        sessionmaker = bot.rt.sessionmaker
+    left = [message("/start", user_id=700 + index) for index in range(5)]
+    async with sessionmaker() as session, session.begin():  # stored by a process that then died
+        await repo.store_updates(session, [(u["update_id"], u) for u in left])
+        await repo.claim(session, owner="dead-host:1:0", limit=2, lease_s=0.5,
+                         now=utcnow() - timedelta(seconds=5))  # its lease ran out long ago
+    async with make_bot(inbox_lease_s=1) as bot:
+        await bot.inbox.drain()
+        assert [bot.replies_to(700 + index) for index in range(5)] == [1] * 5
+        assert [await bot.history_count(700 + index) for index in range(5)] == [1] * 5
+
+
+async def test_leases_claim_disjoint_sets_and_a_lost_lease_rolls_back(make_bot):
+    async with make_bot() as bot:
+        sessionmaker = bot.rt.sessionmaker
+        await bot.inbox.stop(0)  # claim by hand from here on
+        updates = [message("/start", user_id=800 + index) for index in range(40)]
+        async with sessionmaker() as session, session.begin():
+            await repo.store_updates(session, [(u["update_id"], u) for u in updates])
+
+        async def claim(owner: str) -> list[int]:
+            async with sessionmaker() as session, session.begin():
+                return [row.update_id for row in await repo.claim(session, owner=owner, limit=15, lease_s=60)]
+
+        claimed = await asyncio.gather(*(claim(f"owner-{n}") for n in range(4)))
+        flat = [update_id for part in claimed for update_id in part]
+        assert len(flat) == len(set(flat)) == 40  # nobody got an update somebody else holds
+
+        first = claimed[0][0]
+        owner = next(f"owner-{n}" for n, part in enumerate(claimed) if first in part)
+        async with sessionmaker() as session, session.begin():  # the lease ran out; another process takes it
+            await session.execute(InboxUpdate.__table__.update().where(InboxUpdate.update_id == first)
+                                  .values(lease_until=utcnow() - timedelta(seconds=1)))
+        async with sessionmaker() as session, session.begin():
+            retaken = await repo.claim(session, owner="owner-new", limit=50, lease_s=60)
+        assert [row.update_id for row in retaken] == [first] and retaken[0].attempts == 2
+        async with sessionmaker() as session, session.begin():
+            assert not await repo.complete(session, first, owner)  # the old owner's finish is refused
+            assert await repo.complete(session, first, "owner-new")
+
+
+async def test_webhook_rejects_bodies_of_the_wrong_shape_with_4xx(make_bot, caplog):
+    caplog.set_level(logging.INFO)
+    async with make_bot() as bot:
+        bad = [b"not json", b"[1, 2]", b'"text"', b"{}", b'{"update_id": "7"}', b'{"update_id": -1}',
+               b'{"update_id": 1e3}', b'{"update_id": 99999999999999999999}',
+               b'{"update_id": 12, "message": "hello"}',
+               b'{"update_id": 13, "message": {"message_id": 1}}',
+               b'{"update_id": 14, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"},'
+               b' "from": {"id": 100000000000000000000, "is_bot": false, "first_name": "x"}}}',
+               b"\xff\xfe"]
+        for raw in bad:
+            assert await bot.post(None, raw=raw) == 400, raw
+        assert await bot.post(message("/start", user_id=901), secret=None) == 401
+        good = message("/start\x00 \ud800", user_id=902)  # NUL and a lone surrogate: stored cleaned
+        assert await bot.post(good) == 200
+        await bot.inbox.drain()
+        assert bot.replies_to(902) == 1
+        async with bot.rt.sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 1
+    assert "Task exception was never retrieved" not in caplog.text
+    assert "webhook body rejected" in caplog.text
+
+
+async def test_shutdown_answers_503_finishes_in_flight_and_gives_back_what_it_cut(make_bot):
+    async with make_bot() as bot:
+        bot.fake.latency_s = 0.5  # every Bot API call takes half a second
+        updates = [message("/start", user_id=1000 + index) for index in range(6)]
+        assert {await bot.post(update) for update in updates} == {200}
+        await asyncio.sleep(0.2)  # claimed and in flight
+        stopping = asyncio.create_task(bot.inbox.stop(grace_s=5))
+        await asyncio.sleep(0.05)
+        assert await bot.post(message("/start", user_id=1099)) == 503  # Telegram will retry it
+        async with bot.http.get(bot.url + "/healthz") as response:
+            assert response.status == 503
+        summary = await stopping
+        assert summary["cut"] == 0 and summary["pending"] == 0
+        assert [bot.replies_to(1000 + index) for index in range(6)] == [1] * 6
+
+    async with make_bot() as bot:  # a deadline too short: the cut updates go back and run whole at the next start
+        bot.fake.latency_s = 1.0
+        updates = [message("/start", user_id=1100 + index) for index in range(4)]
+        assert {await bot.post(update) for update in updates} == {200}
+        await asyncio.sleep(0.3)
+        summary = await bot.inbox.stop(grace_s=0.1)
+        assert summary["cut"] >= 1 and summary["pending"] == summary["cut"]
+        assert [await bot.history_count(1100 + index) for index in range(4)] == [0] * 4  # rolled back
+    async with make_bot() as bot:
+        bot.fake.latency_s = 0.0
+        await bot.inbox.drain()
+        assert [await bot.history_count(1100 + index) for index in range(4)] == [1] * 4
+
+
+async def test_an_interrupted_job_is_reported_to_its_user_after_the_restart(make_bot):
+    async with make_bot() as bot:
+        background = bot.rt.dispatcher["background"]
+        started = asyncio.Event()
+
+        async def long_work() -> None:
+            started.set()
+            await asyncio.sleep(3600)
+
+        from bot.transports.inbox import UpdateInfo, current_update
+
+        token = current_update.set(UpdateInfo(update_id=77, chat_id=1200, user_id=1200, command="leakbench"))
+        background.spawn(long_work(), name="leakbench-test")
+        current_update.reset(token)
+        await started.wait()
+        await asyncio.sleep(0.1)
+        async with bot.rt.sessionmaker() as session:
+            [job] = (await session.scalars(select(Job))).all()
+            assert job.status == "running" and job.chat_id == 1200
+        await bot.inbox.stop(0)
+        await background.cancel()  # what the runtime does at shutdown
+        async with bot.rt.sessionmaker() as session:
+            [job] = (await session.scalars(select(Job))).all()
+            assert job.status == "interrupted"
+    async with make_bot() as bot:
+        notices = [call for call in bot.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == 1200]
+        assert len(notices) == 1 and "/leakbench" in notices[0].params["text"]
+        assert "interrupted" in notices[0].params["text"]
+    async with make_bot() as bot:  # told once, not at every start
+        assert len([c for c in bot.fake.calls_to("sendMessage") if int(c.params["chat_id"]) == 1200]) == 1
+
+
+async def test_pruning_keeps_unfinished_and_recent_updates(make_bot):
+    async with make_bot(inbox_retention_h=1) as bot:
+        await bot.inbox.stop(0)
+        sessionmaker = bot.rt.sessionmaker
+        rows = [message("/start", user_id=1300 + index) for index in range(3)]
+        async with sessionmaker() as session, session.begin():
+            await repo.store_updates(session, [(u["update_id"], u) for u in rows])
+            table = InboxUpdate.__table__
+            await session.execute(table.update().where(table.c.update_id == rows[0]["update_id"])
+                                  .values(status="done", finished_at=utcnow() - timedelta(hours=2)))
+            await session.execute(table.update().where(table.c.update_id == rows[1]["update_id"])
+                                  .values(status="done", finished_at=utcnow()))
+        assert await bot.inbox.prune() == (1, 0)
+        async with sessionmaker() as session:
+            left = set((await session.scalars(select(InboxUpdate.update_id))).all())
+        assert left == {rows[1]["update_id"], rows[2]["update_id"]}
+
+
+class PollingAPI(FakeBotAPI):
+    """getUpdates that behaves like Telegram's: returns queued updates from `offset`, forgets confirmed ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: list[dict] = []
+        self.offsets: list[int | None] = []
+        self.lost_confirmation = False  # the next getUpdates ignores its offset once (a confirmation that was lost)
+
+    def _result(self, method, params):
+        if method == "getUpdates":
+            offset = params.get("offset")
+            self.offsets.append(offset)
+            if self.lost_confirmation:
+                self.lost_confirmation = False
+                return list(self.queue)
+            if offset is not None:
+                self.queue = [u for u in self.queue if u["update_id"] >= int(offset)]
+            return list(self.queue)
+        return super()._result(method, params)
+
+
+async def test_polling_resumes_from_the_stored_offset_and_dedupes(database_url):
+    async with PollingAPI() as fake:
+        config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
+                                  database_url=database_url, digest_scheduler="off")
+        for round_ in range(2):
+            async with runtime(config, with_models=False) as rt:
+                bot = create_bot(config.bot)
+                inbox = Inbox.from_settings(bot, rt.dispatcher, config.bot)
+                await telegram.prepare(bot, rt.dispatcher, config.bot)
+                await inbox.start()
+                if round_ == 0:
+                    sent = [message("/start", user_id=1400 + index) for index in range(5)]
+                    fake.queue = list(sent)
+                else:  # Telegram sends them again: the inbox already holds them
+                    fake.queue, fake.lost_confirmation = list(sent), True
+                poller = asyncio.create_task(telegram.poll(bot, inbox, ["message"], timeout_s=0))
+                await asyncio.sleep(0.5)
+                poller.cancel()
+                await asyncio.gather(poller, return_exceptions=True)
+                await inbox.drain()
+                await inbox.stop(1)
+                await bot.session.close()
+        assert fake.offsets[-1] == max(u["update_id"] for u in sent) + 1
+        assert fake.queue == []  # all confirmed
+        assert [sum(1 for c in fake.calls_to("sendMessage") if int(c.params["chat_id"]) == 1400 + index)
+                for index in range(5)] == [1] * 5
