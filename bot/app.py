@@ -8,17 +8,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import BackgroundTasks
-from bot.commands import GROUPS, PRIVATE
+from bot.commands import command_menus
 from bot.config import AppSettings, Settings
 from bot.i18n import LANGUAGES, Translator
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.quota import QuotaMiddleware
-from bot.sending import RetryAfterMiddleware
+from bot.jobs import JobMiddleware, JobRegistry
+from bot.sending import ReplyTargetMiddleware, ReplyTargetRequestMiddleware, RetryAfterMiddleware
 from handlers import all_commands, get_routers
 from models.config import ModelSettings
 
@@ -35,6 +35,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
         session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(RetryAfterMiddleware())
+    session.middleware(ReplyTargetRequestMiddleware())  # topic + reply on every send (bot/sending.py)
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
@@ -45,6 +46,7 @@ def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[Asyn
     ask for), `app_settings` the whole object; `workflow` adds or replaces entries (tests pass their own)."""
     settings = config.bot
     workflow.setdefault("background", BackgroundTasks())
+    workflow.setdefault("jobs", JobRegistry())  # running jobs, for /cancel
     if "imagegen" not in workflow:
         from models.imagegen.providers import Providers
 
@@ -58,10 +60,13 @@ def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[Asyn
                     bot_username=settings.bot_username, **workflow)
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker))
     dp.update.outer_middleware(ContextMiddleware(settings))
+    dp.update.outer_middleware(ReplyTargetMiddleware())
     # Inner middlewares see the handler's flags; registered on the dispatcher they apply to every router.
     quota = QuotaMiddleware(settings)
     dp.message.middleware(quota)
     dp.callback_query.middleware(quota)
+    dp.message.middleware(JobMiddleware())  # expensive handlers run as cancellable jobs (bot/jobs.py)
+    dp.callback_query.middleware(JobMiddleware())
     dp.include_routers(*get_routers())
     return dp
 
@@ -74,14 +79,11 @@ def create_hub(settings: ModelSettings) -> "ModelHub":
 
 
 async def register_commands(bot: Bot, settings: Settings) -> None:
-    """setMyCommands for private chats and groups, in each supported language."""
-    specs = all_commands()
-    for chat_types, scope in ((PRIVATE, BotCommandScopeAllPrivateChats()), (GROUPS, BotCommandScopeAllGroupChats())):
-        for lang in (None, *LANGUAGES):
-            l10n = Translator(lang or settings.default_language)
-            listed = [BotCommand(command=spec.name, description=_plain(l10n(spec.description_key))[:256])
-                      for spec in specs if spec.chat_types & chat_types and not spec.admin_only]
-            await bot.set_my_commands(listed, scope=scope, language_code=lang)
+    """setMyCommands per scope (members, group admins, each bot admin), in each supported language."""
+    menus = command_menus(all_commands(), (None, *LANGUAGES), lambda lang, key: _plain(Translator(lang)(key)),
+                          settings.default_language, settings.admin_ids)
+    for scope, lang, listed in menus:
+        await bot.set_my_commands(listed, scope=scope, language_code=lang)
 
 
 def _plain(markup: str) -> str:

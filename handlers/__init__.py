@@ -1,17 +1,19 @@
 """Routers in the order they see updates; the fallback router must stay last."""
 import importlib
 from functools import lru_cache
+from types import ModuleType
 
 from aiogram import Router
 
 from bot.commands import CommandSpec
 
 # Order matters: specific commands first, catch-alls (unknown command, chatter) last.
-MODULES = ["errors", "start", "history", "admin", "leak", "spell", "flux", "digest", "fallback"]
+# "guard" refuses commands the sender may not run (bot/filters.py) before any feature sees them.
+MODULES = ["errors", "guard", "start", "history", "cancel", "admin", "leak", "spell", "flux", "digest", "fallback"]
 
 
 @lru_cache(maxsize=1)
-def _modules():
+def _modules() -> list[ModuleType]:
     modules = []
     for name in MODULES:
         try:
@@ -23,15 +25,21 @@ def _modules():
 
 
 def get_routers() -> list[Router]:
-    routers = [module.router for module in _modules()]
-    for router in routers:
-        # Routers are module-level singletons (the aiogram idiom) but a process may build several dispatchers
-        # (tests, benchmarks): detach each from the previous one before it is included again.
-        parent = router.parent_router
-        if parent is not None:
-            parent.sub_routers.remove(router)
-            router._parent_router = None
-    return routers
+    """Fresh routers, in order, for one Dispatcher: a process may build several (tests, benchmarks), and a router
+    belongs to one parent, so each feature module builds its routers in `create_router()`."""
+    return [module.create_router() if hasattr(module, "create_router") else _rebuilt(module.router)
+            for module in _modules()]
+
+
+def _rebuilt(template: Router) -> Router:
+    """For a module that still declares a module-level `router`: a new Router with the same handlers, so the
+    template itself is never attached to a dispatcher."""
+    router = Router(name=template.name)
+    for event_name, observer in template.observers.items():
+        for handler in observer.handlers:
+            filters = [item.magic if item.magic is not None else item.callback for item in handler.filters or []]
+            router.observers[event_name].register(handler.callback, *filters, flags=dict(handler.flags))
+    return router
 
 
 def all_commands() -> list[CommandSpec]:

@@ -1,18 +1,26 @@
-"""/history [n], /export, /forget: what the bot stores about a user, shown, exported and deleted on request."""
-import json
+"""/history [n], /export, /forget: what the bot stores about a user, shown, exported and deleted on request.
 
-from aiogram import Router
+Private data stays private: in a group /history lists only what the user ran in that group, and /export goes to
+the user's private chat (a note in the group; a deep link to start the private chat when the bot may not write to
+them yet). The export and the deletion cover every table (services/privacy.py)."""
+import json
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import CommandSpec
-from bot.sending import edit_or_send
 from bot.i18n import Html, Translator
 from bot.render import escape, isolate
-from storage.repo.core import count_user_history, forget_user, user_history
+from bot.sending import Replier, ReplyTarget, edit_or_send
+from services.privacy import export_user, forget_user
+from storage.repo.privacy import count_history, history_rows
 
 router = Router(name="history")
 commands = [
@@ -27,6 +35,7 @@ class HistoryPage(CallbackData, prefix="hist"):
     owner: int  # only the user whose history it is may turn its pages (it may be shown in a group)
     offset: int
     size: int
+    chat: int = 0  # 0: every chat (a private chat); else only this group's rows
 
 
 class ForgetChoice(CallbackData, prefix="forget"):
@@ -46,21 +55,31 @@ def _line(entry, l10n: Translator) -> str:
     return " ".join(parts)
 
 
-async def render_page(session: AsyncSession, l10n: Translator, user_id: int, offset: int, size: int):
-    total = await count_user_history(session, user_id)
+async def render_page(session: AsyncSession, l10n: Translator, user_id: int, offset: int, size: int,
+                      chat_id: int | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
+    total = await count_history(session, user_id, chat_id)
     if total == 0:
         return l10n("history-empty"), None
     offset = max(0, min(offset, (total - 1) // size * size))
-    entries = await user_history(session, user_id, offset=offset, limit=size)
-    lines = [l10n("history-header", **{"from": offset + 1, "to": offset + len(entries), "total": total})]
+    entries = await history_rows(session, user_id, chat_id, offset=offset, limit=size)
+    header = "history-header" if chat_id is None else "history-header-chat"
+    lines = [l10n(header, **{"from": offset + 1, "to": offset + len(entries), "total": total})]
     lines += [_line(entry, l10n) for entry in entries]
     builder = InlineKeyboardBuilder()
+    chat = chat_id or 0
     if offset > 0:
-        builder.button(text=l10n("btn-prev"), callback_data=HistoryPage(owner=user_id, offset=offset - size, size=size))
+        builder.button(text=l10n("btn-prev"),
+                       callback_data=HistoryPage(owner=user_id, offset=offset - size, size=size, chat=chat))
     if offset + size < total:
-        builder.button(text=l10n("btn-next"), callback_data=HistoryPage(owner=user_id, offset=offset + size, size=size))
+        builder.button(text=l10n("btn-next"),
+                       callback_data=HistoryPage(owner=user_id, offset=offset + size, size=size, chat=chat))
     markup: InlineKeyboardMarkup | None = builder.as_markup() if list(builder.buttons) else None
     return Html("\n".join(lines)), markup
+
+
+def scope_of(message: Message) -> int | None:
+    """In a group only the group's own rows are shown: what a member ran in private stays private."""
+    return None if message.chat.type == "private" else message.chat.id
 
 
 @router.message(Command("history"))
@@ -78,7 +97,7 @@ async def history_command(message: Message, command: CommandObject, session: Asy
             await message.answer(l10n("history-bad-number", max=MAX_PAGE))
             await history.record("history", command.args, status="rejected")
             return
-    text, markup = await render_page(session, l10n, db_user.id, 0, size)
+    text, markup = await render_page(session, l10n, db_user.id, 0, size, scope_of(message))
     await message.answer(text, reply_markup=markup)
     await history.record("history", command.args or "")
 
@@ -90,57 +109,81 @@ async def history_page(query: CallbackQuery, callback_data: HistoryPage, session
         await query.answer(l10n("not-your-button"), show_alert=True)
         return
     size = min(max(callback_data.size, 1), MAX_PAGE)
-    text, markup = await render_page(session, l10n, query.from_user.id, max(callback_data.offset, 0), size)
+    text, markup = await render_page(session, l10n, query.from_user.id, max(callback_data.offset, 0), size,
+                                     callback_data.chat or None)
     await edit_or_send(query, text, reply_markup=markup)
     await query.answer()
 
 
-def export_document(user, entries) -> dict:
-    return {
-        "user": {"id": user.id, "first_name": user.first_name, "last_name": user.last_name,
-                 "username": user.username, "language": user.language,
-                 "created_at": user.created_at.isoformat()},
-        "history": [{"id": e.id, "chat_id": e.chat_id, "command": e.command, "arguments": e.arguments,
-                     "status": e.status, "result": e.result, "model": e.model, "latency_ms": e.latency_ms,
-                     "created_at": e.created_at.isoformat()} for e in entries],
-    }
+def export_file(document: dict[str, Any], user_id: int) -> BufferedInputFile:
+    payload = json.dumps(document, ensure_ascii=False, indent=2).encode()
+    return BufferedInputFile(payload, filename=f"paperbot-data-{user_id}.json")
+
+
+async def send_export(bot: Bot, session: AsyncSession, l10n: Translator, user_id: int,
+                      target: ReplyTarget) -> int | None:
+    """Sends the export to `target`; None when there is nothing to export, else the number of history rows."""
+    document = await export_user(session, user_id)
+    if document is None:  # no row at all (the profile alone is data, and is exported)
+        return None
+    count = len(document["history"])
+    await Replier(bot, target).document(export_file(document, user_id),
+                                        caption=l10n("export-caption-all", count=count))
+    return count
 
 
 @router.message(Command("export"))
-async def export(message: Message, session: AsyncSession, l10n: Translator, db_user, history) -> None:
+async def export(message: Message, bot: Bot, session: AsyncSession, l10n: Translator, db_user: Any,
+                 history: Any) -> None:
     if db_user is None:
         return
-    entries = list(reversed(await user_history(session, db_user.id)))
-    if not entries:
+    if message.chat.type == "private":
+        count = await send_export(bot, session, l10n, db_user.id, ReplyTarget.of(message))
+    else:
+        # Never into the group: the file goes to the user's private chat, the group gets a note.
+        try:
+            count = await send_export(bot, session, l10n, db_user.id,
+                                      ReplyTarget(chat_id=db_user.id, user_id=db_user.id))
+        except (TelegramForbiddenError, TelegramBadRequest):  # the user never started the private chat
+            builder = InlineKeyboardBuilder()
+            builder.button(text=l10n("btn-open-private"), url=await create_start_link(bot, "export"))
+            await message.answer(l10n("export-start-private"), reply_markup=builder.as_markup())
+            await history.record("export", status="rejected", result={"reason": "no private chat"})
+            return
+        if count is not None:
+            await message.answer(l10n("export-sent-private"))
+    if count is None:
         await message.answer(l10n("export-empty"))
+        await history.record("export", status="rejected", result={"reason": "empty"})
         return
-    payload = json.dumps(export_document(db_user, entries), ensure_ascii=False, indent=2).encode()
-    document = BufferedInputFile(payload, filename=f"history-{db_user.id}.json")
-    await message.answer_document(document, caption=l10n("export-caption", count=len(entries)))
-    await history.record("export", result={"entries": len(entries)})
+    await history.record("export", result={"entries": count})
 
 
 @router.message(Command("forget"))
-async def forget(message: Message, session: AsyncSession, l10n: Translator, db_user) -> None:
+async def forget(message: Message, session: AsyncSession, l10n: Translator, db_user: Any) -> None:
     if db_user is None:
         return
     builder = InlineKeyboardBuilder()
     builder.button(text=l10n("btn-forget-yes"), callback_data=ForgetChoice(owner=db_user.id, confirm=True))
     builder.button(text=l10n("btn-cancel"), callback_data=ForgetChoice(owner=db_user.id, confirm=False))
-    count = await count_user_history(session, db_user.id)
-    await message.answer(l10n("forget-confirm", count=count), reply_markup=builder.as_markup())
+    count = await count_history(session, db_user.id, None)
+    await message.answer(l10n("forget-confirm-all", count=count), reply_markup=builder.as_markup())
 
 
 @router.callback_query(ForgetChoice.filter())
 async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, session: AsyncSession,
-                        l10n: Translator, context) -> None:
+                        l10n: Translator, context: Any, digest_scheduler: Any = None) -> None:
     if callback_data.owner != query.from_user.id:
         await query.answer(l10n("not-your-button"), show_alert=True)
         return
     if callback_data.confirm:
-        count = await forget_user(session, query.from_user.id)
+        report = await forget_user(session, query.from_user.id)
         context.forget(query.from_user.id)
-        text = l10n("forget-done", count=count)
+        text = l10n("forget-done", count=report.history)
+        if digest_scheduler is not None and report.private_subscriptions:
+            # The scheduler's job store holds a job per subscription: drop the removed ones now, not in a minute.
+            await session.commit()
+            await digest_scheduler.sync_subscriptions()
     else:
         text = l10n("forget-cancelled")
     await edit_or_send(query, text)

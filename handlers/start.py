@@ -1,20 +1,24 @@
 """/start, /help, /lang."""
-from aiogram import F, Router
+from typing import Any
+
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import CommandSpec, visible_commands
+from bot.commands import CommandSpec, Permission, visible_commands
 from bot.config import Settings
-from bot.sending import edit_or_send
+from bot.filters import admin_cache, permits
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, Translator, normalize_language
+from bot.sending import ReplyTarget, edit_or_send
 
 router = Router(name="start")
 commands = [
     CommandSpec("start", "cmd-start"),
     CommandSpec("help", "cmd-help"),
-    CommandSpec("lang", "cmd-lang"),
+    # A group's language is the group's: only its admins change it (anyone changes their own in private).
+    CommandSpec("lang", "cmd-lang", permission=Permission.CHAT_ADMIN),
 ]
 
 
@@ -29,8 +33,21 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return builder.adjust(4).as_markup()
 
 
+@router.message(CommandStart(deep_link=True, magic=F.args == "export"), F.chat.type == "private")
+async def start_export(message: Message, bot: Bot, session: Any, l10n: Translator, db_user: Any, history: Any) -> None:
+    """The deep link a group's /export offers when the bot could not write to the user yet."""
+    from handlers.history import send_export
+
+    if db_user is None:
+        return
+    count = await send_export(bot, session, l10n, db_user.id, ReplyTarget.of(message))
+    if count is None:
+        await message.answer(l10n("export-empty"))
+    await history.record("export", "start", result={"entries": count or 0})
+
+
 @router.message(CommandStart())
-async def start(message: Message, l10n: Translator, history) -> None:
+async def start(message: Message, l10n: Translator, history: Any) -> None:
     name = message.from_user.first_name if message.from_user else message.chat.title or ""
     await message.answer(l10n("start-greeting", name=name))
     await history.record("start")
@@ -41,7 +58,8 @@ def help_text(l10n: Translator, chat_type: str, is_admin: bool) -> str:
 
     specs = visible_commands(all_commands(), chat_type, is_admin=is_admin)
     lines = [l10n("help-header")]
-    lines += [f"/{spec.name} — {l10n(spec.description_key)}" for spec in specs if not spec.admin_only]
+    lines += [f"/{spec.name} — {l10n(spec.description_key)}{_rule(spec, chat_type, l10n)}"
+              for spec in specs if not spec.admin_only]
     usages = [l10n(spec.usage_key) for spec in specs if spec.usage_key and not spec.admin_only]
     if usages:
         lines += [""] + usages
@@ -50,6 +68,13 @@ def help_text(l10n: Translator, chat_type: str, is_admin: bool) -> str:
         lines += ["", l10n("help-admin-header")] + admin
     lines += ["", l10n("help-footer")]
     return Html("\n".join(lines))
+
+
+def _rule(spec: CommandSpec, chat_type: str, l10n: Translator) -> str:
+    """Who may run it, when not everyone: the rule of its CommandSpec, as /help shows it."""
+    if spec.rule_in(chat_type) is Permission.CHAT_ADMIN:
+        return f" · 🔒 {l10n('help-rule-chat-admin')}"
+    return ""
 
 
 @router.message(Command("help"))
@@ -78,10 +103,17 @@ async def lang(message: Message, command: CommandObject, l10n: Translator, db_us
 
 
 @router.callback_query(LanguageChoice.filter())
-async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, db_user, db_chat, context) -> None:
+async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: Bot, settings: Settings,
+                      l10n: Translator, history: Any, db_user: Any, db_chat: Any, context: Any,
+                      **data: Any) -> None:
     code = normalize_language(callback_data.code)
     if code is None:  # forged callback data
         await query.answer()
+        return
+    # The keyboard is visible to every member: the same rule as /lang (CommandSpec), checked at the press.
+    if not await permits(Permission.CHAT_ADMIN, query, bot, settings, admin_cache(data)):
+        await query.answer(l10n("lang-admins-only"), show_alert=True)
+        await history.record("lang", code, status="rejected", result={"reason": "not allowed", "rule": "chat_admin"})
         return
     await _set_language(code, db_user, db_chat, context)
     text = Translator(code)("lang-set", language=LANGUAGE_NAMES[code])

@@ -70,6 +70,8 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The forum topic the digest goes to (where /subscribe was sent); None: the General topic (migration 0007).
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DigestIssue(Base):

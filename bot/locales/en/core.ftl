@@ -41,6 +41,29 @@ stale-button = This button has expired.
 not-your-button = This button is not for you.
 text-too-long = That is too long: at most { $limit } characters.
 model-err-limits = This request asks the model for more than this bot allows ({ $what } = { $value }, at most { $limit }). The bot's admin can change the limits.
+# --- groups: permissions, /cancel, private data (issue 12) ---
+refused-bot-admin = /{ $command } is for the bot's admins.
+refused-chat-admin = Only this group's admins can use /{ $command } here.
+lang-admins-only = Only this group's admins can change its language.
+help-rule-chat-admin = group admins
+help-rule-bot-admin = bot admins
+mention-hint = I answer commands: see /help. In a group, write /command or /command@{ $bot }.
+cmd-cancel = stop your running request
+cancel-usage = /cancel stops your running request; reply /cancel to a request to pick it; admins: /cancel all
+cancel-done = Stopping { $count } running { $count ->
+    [one] request
+   *[other] requests
+}.
+cancel-nothing = Nothing of yours is running here.
+cancel-not-yours = Only the request's author or a chat admin can cancel it.
+job-cancelled = ⏹ Cancelled.
+status-cancelled = ⏹ cancelled
+history-header-chat = <b>Your requests in this chat</b> ({ $from }–{ $to } of { $total })
+export-caption-all = Everything I store about you: { $count } requests and the rest, as one JSON file.
+export-sent-private = I sent your data to you in a private message.
+export-start-private = I cannot write to you privately yet: open a chat with me and press Start, and I will send your data there.
+btn-open-private = Open a private chat
+forget-confirm-all = Delete <b>everything</b> I store about you ({ $count } requests, your results, images, votes, submissions and subscriptions you created)? In groups, what belongs to the group stays, without your name. This cannot be undone.
 
 ## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
 input-not-a-number = “{ $value }” is not a number: use the digits 0–9, from { $min } to { $max }.

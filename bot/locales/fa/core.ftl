@@ -41,6 +41,26 @@ stale-button = این دکمه منقضی شده است.
 not-your-button = این دکمه برای شما نیست.
 text-too-long = خیلی طولانی است: حداکثر { $limit } نویسه.
 model-err-limits = این درخواست بیش از حدی که این ربات اجازه می‌دهد از مدل می‌خواهد ({ $what } = { $value }، حداکثر { $limit }). مدیر ربات می‌تواند محدودیت‌ها را تغییر دهد.
+# --- groups: permissions, /cancel, private data (issue 12) ---
+refused-bot-admin = /{ $command } فقط برای مدیران ربات است.
+refused-chat-admin = اینجا فقط مدیران گروه می‌توانند از /{ $command } استفاده کنند.
+lang-admins-only = زبان گروه را فقط مدیران آن می‌توانند تغییر دهند.
+help-rule-chat-admin = مدیران گروه
+help-rule-bot-admin = مدیران ربات
+mention-hint = من به فرمان‌ها پاسخ می‌دهم: /help را ببینید. در گروه بنویسید ‎/فرمان یا ‎/فرمان@{ $bot }.
+cmd-cancel = توقف درخواست در حال اجرای شما
+cancel-usage = /cancel درخواست شما را متوقف می‌کند؛ برای انتخاب یک درخواست، روی آن با /cancel پاسخ دهید؛ مدیران: /cancel all
+cancel-done = توقف { $count } درخواست در حال اجرا.
+cancel-nothing = هیچ درخواستی از شما اینجا در حال اجرا نیست.
+cancel-not-yours = فقط نویسندهٔ درخواست یا مدیر گفتگو می‌تواند آن را لغو کند.
+job-cancelled = ⏹ لغو شد.
+status-cancelled = ⏹ لغو شد
+history-header-chat = <b>درخواست‌های شما در این گفتگو</b> ({ $from }–{ $to } از { $total })
+export-caption-all = هر آنچه دربارهٔ شما نگه می‌دارم: { $count } درخواست و بقیه، در یک فایل JSON.
+export-sent-private = داده‌های شما را در پیام خصوصی برایتان فرستادم.
+export-start-private = هنوز نمی‌توانم به شما پیام خصوصی بدهم: گفتگویی با من باز کنید و «شروع» را بزنید تا داده‌ها را آنجا بفرستم.
+btn-open-private = باز کردن گفتگوی خصوصی
+forget-confirm-all = <b>همه</b> چیزی که دربارهٔ شما نگه می‌دارم پاک شود ({ $count } درخواست، نتایج، تصاویر، رأی‌ها، ارسال‌ها و اشتراک‌هایی که ساخته‌اید)؟ آنچه به گروه‌ها تعلق دارد می‌ماند، بدون نام شما. این کار برگشت‌پذیر نیست.
 
 ## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
 input-not-a-number = «{ $value }» عدد نیست: از رقم‌های 0 تا 9 استفاده کنید، از { $min } تا { $max }.

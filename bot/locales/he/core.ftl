@@ -41,6 +41,26 @@ stale-button = הכפתור הזה כבר לא בתוקף.
 not-your-button = הכפתור הזה לא בשבילכם.
 text-too-long = ארוך מדי: לכל היותר { $limit } תווים.
 model-err-limits = הבקשה הזו דורשת מהמודל יותר ממה שהבוט מרשה ({ $what } = { $value }, לכל היותר { $limit }). מנהל הבוט יכול לשנות את המגבלות.
+# --- groups: permissions, /cancel, private data (issue 12) ---
+refused-bot-admin = ‏/{ $command } מיועדת למנהלי הבוט.
+refused-chat-admin = כאן רק מנהלי הקבוצה יכולים להשתמש ב־/{ $command }.
+lang-admins-only = רק מנהלי הקבוצה יכולים לשנות את השפה שלה.
+help-rule-chat-admin = מנהלי הקבוצה
+help-rule-bot-admin = מנהלי הבוט
+mention-hint = אני עונה לפקודות: ראו /help. בקבוצה כתבו ‎/פקודה או ‎/פקודה@{ $bot }.
+cmd-cancel = עצירת הבקשה שלכם שרצה עכשיו
+cancel-usage = ‏/cancel עוצרת את הבקשה שלכם; השיבו ב־/cancel לבקשה כדי לבחור אותה; מנהלים: /cancel all
+cancel-done = עוצר { $count } בקשות שרצות.
+cancel-nothing = אין כאן בקשה שלכם שרצה.
+cancel-not-yours = רק מי ששלח את הבקשה או מנהל הצ'אט יכולים לבטל אותה.
+job-cancelled = ⏹ בוטל.
+status-cancelled = ⏹ בוטלה
+history-header-chat = <b>הבקשות שלכם בצ'אט הזה</b> ({ $from }–{ $to } מתוך { $total })
+export-caption-all = כל מה שאני שומר עליכם: { $count } בקשות ועוד, בקובץ JSON אחד.
+export-sent-private = שלחתי לכם את הנתונים בהודעה פרטית.
+export-start-private = אני עדיין לא יכול לכתוב לכם בפרטי: פתחו איתי צ'אט ולחצו „התחל”, ואשלח את הנתונים לשם.
+btn-open-private = פתיחת צ'אט פרטי
+forget-confirm-all = למחוק <b>הכול</b> מה שאני שומר עליכם ({ $count } בקשות, תוצאות, תמונות, הצבעות, הגשות ומינויים שיצרתם)? מה ששייך לקבוצות נשאר, בלי השם שלכם. אי אפשר לבטל את זה.
 
 ## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
 input-not-a-number = „{ $value }” אינו מספר: השתמשו בספרות 0–9, מ־{ $min } עד { $max }.

@@ -41,6 +41,26 @@ stale-button = Эта кнопка устарела.
 not-your-button = Эта кнопка не для вас.
 text-too-long = Слишком длинно: не больше { $limit } символов.
 model-err-limits = Этот запрос требует от модели больше, чем разрешено в этом боте ({ $what } = { $value }, не больше { $limit }). Администратор бота может изменить ограничения.
+# --- groups: permissions, /cancel, private data (issue 12) ---
+refused-bot-admin = /{ $command } — только для администраторов бота.
+refused-chat-admin = Здесь /{ $command } могут использовать только администраторы группы.
+lang-admins-only = Язык группы могут менять только её администраторы.
+help-rule-chat-admin = админы группы
+help-rule-bot-admin = админы бота
+mention-hint = Я отвечаю на команды: см. /help. В группе пишите /команда или /команда@{ $bot }.
+cmd-cancel = остановить ваш текущий запрос
+cancel-usage = /cancel останавливает ваш запрос; ответьте /cancel на запрос, чтобы выбрать его; админы: /cancel all
+cancel-done = Останавливаю запросы: { $count }.
+cancel-nothing = Здесь не выполняется ни одного вашего запроса.
+cancel-not-yours = Отменить запрос может только его автор или администратор чата.
+job-cancelled = ⏹ Отменено.
+status-cancelled = ⏹ отменён
+history-header-chat = <b>Ваши запросы в этом чате</b> ({ $from }–{ $to } из { $total })
+export-caption-all = Всё, что я храню о вас: запросов — { $count }, и остальное, одним JSON-файлом.
+export-sent-private = Я отправил ваши данные вам в личные сообщения.
+export-start-private = Я пока не могу написать вам в личку: откройте чат со мной и нажмите «Старт» — я пришлю данные туда.
+btn-open-private = Открыть личный чат
+forget-confirm-all = Удалить <b>всё</b>, что я храню о вас (запросов — { $count }, результаты, картинки, голоса, присланные тексты и созданные вами подписки)? То, что принадлежит группам, останется, но без вашего имени. Это нельзя отменить.
 
 ## input parsing (bot/parsing.py) and the durable inbox (bot/transports/inbox.py)
 input-not-a-number = «{ $value }» — не число: используйте цифры 0–9, от { $min } до { $max }.

@@ -1,0 +1,46 @@
+"""The first feature router: refuses commands whose CommandSpec rule the sender does not meet (one place for every
+command's authorization), and answers a plain mention of the bot in a group with a short hint."""
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import BaseFilter
+from aiogram.types import Message
+
+from bot.commands import CommandSpec, Permission, parse_command
+from bot.filters import CommandRefused
+from bot.i18n import Translator
+
+router = Router(name="guard")
+commands: list[CommandSpec] = []
+
+
+@router.message(CommandRefused())
+async def refuse(message: Message, refused: CommandSpec, rule: Permission, l10n: Translator, history: Any) -> None:
+    key = "refused-bot-admin" if rule is Permission.BOT_ADMIN else "refused-chat-admin"
+    await message.answer(l10n(key, command=refused.name))
+    parsed = parse_command(message.text or message.caption)
+    await history.record(refused.name, parsed[2] if parsed else "", status="rejected",
+                         result={"reason": "not allowed", "rule": rule.value})
+
+
+class MentionsBot(BaseFilter):
+    """A message (not a command) that mentions this bot by @username or as a text mention."""
+
+    async def __call__(self, message: Message, bot: Bot) -> bool:
+        text = message.text or message.caption
+        if not text or text.startswith("/"):
+            return False
+        me = await bot.me()
+        for entity in message.entities or message.caption_entities or []:
+            if entity.type == "text_mention" and entity.user is not None and entity.user.id == me.id:
+                return True
+            if entity.type == "mention" and me.username and \
+                    entity.extract_from(text).lstrip("@").lower() == me.username.lower():
+                return True
+        return False
+
+
+@router.message(F.chat.type.in_({"group", "supergroup"}), MentionsBot())
+async def mentioned(message: Message, l10n: Translator) -> None:
+    # Works with privacy mode on (Telegram delivers mentions of the bot) and off (every message arrives).
+    await message.answer(l10n("mention-hint"))
