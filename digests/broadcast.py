@@ -24,9 +24,10 @@ Delivery states; every transition is its own short transaction:
      5xx or no connection
      (retried later)
 
-A claim is `UPDATE … SET state='sending' WHERE id=:id AND state='pending'` committed right before the HTTP request
-for one part; only the broadcaster whose update changed the row sends, so two broadcasters (two processes) never
-send the same part. A digest over 4096 UTF-16 units is split with bot.render.split_message (tags closed and
+A claim (`storage.repo.digest.claim_delivery`, like every statement of this state machine) is
+`UPDATE … SET state='sending' WHERE id=:id AND state='pending'` committed right before the HTTP request for one part;
+only the broadcaster whose update changed the row sends, so two broadcasters (two processes) never send the same
+part. A digest over 4096 UTF-16 units is split with bot.render.split_message (tags closed and
 reopened at the cut, so every part is valid HTML on its own); each part is claimed and recorded on its own, so a
 resumed broadcast sends only the parts whose ids are not yet in message_ids. Parts go out with parse mode HTML and
 link previews off. Pending rows of chats marked inactive are set `blocked` without a call.
@@ -57,6 +58,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -66,15 +68,12 @@ from aiogram.exceptions import (ClientDecodeError, TelegramAPIError, TelegramBad
 from aiogram.methods import SendMessage
 from aiogram.types import LinkPreviewOptions, Message
 from aiohttp import ClientConnectorError
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import split_message
 from digests.config import DigestSettings
-from storage.repo.digest import set_delivery
-from storage.schema.base import utcnow
-from storage.schema.core import Chat
-from storage.schema.digest import Delivery, DigestIssue
+from storage.repo import digest as repo
+from storage.repo.core import deactivate_chat
 
 log = logging.getLogger(__name__)
 
@@ -217,72 +216,50 @@ class Broadcaster:
         part, otherwise `unknown` (never resent: the part in flight may have arrived)."""
         report = BroadcastReport()
         async with self.sessionmaker() as session:
-            stranded = (await session.execute(
-                select(Delivery.id, Delivery.message_ids, Delivery.extra, DigestIssue.text)
-                .join(DigestIssue, DigestIssue.id == Delivery.issue_id)
-                .where(Delivery.state == "sending"))).all()
-        for delivery_id, message_ids, extra, text in stranded:
-            if delivery_id in self._in_flight:  # ours, in flight in an overlapping run(): not stranded
+            stranded = await repo.stranded_deliveries(session)
+        for row in stranded:
+            if row.id in self._in_flight:  # ours, in flight in an overlapping run(): not stranded
                 continue
-            done = len(message_ids or [])
-            total = (extra or {}).get("parts") or len(split_message(text))
+            done = len(row.message_ids)
+            total = row.extra.get("parts") or len(split_message(row.text))
+            values: dict[str, Any]
             if done >= total:
                 values = dict(state="sent", error=None)
             else:
                 values = dict(state="unknown", error=f"interrupted while sending part {done + 1} of {total}; "
                                                      "not resent (at most once)")
-            if await _to_the_end(self._settle_stranded(delivery_id, values)):
+            if await _to_the_end(self._settle_stranded(row.id, values)):
                 setattr(report, values["state"], getattr(report, values["state"]) + 1)
         if stranded:
             log.warning("digest broadcast recovery: %d sent, %d unknown", report.sent, report.unknown)
         return report
 
-    async def _settle_stranded(self, delivery_id: int, values: dict) -> int:
+    async def _settle_stranded(self, delivery_id: int, values: dict[str, Any]) -> int:
         async with self.sessionmaker() as session, session.begin():
-            # Guarded: the live process that claimed the row may have recorded the answer meanwhile.
-            return (await session.execute(
-                update(Delivery).where(Delivery.id == delivery_id, Delivery.state == "sending")
-                .values(updated_at=utcnow(), **values)
-                .execution_options(synchronize_session=False))).rowcount
+            return await repo.settle_if_sending(session, delivery_id, **values)
 
     # ---------- loading ----------
-    def _issue_filter(self, issue_ids: Sequence[int] | None) -> list:
-        return [] if issue_ids is None else [Delivery.issue_id.in_(list(issue_ids))]
-
     async def _block_inactive_chats(self, issue_ids: Sequence[int] | None) -> int:
         return await _to_the_end(self._block_inactive_transaction(issue_ids))
 
     async def _block_inactive_transaction(self, issue_ids: Sequence[int] | None) -> int:
-        inactive = select(Chat.id).where(Chat.active.is_(False))
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.state == "pending", Delivery.chat_id.in_(inactive), *self._issue_filter(issue_ids))
-                .values(state="blocked", error="chat inactive (the bot was blocked or removed)", updated_at=utcnow())
-                .execution_options(synchronize_session=False))
-        return max(result.rowcount or 0, 0)
+            return await repo.block_inactive_deliveries(session, issue_ids)
 
     async def _load(self, issue_ids: Sequence[int] | None) -> tuple[list[_ChatJob], dict[int, list[str]]]:
-        pending = [Delivery.state == "pending", *self._issue_filter(issue_ids)]
         async with self.sessionmaker() as session:
-            rows = (await session.execute(
-                select(Delivery.id, Delivery.issue_id, Delivery.chat_id, Chat.type)
-                .outerjoin(Chat, Chat.id == Delivery.chat_id)
-                .where(*pending)
-                .order_by(Delivery.chat_id, Delivery.issue_id, Delivery.id))).all()
-            texts = (await session.execute(
-                select(DigestIssue.id, DigestIssue.text)
-                .where(DigestIssue.id.in_(select(Delivery.issue_id).where(*pending))))).all()
-        parts = {issue_id: split_message(text or "") for issue_id, text in texts}
+            rows, texts = await repo.pending_deliveries(session, issue_ids)
+        parts = {issue_id: split_message(text) for issue_id, text in texts.items()}
         self._forget_idle_chats()
         jobs: dict[int, _ChatJob] = {}
-        for delivery_id, issue_id, chat_id, chat_type in rows:
-            job = jobs.get(chat_id)
+        for row in rows:
+            job = jobs.get(row.chat_id)
             if job is None:
-                is_group = chat_type in GROUP_TYPES if chat_type is not None else chat_id < 0
+                chat_id = row.chat_id
+                is_group = row.chat_type in GROUP_TYPES if row.chat_type is not None else chat_id < 0
                 pace = self._chats.setdefault(chat_id, _ChatPace(self.settings.broadcast_group_per_minute))
                 job = jobs[chat_id] = _ChatJob(chat_id, is_group, deque(), pace)
-            job.rows.append(_Row(delivery_id, issue_id))
+            job.rows.append(_Row(row.id, row.issue_id))
         # Oldest deliveries first, so a big backlog drains in the order it was scheduled.
         return sorted(jobs.values(), key=lambda job: min(row.id for row in job.rows)), parts
 
@@ -467,9 +444,8 @@ class Broadcaster:
 
     async def _block_chat_transaction(self, chat_id: int, row: _Row, error: str) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await set_delivery(session, row.id, state="blocked", error=error)
-            await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False)
-                                  .execution_options(synchronize_session=False))
+            await repo.set_delivery(session, row.id, state="blocked", error=error)
+            await deactivate_chat(session, chat_id)
 
     def _next_row(self, job: _ChatJob) -> float | None:
         job.rows.popleft()
@@ -499,27 +475,14 @@ class Broadcaster:
 
     async def _claim_transaction(self, row: _Row, parts: int) -> list[int] | None:
         async with self.sessionmaker() as session, session.begin():
-            claimed = (await session.execute(
-                update(Delivery).where(Delivery.id == row.id, Delivery.state == "pending")
-                .values(state="sending", attempts=Delivery.attempts + 1, updated_at=utcnow())
-                .execution_options(synchronize_session=False))).rowcount
-            if claimed != 1:
-                return None
-            # Read inside the claiming transaction: another process may have sent parts since run() loaded the row.
-            message_ids, extra = (await session.execute(
-                select(Delivery.message_ids, Delivery.extra).where(Delivery.id == row.id))).one()
-            if (extra or {}).get("parts") != parts:
-                await session.execute(update(Delivery).where(Delivery.id == row.id)
-                                      .values(extra={**(extra or {}), "parts": parts})
-                                      .execution_options(synchronize_session=False))
-        return list(message_ids or [])
+            return await repo.claim_delivery(session, row.id, parts)
 
     async def _settle(self, row: _Row, **values) -> None:
         await _to_the_end(self._settle_transaction(row, **values))
 
     async def _settle_transaction(self, row: _Row, **values) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await set_delivery(session, row.id, **values)
+            await repo.set_delivery(session, row.id, **values)
 
     async def _block_rest(self, job: _ChatJob) -> int:
         ids = [row.id for row in job.rows]
@@ -528,11 +491,7 @@ class Broadcaster:
 
     async def _block_transaction(self, ids: list[int]) -> int:
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(Delivery).where(Delivery.id.in_(ids), Delivery.state == "pending")
-                .values(state="blocked", error="chat inactive (the bot was blocked or removed)", updated_at=utcnow())
-                .execution_options(synchronize_session=False))
-        return max(result.rowcount or 0, 0)
+            return await repo.block_deliveries(session, ids)
 
     def _describe(self, error: BaseException) -> str:
         """The error for the table: its class and Telegram's words, never the bot token (aiohttp errors can

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.identity import arxiv_ids, paper_key
+from storage.repo.digest import add_paper, paper_by_key, papers_since, unassigned_items
 from storage.schema.base import utcnow
-from storage.schema.digest import DigestItem, DigestSource, Paper
+from storage.schema.digest import DigestItem
 
 log = logging.getLogger(__name__)
 Embed = Callable[[list[str]], Awaitable[np.ndarray]]
@@ -91,30 +91,26 @@ async def assign_papers(session: AsyncSession, embed: Embed | None, *, threshold
     items were assigned."""
     now = now or utcnow()
     since = now - timedelta(days=lookback_days)
-    rows = (await session.execute(
-        select(DigestItem, DigestSource.kind).join(DigestSource, DigestSource.id == DigestItem.source_id)
-        .where(DigestItem.paper_id.is_(None), DigestItem.published_at >= since)
-        .order_by(DigestItem.published_at, DigestItem.id))).all()
+    rows = await unassigned_items(session, since)
     if not rows:
         return 0
     items = {item.id: item for item, _ in rows}
     posts = [PostView(item.id, item_key(item, kind), item.title, item.text, item.language) for item, kind in rows]
     # Keyless posts may be about a paper stored in an earlier run: offer recent papers as anchors.
-    recent = (await session.scalars(select(Paper).where(Paper.first_seen_at >= since))).all()
+    recent = await papers_since(session, since)
     known = {}
     if embed is not None and any(p.key is None for p in posts) and recent:
         vectors = await embed([f"{paper.title}. {paper.abstract}"[:512] for paper in recent])
         known = {paper.key: vector for paper, vector in zip(recent, vectors)}
     groups = await group_posts(posts, embed, threshold, known)
     for group in groups:
-        paper = (await session.scalars(select(Paper).where(Paper.key == group.key))).first()
+        paper = await paper_by_key(session, group.key)
         first = items[group.members[0].item_id]
         if paper is None:
             best = max(group.members, key=lambda m: (m.language == "en", len(m.text)))
-            paper = Paper(key=group.key[:512], title=_title(items[best.item_id]), abstract=items[best.item_id].text,
-                          url=first.url, language=best.language, first_seen_at=now)
-            session.add(paper)
-            await session.flush()
+            paper = await add_paper(session, key=group.key[:512], title=_title(items[best.item_id]),
+                                    abstract=items[best.item_id].text, url=first.url, language=best.language,
+                                    first_seen_at=now)
         for member in group.members:
             items[member.item_id].paper_id = paper.id
     return len(posts)

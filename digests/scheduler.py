@@ -28,12 +28,13 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from digests.subscription import WEEKDAYS
 from storage.db import sync_url
+from storage.repo.digest import active_subscriptions
 from storage.schema.digest import Subscription
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class DigestScheduler:
         if not self.running:
             return
         async with self.service.sessionmaker() as session:
-            subscriptions = (await session.scalars(select(Subscription).where(Subscription.active.is_(True)))).all()
+            subscriptions = await active_subscriptions(session)
         wanted = {f"digest:{s.id}": s for s in subscriptions}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest:") and job.id[7:].isdigit() and job.id not in wanted:

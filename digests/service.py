@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,9 +14,12 @@ from digests.compose import candidates, rank, render_empty, render_issue, summar
 from digests.config import DigestSettings
 from digests.pipeline import assign_papers
 from digests.sources import ArxivClient, arxiv_query, fetch_source, source
-from storage.repo.digest import ensure_deliveries, issue_for
+from storage.repo.digest import (
+    active_topics, add_issue, deactivate_arxiv_sources_except, ensure_deliveries, fetchable_source_ids, get_source,
+    get_subscription, issue_for,
+)
 from storage.schema.base import utcnow
-from storage.schema.digest import DigestIssue, DigestSource, Subscription
+from storage.schema.digest import Subscription
 
 log = logging.getLogger(__name__)
 MAX_ARXIV_KEYWORDS = 20  # one query; arXiv's query strings get slow and brittle beyond that
@@ -82,18 +84,14 @@ class DigestService:
             wanted = set()
             if categories:
                 wanted.add((arxiv_query(categories, []), "arXiv " + ", ".join(categories)))
-                topics = (await session.scalars(select(Subscription.topics).where(
-                    Subscription.active.is_(True)))).all()
+                topics = await active_topics(session)
                 keywords = sorted({t for ts in topics for t in (ts or []) if t.isascii()})[:MAX_ARXIV_KEYWORDS]
                 if keywords:
                     wanted.add((arxiv_query(categories, keywords), "arXiv " + ", ".join(categories) + ": " +
                                 ", ".join(keywords)[:160]))
             for locator, name in wanted:
                 await source(session, "arxiv", locator, name)
-            for stale in (await session.scalars(select(DigestSource).where(
-                    DigestSource.kind == "arxiv", DigestSource.active.is_(True),
-                    DigestSource.locator.not_in([locator for locator, _ in wanted] or [""])))).all():
-                stale.active = False
+            await deactivate_arxiv_sources_except(session, [locator for locator, _ in wanted])
             for url in filter(None, (u.strip() for u in self.settings.digest_feeds.split(","))):
                 await source(session, "feed", url, url.split("//", 1)[-1][:120])
 
@@ -101,12 +99,13 @@ class DigestService:
         """Fetch every active arXiv/feed source (a failing one is recorded and retried next run), then group."""
         await self.ensure_configured_sources()
         async with self.sessionmaker() as session:
-            ids = (await session.scalars(select(DigestSource.id).where(
-                DigestSource.active.is_(True), DigestSource.kind.in_(("arxiv", "feed"))))).all()
+            ids = await fetchable_source_ids(session)
         report = {}
         for source_id in ids:
             async with self.sessionmaker.begin() as session:
-                src = await session.get(DigestSource, source_id)
+                src = await get_source(session, source_id)
+                if src is None:  # deleted since the list was read
+                    continue
                 report[src.name] = await fetch_source(session, src, self.settings, self.http, self.arxiv)
         report["_grouped"] = await self.group()
         return report
@@ -164,7 +163,9 @@ class DigestService:
     async def preview(self, subscription_id: int, now: datetime | None = None) -> str:
         """What the next issue would say, without storing it (for /digest)."""
         async with self.sessionmaker() as session:
-            subscription = await session.get(Subscription, subscription_id)
+            subscription = await get_subscription(session, subscription_id)
+            if subscription is None:
+                return ""
             _, text = await self.compose(subscription, session, now or utcnow(), preview=True)
             return text
 
@@ -172,7 +173,7 @@ class DigestService:
         """The issue of the subscription's latest slot: created once (with its pending delivery), else found."""
         now = now or utcnow()
         async with self.sessionmaker() as session:
-            subscription = await session.get(Subscription, subscription_id)
+            subscription = await get_subscription(session, subscription_id)
             if subscription is None or not subscription.active:
                 return None
             period = last_slot(subscription, now).strftime("%Y-%m-%dT%H:%M")
@@ -180,11 +181,9 @@ class DigestService:
             if existing is not None:
                 return IssueResult(existing.id, len(existing.papers or []), existing.text, False)
             chosen, text = await self.compose(subscription, session, now)
-            issue = DigestIssue(subscription_id=subscription.id, period=period,
-                                papers=[entry.paper.id for entry in chosen], text=text, created_at=utcnow())
-            session.add(issue)
             try:
-                await session.flush()
+                issue = await add_issue(session, subscription_id=subscription.id, period=period,
+                                        papers=[entry.paper.id for entry in chosen], text=text)
                 if text:  # a silent empty issue is recorded (so it is not rebuilt) but sends nothing
                     await ensure_deliveries(session, issue.id, [subscription.chat_id])
                 await session.commit()

@@ -8,15 +8,14 @@ from datetime import datetime, timezone
 
 import feedparser
 import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.config import DigestSettings
 from digests.identity import arxiv_ids, links
 from digests.language import detect_language
-from storage.repo.upsert import upsert
+from storage.repo.digest import ensure_source, insert_items
 from storage.schema.base import utcnow
-from storage.schema.digest import DigestItem, DigestSource
+from storage.schema.digest import DigestSource
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +95,12 @@ async def fetch_feed(client: httpx.AsyncClient, url: str) -> list[FetchedItem]:
 
 
 async def source(session: AsyncSession, kind: str, locator: str, name: str) -> DigestSource:
-    await upsert(session, DigestSource.__table__, dict(kind=kind, locator=locator, name=name, active=True,
-                                                        failures=0, items_total=0),
-                 key=("kind", "locator"), update=["name", "active"])
-    return (await session.scalars(select(DigestSource).where(DigestSource.kind == kind,
-                                                             DigestSource.locator == locator))).one()
+    return await ensure_source(session, kind, locator, name)
 
 
 async def store(session: AsyncSession, src: DigestSource, items: list[FetchedItem]) -> int:
     """Insert what is new and record the source's success (its health); returns how many were new. Duplicates
     (same source + external id) are skipped."""
-    from storage.repo.digest import insert_items
-
     new = await insert_items(session, src, [dict(
         source_id=src.id, external_id=item.external_id[:512], title=item.title, text=item.text, url=item.url,
         language=detect_language(f"{item.title}. {item.text}"), published_at=item.published_at,
