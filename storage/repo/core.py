@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repo.upsert import upsert
@@ -38,6 +38,27 @@ async def upsert_chat(session: AsyncSession, *, chat_id: int, type: str, title: 
                   last_seen_at=now)
     await upsert(session, Chat.__table__, values, key="id", update=["type", "title", "last_seen_at", "active"])
     return await session.get(Chat, chat_id, populate_existing=True)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
+    return await session.get(Chat, chat_id)
+
+
+async def user_and_chat(session: AsyncSession, user_id: int, chat_id: int) -> tuple[User, Chat] | None:
+    """Both rows in one round trip, or None when either is missing."""
+    row = (await session.execute(select(User, Chat).join_from(User, Chat, Chat.id == chat_id)
+                                 .where(User.id == user_id))).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def deactivate_chat(session: AsyncSession, chat_id: int) -> None:
+    """The bot was blocked or removed there: nothing more is sent to it (digests skip inactive chats)."""
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False)
+                          .execution_options(synchronize_session="fetch"))
 
 
 async def record_history(session: AsyncSession, *, user_id: int | None, chat_id: int | None, command: str,
