@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 # The project root is importable from anywhere through the editable install (scripts/setup.sh).
@@ -42,14 +43,14 @@ LANGUAGES = ["en", "ru", "fa", "he", "en-US", None]
 
 def synthetic_updates(n: int, users: int, seed: int, first_id: int = 1, first_user: int = 100_000) -> list[Update]:
     rng = random.Random(seed)
-    texts, weights = zip(*MIX)
+    texts, weights = zip(*MIX, strict=True)
     people = [User(id=first_user + index, is_bot=False, first_name=f"User {index}", username=f"user{index}",
                    language_code=rng.choice(LANGUAGES)) for index in range(users)]
     updates = []
     for offset in range(n):
         person = rng.choice(people)
         chat = Chat(id=person.id, type="private", first_name=person.first_name)
-        message = Message(message_id=first_id + offset, date=int(time.time()), chat=chat, from_user=person,
+        message = Message(message_id=first_id + offset, date=datetime.now(UTC), chat=chat, from_user=person,
                           text=rng.choices(texts, weights)[0])
         updates.append(Update(update_id=first_id + offset, message=message))
     return updates

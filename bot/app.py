@@ -14,10 +14,10 @@ from bot.background import BackgroundTasks
 from bot.commands import command_menus
 from bot.config import AppSettings, Settings
 from bot.i18n import LANGUAGES, Translator
+from bot.jobs import JobMiddleware, JobRegistry
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.quota import QuotaMiddleware
-from bot.jobs import JobMiddleware, JobRegistry
 from bot.sending import ReplyTargetMiddleware, ReplyTargetRequestMiddleware, RetryAfterMiddleware
 from handlers import all_commands, get_routers
 from models.config import ModelSettings

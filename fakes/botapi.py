@@ -12,7 +12,7 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -64,7 +64,7 @@ class FakeBotAPI(LoopbackServer):
         self.delivered: list[tuple[int, str]] = []  # (chat_id, text) of every message actually accepted
         self._message_ids = itertools.count(1)
         self._sent_all: deque[float] = deque()
-        self._sent_chat: dict[int, deque[float]] = defaultdict(deque)
+        self._sent_chat: dict[int | None, deque[float]] = defaultdict(deque)  # None: a send without chat_id
         self._rng = __import__("random").Random(0)
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -91,7 +91,7 @@ class FakeBotAPI(LoopbackServer):
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
-            if hasattr(value, "file"):  # an uploaded file
+            if isinstance(value, web.FileField):  # an uploaded file
                 params[key] = {"filename": value.filename, "size": len(value.file.read())}
                 continue
             if key in PLAIN_TEXT_FIELDS:  # a message "42", "null" or "[1]" is text, not JSON

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
@@ -24,7 +24,7 @@ class ArxivPaper:
     arxiv_id: str
     title: str
     abstract: str
-    published: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    published: datetime = field(default_factory=lambda: datetime.now(UTC))
     categories: tuple[str, ...] = ("cs.CL",)
 
 
@@ -33,12 +33,12 @@ class FeedEntry:
     title: str
     link: str
     description: str
-    published: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    published: datetime = field(default_factory=lambda: datetime.now(UTC))
     guid: str | None = None
 
 
 class FakeFeeds(LoopbackServer):
-    def __init__(self):
+    def __init__(self) -> None:
         self.papers: list[ArxivPaper] = []
         self.feeds: dict[str, list[FeedEntry]] = {}
         self.api_requests: list[tuple[float, dict]] = []  # (monotonic time, query params)
@@ -46,7 +46,10 @@ class FakeFeeds(LoopbackServer):
         self.app = web.Application()
         self.app.router.add_get("/api/query", self._api)
         self.app.router.add_get("/rss/{name}", self._rss)
-        self.app.router.add_get("/broken", lambda request: web.Response(status=500, text="boom"))
+        self.app.router.add_get("/broken", self._broken)
+
+    async def _broken(self, request: web.Request) -> web.Response:
+        return web.Response(status=500, text="boom")
 
     @property
     def base_url(self) -> str:

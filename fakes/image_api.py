@@ -14,10 +14,9 @@ from collections import deque
 from pathlib import Path
 
 from aiohttp import web
-
-from fakes.server import LoopbackServer
 from PIL import Image, ImageDraw, ImageFont, features
 
+from fakes.server import LoopbackServer
 from models.imagegen.suites import drawn_word
 
 FONT = next((path for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -34,15 +33,18 @@ def render(prompt: str, seed: int, size: int = 512) -> bytes:
     if word:
         draw.rectangle([40, 150, size - 40, size - 150], fill="white", outline="black", width=6)
         rtl = any("\u0590" <= ch <= "\u06ff" for ch in word)
-        font = ImageFont.truetype(FONT, 72) if FONT else ImageFont.load_default()
         # libraqm shapes Persian letters and lays right-to-left text out in visual order.
-        kwargs = {"direction": "rtl", "layout_engine": ImageFont.Layout.RAQM} if rtl and features.check("raqm") else {}
-        if kwargs:
+        raqm = rtl and FONT is not None and features.check("raqm")
+        direction = "rtl" if raqm else None
+        if FONT is None:
+            font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.load_default()
+        elif raqm:
             font = ImageFont.truetype(FONT, 72, layout_engine=ImageFont.Layout.RAQM)
-            kwargs = {"direction": "rtl"}
-        box = draw.textbbox((0, 0), word, font=font, **kwargs)
+        else:
+            font = ImageFont.truetype(FONT, 72)
+        box = draw.textbbox((0, 0), word, font=font, direction=direction)
         x, y = (size - (box[2] - box[0])) // 2, (size - (box[3] - box[1])) // 2 - box[1]
-        draw.text((x, y), word, fill="black", font=font, **kwargs)
+        draw.text((x, y), word, fill="black", font=font, direction=direction)
     else:
         draw.ellipse([size // 4, size // 4, 3 * size // 4, 3 * size // 4], fill=(seed % 255, 120, 60))
         small = ImageFont.truetype(FONT, 18) if FONT else ImageFont.load_default()

@@ -4,7 +4,8 @@
 words (texts sharing words are similar), and both can be scripted to misbehave:
 429 with Retry-After, 5xx, slow responses, malformed JSON.
 
-    python -m fakes.openai_api --port 8090     # REMOTE_MODELS='{"remote": {"base_url": "http://127.0.0.1:8090/v1", "model": "x"}}'
+    python -m fakes.openai_api --port 8090
+    # then: REMOTE_MODELS='{"remote": {"base_url": "http://127.0.0.1:8090/v1", "model": "x"}}'
 """
 import argparse
 import asyncio
@@ -12,6 +13,7 @@ import hashlib
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -58,29 +60,27 @@ class FakeOpenAI(LoopbackServer):
     def then(self, *steps: Scripted) -> None:
         self.script.extend(steps)
 
-
-    async def _scripted(self, request: web.Request) -> tuple[dict | None, web.StreamResponse | None]:
+    async def _scripted(self, request: web.Request) -> dict[str, Any] | web.StreamResponse:
         """The request body, or the response a scripted step (or a bad key) gives instead of a normal answer."""
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return None, web.json_response({"error": {"message": "invalid api key"}}, status=401)
-        body = await request.json()
+            return web.json_response({"error": {"message": "invalid api key"}}, status=401)
+        body: dict[str, Any] = await request.json()
         self.requests.append(body)
         step = self.script.popleft() if self.script else Scripted()
         if step.delay_s:
             await asyncio.sleep(step.delay_s)
         headers = {"Retry-After": step.retry_after} if step.retry_after else {}
         if step.body is not None:
-            return body, web.Response(text=step.body, status=step.status, headers=headers,
-                                      content_type="application/json")
+            return web.Response(text=step.body, status=step.status, headers=headers, content_type="application/json")
         if step.status != 200:
-            return body, web.json_response({"error": {"message": f"scripted {step.status}"}}, status=step.status,
-                                           headers=headers)
-        return body, None
+            return web.json_response({"error": {"message": f"scripted {step.status}"}}, status=step.status,
+                                     headers=headers)
+        return body
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
-        body, scripted = await self._scripted(request)
-        if scripted is not None:
-            return scripted
+        body = await self._scripted(request)
+        if isinstance(body, web.StreamResponse):
+            return body
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if not inputs or any(not isinstance(text, str) or not text for text in inputs):
             # OpenAI's API refuses empty strings; so does the fake, so clients are tested against that.
@@ -91,9 +91,9 @@ class FakeOpenAI(LoopbackServer):
                                   "usage": {"prompt_tokens": sum(len(t.split()) for t in inputs)}})
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
-        body, scripted = await self._scripted(request)
-        if scripted is not None:
-            return scripted
+        body = await self._scripted(request)
+        if isinstance(body, web.StreamResponse):
+            return body
         prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
         n = int(body.get("n", 1))
         choices = [{"index": p * n + k, "text": f" continuation of {prompt[-20:]!r} #{k}. More text",

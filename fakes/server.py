@@ -18,9 +18,8 @@ class LoopbackServer:
     async def start(self, port: int = 0) -> Self:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.port = self._runner.addresses[0][1]  # the port the OS chose when `port` is 0
         return self
 
     async def stop(self) -> None:

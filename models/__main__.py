@@ -8,10 +8,10 @@ from models.config import ModelSettings, SettingsError
 from models.errors import ModelError
 from models.hub import ModelHub
 from models.loading import pick_device, pick_quantization
-from models.registry import all_specs
+from models.registry import ModelSpec, all_specs
 
 
-def _availability(spec) -> tuple[str, str]:
+def _availability(spec: ModelSpec) -> tuple[str, str]:
     if spec.backend == "remote":
         return "remote", spec.source
     try:
@@ -42,13 +42,13 @@ async def info(settings: ModelSettings, load: bool) -> int:
     await hub.close()
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
     if not load:
         print("(memory: add --load to load each model and measure its footprint)")
     return 0 if all(row[4] != "missing" for row in rows[1:]) else 1
 
 
-async def generate(settings: ModelSettings, args) -> int:
+async def generate(settings: ModelSettings, args: argparse.Namespace) -> int:
     hub = ModelHub(settings)
     try:
         engine = await hub.text(args.model).ready()
@@ -65,7 +65,7 @@ async def generate(settings: ModelSettings, args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     info_parser = sub.add_parser("info", help="models, availability, device, quantization, memory")

@@ -4,7 +4,6 @@ import asyncio
 import os
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher

@@ -14,14 +14,14 @@ from models.imagegen.runner import mean_score, run_suite
 from models.imagegen.suites import SUITES
 
 
-async def main_async(args) -> int:
-    providers = Providers(ImageGenSettings.load())  # this CLI's settings, built once (reads .env)
+async def main_async(args: argparse.Namespace, settings: ImageGenSettings) -> int:
+    providers = Providers(settings)
     try:
         provider = providers.get(args.provider)
         if args.command == "generate":
             image = await provider.generate(args.prompt, seed=args.seed if args.seed is not None else 0,
                                             model=args.model)
-            Path(args.out).write_bytes(image.data)
+            await asyncio.to_thread(Path(args.out).write_bytes, image.data)
             print(f"{args.out}: {len(image.data)} bytes · {image.provider} {image.model} seed {image.seed} · "
                   f"{image.seconds:.1f} s")
             return 0
@@ -37,8 +37,7 @@ async def main_async(args) -> int:
             print(f"  {r.status:<8} {score:>5}  {r.item.prompt}{read}")
         print(f"mean score: {report['mean_score']}")
         if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2))
+            await asyncio.to_thread(_write_json, Path(args.json), report)
         return 0
     except ImageGenError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -47,7 +46,12 @@ async def main_async(args) -> int:
         await providers.close()
 
 
-def main(argv=None) -> int:
+def _write_json(path: Path, report: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.imagegen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="one image")
@@ -61,7 +65,8 @@ def main(argv=None) -> int:
         p.add_argument("--provider", default=None, choices=["replicate", "fal"])
         p.add_argument("--model", default=None, help="schnell or dev (or a full model id)")
         p.add_argument("--seed", type=int, default=None)
-    return asyncio.run(main_async(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    return asyncio.run(main_async(args, ImageGenSettings.load()))  # this CLI's settings, built once (reads .env)
 
 
 if __name__ == "__main__":

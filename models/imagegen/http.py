@@ -3,6 +3,7 @@ network errors; errors never contain the API key."""
 import asyncio
 import io
 import random
+from typing import Any
 
 import httpx
 from PIL import Image
@@ -14,7 +15,7 @@ RETRY = {429, 500, 502, 503, 504}
 
 
 async def request(client: httpx.AsyncClient, provider: str, method: str, url: str, *, retries: int,
-                  creates: bool = False, **kwargs) -> httpx.Response:
+                  creates: bool = False, **kwargs: Any) -> httpx.Response:
     """`creates=True` for a request that starts paid work (a prediction): it is retried only when it surely did
     not start a job (429, 502, 503, or no connection), never after a timeout, a 500 or a 504, which may have
     started one we would pay for twice. Polls and downloads retry on every transient failure."""
@@ -43,7 +44,7 @@ async def request(client: httpx.AsyncClient, provider: str, method: str, url: st
     raise ProviderError(provider, f"{last} after {attempt + 1} attempt{'s' if attempt else ''}")
 
 
-def json_of(response: httpx.Response, provider: str) -> dict:
+def json_of(response: httpx.Response, provider: str) -> dict[str, Any]:
     if response.status_code >= 400:
         try:
             data = response.json()

@@ -2,6 +2,7 @@
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -57,7 +58,7 @@ class Provider:
 
         try:
             url, data = await asyncio.wait_for(create_and_download(), self.settings.imagegen_total_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ImageTimeout(f"{self.name}: no image within {self.settings.imagegen_total_timeout_s:g} s") from None
         return GeneratedImage(self.name, self.model_id(model), seed, prompt, url, data,
                               time.perf_counter() - started)
@@ -132,12 +133,12 @@ class Fal(Provider):
         retries = self.settings.imagegen_retries
         if not self.queue:
             response = await request(self.client, self.name, "POST",
-                                     f"{self.settings.fal_api_base.rstrip('/')}/{model_id}", creates=True, retries=retries,
-                                     json=body, headers=headers)
+                                     f"{self.settings.fal_api_base.rstrip('/')}/{model_id}", creates=True,
+                                     retries=retries, json=body, headers=headers)
             return self._image_url(json_of(response, self.name))
         response = await request(self.client, self.name, "POST",
-                                 f"{self.settings.fal_queue_base.rstrip('/')}/{model_id}", creates=True, retries=retries,
-                                 json=body, headers=headers)
+                                 f"{self.settings.fal_queue_base.rstrip('/')}/{model_id}", creates=True,
+                                 retries=retries, json=body, headers=headers)
         queued = json_of(response, self.name)
         status_url, response_url = queued.get("status_url"), queued.get("response_url")
         if not status_url or not response_url:
@@ -157,13 +158,13 @@ class Fal(Provider):
                                        headers=headers), self.name)
         return self._image_url(result)
 
-    def _image_url(self, result: dict) -> str:
+    def _image_url(self, result: dict[str, Any]) -> str:
         if any(result.get("has_nsfw_concepts") or []):
             raise SafetyFilter(f"{self.name}: the image was blocked by the safety checker")
         images = result.get("images") or []
         if not images or not isinstance(images[0], dict) or not images[0].get("url"):
             raise ProviderError(self.name, "the result has no image URL")
-        return images[0]["url"]
+        return str(images[0]["url"])
 
 
 class Providers:

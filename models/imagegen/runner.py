@@ -18,7 +18,7 @@ class ItemResult:
     ocr_text: str | None = None
     error: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"prompt": self.item.prompt, "label": self.item.label, "status": self.status,
                 "score": None if self.score is None else round(self.score, 3), "ocr_text": self.ocr_text,
                 "seed": self.image.seed if self.image else None, "url": self.image.url if self.image else None,

@@ -24,7 +24,8 @@ class SuiteItem:
 
 def _upside_down(subject: str | None) -> list[SuiteItem]:
     subjects = [subject] if subject else ["a cat sitting on a chair", "a lighthouse on a cliff"]
-    return [item for s in subjects for item in (SuiteItem(s, "baseline"), SuiteItem(f"{s}, upside down", "upside down"))]
+    return [item for s in subjects
+            for item in (SuiteItem(s, "baseline"), SuiteItem(f"{s}, upside down", "upside down"))]
 
 
 def _hands(subject: str | None) -> list[SuiteItem]:

@@ -5,7 +5,7 @@ import logging
 import sys
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.spelling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train char-aware and char-blind (CPU, minutes) into models/spelling/weights")

@@ -5,6 +5,7 @@ and the tests all migrate the database they are about to use."""
 import asyncio
 
 from alembic import context
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
@@ -15,7 +16,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -25,7 +26,7 @@ def _configure(connection) -> None:
     )
 
 
-def _run_sync(connection) -> None:
+def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
@@ -50,7 +51,10 @@ def run_migrations_online() -> None:
     if connection is not None:  # called from inside a running connection (tests, app start-up)
         _run_sync(connection)
         return
-    asyncio.run(_run_async(create_engine(config.get_main_option("sqlalchemy.url"))))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic config has no sqlalchemy.url (storage.migrate.alembic_config sets it)")
+    asyncio.run(_run_async(create_engine(url)))
 
 
 if context.is_offline_mode():

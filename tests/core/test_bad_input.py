@@ -4,16 +4,19 @@ channel post and an edited /help). Every reply must be valid Telegram HTML withi
 import itertools
 import time
 
-import pytest
 from aiogram.types import (
-    CallbackQuery, InaccessibleMessage, Message, PhotoSize, Update, User as TgUser,
+    CallbackQuery,
+    InaccessibleMessage,
+    Message,
+    PhotoSize,
+    Update,
+    User as TgUser,
 )
 from sqlalchemy import select
 
 from bot.i18n import Translator
-from bot.render import FSI, PDI, MESSAGE_LIMIT, utf16_len
-from storage.schema.core import Chat as DbChat
-from storage.schema.core import HistoryEntry, User
+from bot.render import FSI, MESSAGE_LIMIT, PDI, utf16_len
+from storage.schema.core import Chat as DbChat, HistoryEntry, User
 from tests.core.telegram_html import assert_valid, visible_text
 
 RTL_EMOJI = "שלום עולם 👩‍🔬 سلام دنیا 🇮🇷 (GPT-4o, 3.5%)"

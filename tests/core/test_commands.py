@@ -74,7 +74,8 @@ async def test_forget_deletes_everything_after_confirmation(harness):
     confirm = (await chat.send("/forget"))[-1].result
     await chat.press(confirm, 0)
     async with harness.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(HistoryEntry).where(HistoryEntry.user_id == 1)) == 0
+        rows = select(func.count()).select_from(HistoryEntry).where(HistoryEntry.user_id == 1)
+        assert await session.scalar(rows) == 0
         assert await session.get(User, 1) is None
 
 

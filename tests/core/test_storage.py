@@ -6,7 +6,13 @@ from sqlalchemy import func, select, text
 
 from storage.db import create_engine, create_sessionmaker
 from storage.repo.core import (
-    bot_stats, count_user_history, forget_user, record_history, upsert_chat, upsert_user, user_history,
+    bot_stats,
+    count_user_history,
+    forget_user,
+    record_history,
+    upsert_chat,
+    upsert_user,
+    user_history,
 )
 from storage.schema.core import Chat, HistoryEntry, User
 

@@ -52,7 +52,8 @@ async def test_cli_text_suite_writes_the_contract_json(fake, tmp_path):
 
     out = tmp_path / "text.json"
     code = await main_async(argparse.Namespace(command="test", suite="text", subject=None, json=str(out),
-                                               provider="replicate", model=None, seed=7))
+                                               provider="replicate", model=None, seed=7),
+                            ImageGenSettings())  # the fake's environment, never `.env`
     report = json.loads(out.read_text())
     assert code == 0 and report["suite"] == "text" and report["provider"] == "replicate"
     assert report["model"] == "black-forest-labs/flux-schnell" and len(report["items"]) == 12
