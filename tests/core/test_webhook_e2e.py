@@ -111,7 +111,8 @@ async def test_start_registers_webhook_and_commands_in_every_language(webhook):
 
     registered = {(call.params["scope"]["type"], call.params.get("language_code")): call.params["commands"]
                   for call in fake.calls_to("setMyCommands")}
-    assert set(registered) == {(scope, lang) for scope in ("all_private_chats", "all_group_chats")
+    assert set(registered) == {(scope, lang) for scope in ("all_private_chats", "all_group_chats",
+                                                           "all_chat_administrators")
                                for lang in (None, "en", "ru", "fa", "he")}
     russian = {command["command"]: command["description"] for command in registered["all_private_chats", "ru"]}
     assert {"start", "help", "lang", "history"} <= set(russian) and "stats" not in russian  # admin-only: hidden
