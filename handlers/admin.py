@@ -6,17 +6,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import CommandSpec
 from bot.config import Settings
+from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
 from bot.render import escape
 from bot.sending import answer_long
 from storage.repo.core import bot_stats
 
-router = Router(name="admin")
 commands = [CommandSpec("stats", "cmd-stats", admin_only=True)]
 
 
-@router.message(Command("stats"))
-async def stats(message: Message, session: AsyncSession, l10n: Translator, settings: Settings, history) -> None:
+async def stats(message: Message, session: AsyncSession, l10n: Translator, settings: Settings,
+                history: HistoryRecorder) -> None:
     if not settings.is_admin(message.from_user.id if message.from_user else None):
         await message.answer(l10n("admin-only"))
         await history.record("stats", status="rejected", result={"reason": "not admin"})
@@ -29,3 +29,9 @@ async def stats(message: Message, session: AsyncSession, l10n: Translator, setti
         lines += [f"/{escape(command)}: {total} / {errors}" for command, total, errors in numbers.by_command]
     await answer_long(message, Html("\n".join(lines)))
     await history.record("stats")
+
+
+def create_router() -> Router:
+    router = Router(name="admin")
+    router.message.register(stats, Command("stats"))
+    return router

@@ -9,13 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.i18n import Translator, normalize_language
 from bot.middlewares.quota import command_of
-from storage.repo.core import record_history, upsert_chat, upsert_user
+from storage.repo.core import deactivate_chat, record_history, upsert_chat, upsert_user
 
-router = Router(name="errors")
 log = logging.getLogger("bot.errors")
 
 
-@router.errors()
 async def on_error(event: ErrorEvent, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     update = event.update
     log.exception("update %s failed: %s", update.update_id, type(event.exception).__name__,
@@ -38,7 +36,7 @@ async def on_error(event: ErrorEvent, sessionmaker: async_sessionmaker[AsyncSess
             db_chat = await upsert_chat(session, chat_id=chat.id, type=chat.type,
                                         title=chat.title) if chat else None
             if isinstance(event.exception, TelegramForbiddenError) and db_chat is not None:
-                db_chat.active = False  # blocked or removed: stop sending there
+                await deactivate_chat(session, db_chat.id)  # blocked or removed: stop sending there
             lang = ((db_user.language if db_user else None) or (db_chat.language if db_chat else None)
                     or normalize_language(user.language_code if user else None) or lang)
             command, arguments = command_of(source)
@@ -55,3 +53,10 @@ async def on_error(event: ErrorEvent, sessionmaker: async_sessionmaker[AsyncSess
             await message.answer(text)
     except Exception:
         log.exception("could not send the apology for update %s", update.update_id)
+
+
+def create_router() -> Router:
+    """The Dispatcher-wide catch-all: every error a feature router did not answer ends here."""
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

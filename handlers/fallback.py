@@ -2,9 +2,8 @@
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
+from bot.history import HistoryRecorder
 from bot.i18n import Translator
-
-router = Router(name="fallback")
 
 
 def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
@@ -15,8 +14,9 @@ def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
     return bot_username is None or mention.lower() != bot_username.lower()
 
 
-@router.message(F.text.startswith("/"))
-async def unknown_command(message: Message, l10n: Translator, bot_username: str | None, history) -> None:
+async def unknown_command(message: Message, l10n: Translator, bot_username: str | None,
+                          history: HistoryRecorder) -> None:
+    assert message.text is not None  # the filter matched text starting with "/"
     head = message.text.split(maxsplit=1)[0]
     if addressed_to_other_bot(message.text, bot_username):
         return
@@ -29,12 +29,18 @@ async def unknown_command(message: Message, l10n: Translator, bot_username: str 
                          result={"reason": "unknown command"})
 
 
-@router.message(F.chat.type == "private")
 async def private_chatter(message: Message, l10n: Translator) -> None:
     await message.answer(l10n("private-chatter"))
 
 
-@router.callback_query()
 async def stale_button(query: CallbackQuery, l10n: Translator) -> None:
     # Buttons from an older version of the bot, or forged callback data.
     await query.answer(l10n("stale-button"), show_alert=False)
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(private_chatter, F.chat.type == "private")
+    router.callback_query.register(stale_button)
+    return router

@@ -1,27 +1,28 @@
-"""/spell and /spellbench: what models see of a word and how they spell it (models/spelling does the work)."""
-import asyncio
-import tempfile
+"""/spell and /spellbench: what models see of a word and how they spell it (services/spell.py runs it,
+models/spelling computes; this module parses, calls the service and renders)."""
 import time
-from pathlib import Path
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
+from bot.background import BackgroundTasks
 from bot.commands import CommandSpec
 from bot.config import Settings
+from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
 from bot.render import escape, isolate
 from bot.sending import chat_action, send_long
+from handlers.failures import feature_router
 from handlers.model_errors import model_error_text
 from models.errors import ModelError
-from models.spelling.bench import LLM_SYSTEMS, load_trained
-from models.spelling.llm import byte_view, llm_spell
+from models.hub import ModelHub
+from models.spelling.bench import LLM_SYSTEMS
+from models.spelling.llm import byte_view
 from models.spelling.metrics import SpellingResult
-from models.spelling.parse import SpellInputError, parse_word
 from models.spelling.words import bucket_of
+from services.spell import SpellAnalysis, SpellService, parse
 
-router = Router(name="spell")
 commands = [
     CommandSpec("spell", "cmd-spell", usage_key="spell-usage", expensive=True),
     CommandSpec("spellbench", "cmd-spellbench", admin_only=True, expensive=True),
@@ -38,72 +39,50 @@ def marked(result: SpellingResult) -> str:
     return f"{isolate(spelled or '∅')} " + ("✅" if result.correct else f"❌ CER {result.cer:.2f}")
 
 
-async def analyse(word: str, language: str, hub) -> dict:
-    engines = {name: await hub.text(name).ready() for name in LLM_SYSTEMS}
-    pieces = {name: engine.tokenize(word) for name, engine in engines.items()}
-    spellings = await asyncio.gather(*(llm_spell(engine, [word], language) for engine in engines.values()))
-    gemma_tokenizer = engines["gemma-3-270m"].tokenizer
-    trained = {}
-    for name in ("char-aware", "char-blind"):
-        model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
-        trained[name] = (await asyncio.to_thread(model.spell, [word], gemma_tokenizer))[0]
-    return {"pieces": pieces, "llm": {name: out[0] for name, out in zip(engines, spellings)}, "trained": trained}
-
-
-def render(word: str, language: str, analysis: dict, l10n: Translator, seconds: float) -> str:
+def render(analysis: SpellAnalysis, l10n: Translator) -> str:
+    word, language = analysis.word, analysis.language
     lines = [l10n("spell-title", word=word, language=language, band=l10n(f"spell-band-{bucket_of(word, language)}")),
              l10n("spell-sees")]
-    for name, pieces in analysis["pieces"].items():
+    for name, pieces in analysis.pieces.items():
         shown = "".join(f"[{escape(piece)}]" for piece in pieces)
         lines.append(f"• {escape(name)}: {isolate(shown)} — {l10n('spell-tokens', count=len(pieces))}")
     lines.append(f"• bytes: <code>{escape(' | '.join(byte_view(word)))}</code>")
     lines.append(l10n("spell-spellings"))
-    for name, predicted in analysis["llm"].items():
+    for name, predicted in analysis.llm.items():
         lines.append(f"• {escape(name)}: {marked(SpellingResult(name, word, predicted))}")
-    for name, predicted in analysis["trained"].items():
+    for name, predicted in analysis.trained.items():
         lines.append(f"• {escape(name)}: {marked(SpellingResult(name, word, predicted))}")
-    lines.append(l10n("spell-time", seconds=f"{seconds:.1f}"))
+    lines.append(l10n("spell-time", seconds=f"{analysis.seconds:.1f}"))
     return Html("\n".join(lines))
 
 
-@router.message(Command("spell"), flags={"expensive": True})
-async def spell(message: Message, command: CommandObject, bot: Bot, hub, l10n: Translator, history) -> None:
-    try:
-        word, language = parse_word(command.args)
-    except SpellInputError as error:
-        await message.answer(l10n(f"spell-err-{error.code}"))
-        await history.record("spell", command.args or "", status="rejected", result={"reason": error.code})
-        return
-    started = time.perf_counter()
-    try:
-        async with chat_action(bot, message.chat.id):
-            analysis = await analyse(word, language, hub)
-    except ModelError as error:
-        await message.answer(model_error_text(error, l10n, "spell"))
-        await history.record("spell", word, status="rejected", result={"error": type(error).__name__})
-        return
-    seconds = time.perf_counter() - started
-    await message.answer(render(word, language, analysis, l10n, seconds))
-    correct = {name: predicted == word for name, predicted in {**analysis["llm"], **analysis["trained"]}.items()}
-    await history.record("spell", word, result={"language": language, "correct": correct},
-                         model=",".join(LLM_SYSTEMS), latency_ms=int(seconds * 1000))
+async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, l10n: Translator,
+                history: HistoryRecorder) -> None:
+    history.begin("spell", command.args or "")
+    word, language = parse(command.args)
+    history.begin("spell", word)
+    async with chat_action(bot, message.chat.id):
+        analysis = await SpellService(hub).analyse(word, language)
+    await message.answer(render(analysis, l10n))
+    await history.record("spell", word, result={"language": language, "correct": analysis.correct()},
+                         model=",".join(LLM_SYSTEMS), latency_ms=int(analysis.seconds * 1000))
 
 
-@router.message(Command("spellbench"), flags={"expensive": True})
-async def spellbench(message: Message, bot: Bot, hub, settings: Settings, l10n: Translator, history,
-                     background) -> None:
+async def spellbench(message: Message, bot: Bot, hub: ModelHub, settings: Settings, l10n: Translator,
+                     history: HistoryRecorder, background: BackgroundTasks) -> None:
     if not settings.is_admin(message.from_user.id if message.from_user else None):
         await message.answer(l10n("admin-only"))
         await history.record("spellbench", status="rejected", result={"reason": "not admin"})
         return
     status = await message.answer(l10n("spell-bench-progress", done="0", total="…"))
-    background.spawn(_bench(bot, message.chat.id, status.message_id, hub, settings, l10n), name="spellbench")
+    background.spawn(_bench(bot, message.chat.id, status.message_id, SpellService(hub), settings.spell_bench_limit,
+                            l10n), name="spellbench")
     await history.record("spellbench", result={"limit": settings.spell_bench_limit})
 
 
-async def _bench(bot: Bot, chat_id: int, message_id: int, hub, settings: Settings, l10n: Translator) -> None:
-    from models.spelling.bench import chart, run_bench, table
-
+async def _bench(bot: Bot, chat_id: int, message_id: int, spelling: SpellService, limit: int,
+                 l10n: Translator) -> None:
+    """Background work after the update: its errors have no router to go to, so the model's is said here."""
     last = 0.0
 
     async def progress(done: int, total: int) -> None:
@@ -114,13 +93,17 @@ async def _bench(bot: Bot, chat_id: int, message_id: int, hub, settings: Setting
                                         chat_id=chat_id, message_id=message_id)
 
     try:
-        gemma = await hub.text("gemma-3-270m").ready()
-        report = await run_bench(hub, gemma.tokenizer, limit=settings.spell_bench_limit, progress=progress)
+        bench = await spelling.bench(limit, progress)
     except ModelError as error:
         await bot.send_message(chat_id, model_error_text(error, l10n, "spell"))
         return
-    await send_long(bot, chat_id, Html(l10n("spell-bench-done", seconds=str(report["seconds"])) +
-                                       f"\n<pre>{escape(table(report))}</pre>"))
-    with tempfile.TemporaryDirectory() as directory:
-        path = chart(report, Path(directory) / "spelling.png")
-        await bot.send_photo(chat_id, BufferedInputFile(path.read_bytes(), filename="spelling.png"))
+    await send_long(bot, chat_id, Html(l10n("spell-bench-done", seconds=str(bench.report["seconds"])) +
+                                       f"\n<pre>{escape(bench.table)}</pre>"))
+    await bot.send_photo(chat_id, BufferedInputFile(bench.chart_png, filename="spelling.png"))
+
+
+def create_router() -> Router:
+    router = feature_router("spell", model_errors="spell")
+    router.message.register(spell, Command("spell"), flags={"expensive": True})
+    router.message.register(spellbench, Command("spellbench"), flags={"expensive": True})
+    return router

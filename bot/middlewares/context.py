@@ -1,16 +1,18 @@
 """Who and where: upserts the user and chat of every update (channel posts have no user), picks the language,
 and hands the handler a history recorder bound to both."""
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat as TgChat
+from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
-from sqlalchemy import select
 
 from bot.config import Settings
 from bot.history import HistoryRecorder
 from bot.i18n import Translator, normalize_language
-from storage.repo.core import upsert_chat, upsert_user
+from storage.repo.core import get_chat, get_user, upsert_chat, upsert_user, user_and_chat
 from storage.schema.core import Chat, User
 
 # A busy group sends many updates a minute; "last seen" does not need a write for each of them.
@@ -18,20 +20,21 @@ TOUCH_INTERVAL_S = 300.0
 
 
 class ContextMiddleware(BaseMiddleware):
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._user_written: dict[int, tuple[tuple, float]] = {}
-        self._chat_written: dict[int, tuple[tuple, float]] = {}
+        self._user_written: dict[int, tuple[tuple[Any, ...], float]] = {}
+        self._chat_written: dict[int, tuple[tuple[Any, ...], float]] = {}
 
     def forget(self, user_id: int) -> None:
         """Called after /lang or /forget so the next update re-reads and re-writes the user."""
         self._user_written.pop(user_id, None)
 
-    def _fresh(self, cache: dict, key: int, signature: tuple) -> bool:
+    def _fresh(self, cache: dict[int, tuple[tuple[Any, ...], float]], key: int, signature: tuple[Any, ...]) -> bool:
         seen = cache.get(key)
         return seen is not None and seen[0] == signature and time.monotonic() - seen[1] < TOUCH_INTERVAL_S
 
-    async def __call__(self, handler, event, data):
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
         session = data["session"]
         tg_user: TgUser | None = data.get("event_from_user")
         tg_chat: TgChat | None = data.get("event_chat")
@@ -49,14 +52,16 @@ class ContextMiddleware(BaseMiddleware):
         # Rows written recently are only read back; both at once when both are (the common case: one round trip
         # instead of two, and a round trip costs more than the rest of a cheap update).
         if user_fresh and chat_fresh:
-            row = (await session.execute(select(User, Chat).join_from(User, Chat, Chat.id == tg_chat.id)
-                                         .where(User.id == tg_user.id))).first()
-            if row is not None:
-                db_user, db_chat = row
+            assert tg_user is not None and tg_chat is not None
+            both = await user_and_chat(session, tg_user.id, tg_chat.id)
+            if both is not None:
+                db_user, db_chat = both
         elif user_fresh:
-            db_user = await session.get(User, tg_user.id)
+            assert tg_user is not None
+            db_user = await get_user(session, tg_user.id)
         elif chat_fresh:
-            db_chat = await session.get(Chat, tg_chat.id)
+            assert tg_chat is not None
+            db_chat = await get_chat(session, tg_chat.id)
 
         need_user = user_signature is not None and db_user is None
         need_chat = chat_signature is not None and db_chat is None
@@ -72,10 +77,10 @@ class ContextMiddleware(BaseMiddleware):
                 if need_chat:
                     await upsert_chat(short, chat_id=tg_chat.id, type=tg_chat.type, title=title)
             if need_user:
-                db_user = await session.get(User, tg_user.id)
+                db_user = await get_user(session, tg_user.id)
                 self._user_written[tg_user.id] = (user_signature, time.monotonic())
             if need_chat:
-                db_chat = await session.get(Chat, tg_chat.id)
+                db_chat = await get_chat(session, tg_chat.id)
                 self._chat_written[tg_chat.id] = (chat_signature, time.monotonic())
 
         data["db_user"], data["db_chat"] = db_user, db_chat

@@ -1,7 +1,9 @@
 """FLUX generations, votes (one per user per image), daily usage and per-suite statistics."""
-from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repo.upsert import upsert
@@ -9,11 +11,22 @@ from storage.schema.base import utcnow
 from storage.schema.flux import FluxGeneration, FluxVote
 
 
-async def add_generation(session: AsyncSession, **values) -> FluxGeneration:
+async def add_generation(session: AsyncSession, **values: Any) -> FluxGeneration:
     generation = FluxGeneration(**values)
     session.add(generation)
     await session.flush()
     return generation
+
+
+async def get_generation(session: AsyncSession, generation_id: int) -> FluxGeneration | None:
+    return await session.get(FluxGeneration, generation_id)
+
+
+async def set_file_ids(session: AsyncSession, file_ids: Sequence[tuple[int, str | None]]) -> None:
+    """Telegram's file id of each sent image (generation id, file id), to resend without uploading again."""
+    for generation_id, file_id in file_ids:
+        await session.execute(update(FluxGeneration).where(FluxGeneration.id == generation_id)
+                              .values(file_id=file_id).execution_options(synchronize_session="fetch"))
 
 
 async def images_today(session: AsyncSession, *, user_id: int | None = None, chat_id: int | None = None) -> int:

@@ -1,0 +1,77 @@
+"""Spelling: what the models see of a word and how four systems spell it (/spell), and the spelling benchmark
+(/spellbench). Nothing is stored beyond the history row the handler writes."""
+import asyncio
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.hub import ModelHub
+from models.spelling.bench import LLM_SYSTEMS, load_trained
+from models.spelling.llm import llm_spell
+from models.spelling.parse import SpellInputError, parse_word
+from services.errors import UserInputError
+
+Progress = Callable[[int, int], Awaitable[None]]
+TRAINED = ("char-aware", "char-blind")
+TOKENIZER_OF_TRAINED = "gemma-3-270m"  # the trained spellers read gemma's pieces
+
+
+@dataclass(frozen=True)
+class SpellAnalysis:
+    word: str
+    language: str
+    pieces: dict[str, list[str]]  # model → the word's tokens
+    llm: dict[str, str]  # model → its spelling
+    trained: dict[str, str]  # char-aware / char-blind → their spelling
+    seconds: float
+
+    def correct(self) -> dict[str, bool]:
+        return {name: predicted == self.word for name, predicted in {**self.llm, **self.trained}.items()}
+
+
+@dataclass(frozen=True)
+class SpellBench:
+    report: dict[str, Any]
+    table: str
+    chart_png: bytes
+
+
+def parse(arguments: str | None) -> tuple[str, str]:
+    """(normalized word, language); a bad word is the user's input error (spell-err-<code>)."""
+    try:
+        return parse_word(arguments)
+    except SpellInputError as error:
+        raise UserInputError(f"spell-err-{error.code}", error.code) from error
+
+
+class SpellService:
+    def __init__(self, hub: ModelHub) -> None:
+        self.hub = hub
+
+    async def analyse(self, word: str, language: str) -> SpellAnalysis:
+        started = time.perf_counter()
+        engines = {name: await self.hub.text(name).ready() for name in LLM_SYSTEMS}
+        pieces = {name: engine.tokenize(word) for name, engine in engines.items()}
+        spellings = await asyncio.gather(*(llm_spell(engine, [word], language) for engine in engines.values()))
+        tokenizer = engines[TOKENIZER_OF_TRAINED].tokenizer
+        trained = {}
+        for name in TRAINED:
+            model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
+            trained[name] = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
+        return SpellAnalysis(word, language, pieces, {name: out[0] for name, out in zip(engines, spellings)}, trained,
+                             time.perf_counter() - started)
+
+    async def bench(self, limit: int, progress: Progress | None = None) -> SpellBench:
+        from models.spelling.bench import chart, run_bench, table
+
+        gemma = await self.hub.text(TOKENIZER_OF_TRAINED).ready()
+        report = await run_bench(self.hub, gemma.tokenizer, limit=limit, progress=progress)
+        return SpellBench(report, table(report), await asyncio.to_thread(_chart_png, report, chart))
+
+
+def _chart_png(report: dict[str, Any], chart: Callable[[dict[str, Any], Path], Path]) -> bytes:
+    with tempfile.TemporaryDirectory() as directory:
+        return chart(report, Path(directory) / "spelling.png").read_bytes()
