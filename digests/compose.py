@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.render import escape, isolate
-from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
+from storage.repo.digest import paper_posts, sent_paper_ids
+from storage.schema.digest import DigestItem, DigestSource, Paper, Subscription
 
 log = logging.getLogger(__name__)
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fa": "Persian", "he": "Hebrew"}
@@ -47,15 +47,8 @@ async def candidates(session: AsyncSession, subscription: Subscription, *, now: 
     """Papers with posts in the window that no earlier issue of this subscription carried (nothing twice; anything
     left out because the digest was full stays a candidate while it is in the window: nothing missed)."""
     since = now - timedelta(days=lookback_days)
-    sent = set()
-    for papers in (await session.scalars(select(DigestIssue.papers)
-                                         .where(DigestIssue.subscription_id == subscription.id))).all():
-        sent.update(papers or [])
-    rows = (await session.execute(
-        select(Paper, DigestItem, DigestSource).join(DigestItem, DigestItem.paper_id == Paper.id)
-        .join(DigestSource, DigestSource.id == DigestItem.source_id)
-        .where(DigestItem.published_at >= since, DigestItem.published_at <= now)
-        .order_by(Paper.id, DigestItem.published_at))).all()
+    sent = await sent_paper_ids(session, subscription.id)
+    rows = await paper_posts(session, since, now)
     found: dict[int, Candidate] = {}
     for paper, item, src in rows:
         if paper.id in sent:
