@@ -12,25 +12,9 @@ from models.errors import ModelError
 from models.hub import ModelHub
 from models.leakage.chart import leak_chart
 from models.leakage.probes import DEFAULT_SUITE, SuiteError, load_suite
-from models.leakage.runner import PAPER_TEMPERATURES, SuiteResult, run_suite
+from models.leakage.report import table
+from models.leakage.runner import PAPER_TEMPERATURES, run_suite
 from models.leakage.similarity import MEASURES
-
-
-def table(result: SuiteResult) -> str:
-    lo, hi = result.ci95()
-    lines = [f"model {result.model} · suite {result.suite} · {len(result.runs)} probes · n={result.n} · "
-             f"T={result.temperatures} · {result.seconds:.0f} s",
-             f"{'':<16}{'Leak-Rate':>10}{'95% CI':>18}{'probes':>8}",
-             f"{'overall':<16}{result.leak_rate:>10.1f}{f'[{lo:.1f}, {hi:.1f}]':>18}{len(result.runs):>8}"]
-    for title, key in (("category", lambda p: p.category), ("language", lambda p: p.language)):
-        groups = result.group(key)
-        counts = {}
-        for run in result.runs:
-            counts[key(run.probe)] = counts.get(key(run.probe), 0) + 1
-        lines.append(f"-- by {title}")
-        for name, (rate, low, high) in groups.items():
-            lines.append(f"{name:<16}{rate:>10.1f}{f'[{low:.1f}, {high:.1f}]':>18}{counts[name]:>8}")
-    return "\n".join(lines)
 
 
 async def bench(args) -> int:
