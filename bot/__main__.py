@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="apply database migrations (also done at every start)")
     migrate.add_argument("revision", nargs="?", default="heads")
     args = parser.parse_args(argv)
+    from bot import redact
+
+    # Before any setting is parsed: a setting that fails to parse (or any traceback, warning or print) must not
+    # print a secret, so secrets known by name are redacted from every exit from here on.
+    redact.install_early()
 
     # The one settings object of the process: every section validated now (a bad value stops the start with one
     # line naming the setting, not a traceback later), then passed down.

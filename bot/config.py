@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
 from digests.config import DigestSettings
@@ -30,10 +30,20 @@ class Settings(EnvSettings):
     database_url: str = f"sqlite+aiosqlite:///{Path('data') / 'bot.sqlite3'}"
 
     webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
+    # Webhook mode refuses to start without WEBHOOK_SECRET (forged POSTs would be accepted) unless this is set.
+    webhook_allow_no_secret: bool = False
+    webhook_secret: Annotated[SecretStr | None, Field(validate_default=True)] = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_path: str = "/telegram/webhook"
+
+    # The durable inbox (bot/transports/inbox.py): updates processed at once, how long a claim lasts without a
+    # heartbeat (a dead process's updates are retaken after it), how long finished updates are kept (longer than
+    # Telegram's 24 h redelivery, so a late duplicate is still recognised), and the shutdown deadline.
+    inbox_workers: int = Field(20, ge=1, le=1000)
+    inbox_lease_s: float = Field(30.0, ge=1, le=3600)
+    inbox_retention_h: float = Field(48.0, ge=1)
+    shutdown_grace_s: float = Field(20.0, ge=0, le=600)
 
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_language: str = "en"
@@ -86,16 +96,19 @@ class Settings(EnvSettings):
             raise ValueError("must be sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "telegram_api_base")
     @classmethod
-    def _https(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an https:// URL that Telegram can reach")
-        return value or None
+    def _http_url(cls, value: str | None) -> str | None:
+        from bot.parsing import check_url
+
+        return check_url(value) if value else None  # the error names the problem, never the value
 
     @field_validator("webhook_secret")
     @classmethod
-    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+    def _telegram_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and info.data.get("webhook_url") and not info.data.get("webhook_allow_no_secret"):
+            raise ValueError("must be set in webhook mode (WEBHOOK_URL is set); WEBHOOK_ALLOW_NO_SECRET=1 accepts "
+                             "unauthenticated POSTs instead")
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
@@ -124,9 +137,16 @@ class AppSettings:
         `overrides` by field name (`bot_token=…`, `broadcast_per_second=…`). A bad value raises `SettingsError`
         with one line naming the setting."""
         parts = _split(overrides)
-        return cls(bot=Settings.load(env_file, **parts["bot"]), models=ModelSettings.load(env_file, **parts["models"]),
-                   digests=DigestSettings.load(env_file, **parts["digests"]),
-                   imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
+        loaded = cls(bot=Settings.load(env_file, **parts["bot"]), models=ModelSettings.load(env_file, **parts["models"]),
+                     digests=DigestSettings.load(env_file, **parts["digests"]),
+                     imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
+        from bot.parsing import check_url_settings
+
+        try:
+            check_url_settings(loaded.sections())  # every URL setting of every section: one line, never the value
+        except ValueError as error:
+            raise SettingsError(f"Invalid setting {error}") from None
+        return loaded
 
     def updated(self, **changes: Any) -> Self:
         """A copy with fields changed by name (not validated again: for values the program computed itself)."""

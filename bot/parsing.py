@@ -10,6 +10,7 @@ Pure functions, no aiogram and no database: `handlers/`, `digests/` and `bot/` a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,20 +25,23 @@ _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class UserInputError(ValueError):
-    """Bad user input: `key` names a Fluent message (bot/locales/*/core.ftl), `args` fill it."""
+class UserInputError(Exception):
+    """The user asked for something we will not do: bad arguments, a limit reached, a stale button.
 
-    def __init__(self, key: str, **args: Any):
-        self.key, self.args_ = key, args
-        super().__init__(key)
+    `key` is the Fluent message id of the reply and `params` its arguments; `then`, another message id, adds a line
+    (the usage example after a syntax error); `reason` is what the history row records (`{"reason": reason}`);
+    `alert` shows a button's reply as an alert rather than a toast. The feature routers (handlers/failures.py)
+    answer it; `services.errors` re-exports it, so a parser here and a service raise the same thing."""
 
-    @property
-    def arguments(self) -> dict[str, Any]:
-        return dict(self.args_)
+    def __init__(self, key: str, reason: str = "bad input", *, then: str | None = None, alert: bool = False,
+                 **params: str | int) -> None:
+        super().__init__(f"{reason} ({key})")
+        self.key, self.reason, self.then, self.alert = key, reason, then, alert
+        self.params: dict[str, str | int] = params
 
     def localize(self, l10n: Any) -> str:
         """The message in the translator's language (a `bot.i18n.Translator`)."""
-        return str(l10n(self.key, **self.args_))
+        return str(l10n(self.key, **self.params)) + (("\n" + str(l10n(self.then))) if self.then else "")
 
 
 def echo(text: str) -> str:
@@ -51,10 +55,12 @@ def parse_int(text: str | None, *, minimum: int, maximum: int) -> int:
     """An integer in [minimum, maximum] written with ASCII digits (and a leading '-' where negatives are allowed)."""
     value = (text or "").strip()
     if not _DIGITS.fullmatch(value) or (value.startswith("-") and minimum >= 0):
-        raise UserInputError("input-not-a-number", value=echo(value), min=str(minimum), max=str(maximum))
+        raise UserInputError("input-not-a-number", "not a number", value=echo(value), min=str(minimum),
+                             max=str(maximum))
     number = int(value)
     if not minimum <= number <= maximum:
-        raise UserInputError("input-out-of-range", value=echo(value), min=str(minimum), max=str(maximum))
+        raise UserInputError("input-out-of-range", "out of range", value=echo(value), min=str(minimum),
+                             max=str(maximum))
     return number
 
 
@@ -62,10 +68,10 @@ def parse_id(text: str | None, *, signed: bool = False) -> int:
     """A database or Telegram id: positive (or, for chat ids, any non-zero) and within BIGINT."""
     value = (text or "").strip()
     if not _DIGITS.fullmatch(value) or (value.startswith("-") and not signed):
-        raise UserInputError("input-bad-id", value=echo(value))
+        raise UserInputError("input-bad-id", "bad-id", value=echo(value))
     number = int(value)
     if number == 0 or not INT64_MIN <= number <= INT64_MAX or (number < 0 and not signed):
-        raise UserInputError("input-bad-id", value=echo(value))
+        raise UserInputError("input-bad-id", "bad-id", value=echo(value))
     return number
 
 
@@ -79,7 +85,7 @@ def parse_time(text: str | None) -> str:
     value = (text or "").strip()
     match = _TIME.fullmatch(value) if len(value) <= 5 else None
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise UserInputError("input-bad-time", value=echo(value))
+        raise UserInputError("input-bad-time", "bad-time", value=echo(value))
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
@@ -90,7 +96,7 @@ def parse_weekday(text: str | None) -> int:
         return WEEKDAYS.index(value[:3])
     if len(value) == 1 and value in "1234567":
         return int(value) - 1
-    raise UserInputError("input-bad-weekday", value=echo(value))
+    raise UserInputError("input-bad-weekday", "bad-weekday", value=echo(value))
 
 
 @lru_cache(maxsize=1)
@@ -110,10 +116,10 @@ def parse_timezone(text: str | None) -> str:
     zones, never handed to the file system as a path (a 300-character name made `ZoneInfo` raise OSError)."""
     value = (text or "").strip()
     if len(value) > MAX_TIMEZONE_CHARS or not _TIMEZONE.fullmatch(value):
-        raise UserInputError("input-bad-timezone", value=echo(value))
+        raise UserInputError("input-bad-timezone", "bad-timezone", value=echo(value))
     canonical = _zones_folded().get(value.casefold())
     if canonical is None:
-        raise UserInputError("input-bad-timezone", value=echo(value))
+        raise UserInputError("input-bad-timezone", "bad-timezone", value=echo(value))
     return canonical
 
 
@@ -123,22 +129,22 @@ def parse_callback(data: str | None, prefix: str, *kinds: str) -> tuple[Any, ...
     below 2**31), "word" ([a-z0-9_-]{1,32}). Wrong shape → `input-stale-button` (an old or forged button)."""
     parts = (data or "").split(":")
     if len(data or "") > 64 or parts[0] != prefix or len(parts) != len(kinds) + 1:
-        raise UserInputError("input-stale-button")
+        raise UserInputError("input-stale-button", "stale button", alert=True)
     values: list[Any] = []
     try:
-        for kind, part in zip(kinds, parts[1:]):
+        for kind, part in zip(kinds, parts[1:], strict=True):
             if kind == "id":
                 values.append(parse_id(part))
             elif kind == "int":
                 values.append(parse_int(part, minimum=0, maximum=2 ** 31 - 1))
             elif kind == "word":
                 if not re.fullmatch(r"[a-z0-9_.\-]{1,32}", part):
-                    raise UserInputError("input-stale-button")
+                    raise UserInputError("input-stale-button", "stale button", alert=True)
                 values.append(part)
             else:  # a programming error, not user input
                 raise TypeError(f"unknown callback field kind {kind!r}")
     except UserInputError:
-        raise UserInputError("input-stale-button") from None
+        raise UserInputError("input-stale-button", "stale button", alert=True) from None
     return tuple(values)
 
 
@@ -197,9 +203,31 @@ def check_url(value: str, *, schemes: tuple[str, ...] = ("http", "https")) -> st
                          "1-65535)") from None
     if parts.scheme.lower() not in schemes:
         raise ValueError(f"must start with {' or '.join(s + '://' for s in schemes)} "
-                         "(e.g. http://127.0.0.1:8081)")
+                         "(e.g. http://localhost:8081)")
     if not host:
-        raise ValueError("must name a host (e.g. http://127.0.0.1:8081)")
+        raise ValueError("must name a host (e.g. http://localhost:8081)")
     if port == 0:
         raise ValueError("port must be 1-65535")
     return value
+
+
+def check_url_settings(sections: Iterable[Any]) -> None:
+    """Every URL setting of every settings section (fields named `*_url` or `*_base`, the `DIGEST_FEEDS` list, the
+    `REMOTE_MODELS` endpoints), checked at start: raises ValueError("NAME: reason") without the value."""
+    for section in sections:
+        for name in type(section).model_fields:
+            value = getattr(section, name)
+            values: list[str] = []
+            if isinstance(value, str) and value and (name.endswith("_url") or name.endswith("_base")):
+                if name == "database_url":
+                    continue  # not HTTP; checked by its own validator
+                values = [value]
+            elif name == "digest_feeds" and isinstance(value, str):
+                values = [part.strip() for part in value.split(",") if part.strip()]
+            elif name == "remote_models" and isinstance(value, dict):
+                values = [getattr(model, "base_url", "") for model in value.values()]
+            for url in values:
+                try:
+                    check_url(url)
+                except ValueError as error:
+                    raise ValueError(f"{name.upper()}: {error}") from None

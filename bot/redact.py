@@ -1,9 +1,33 @@
-"""Keeps secrets out of logs: any configured secret that shows up in a log line (a URL with the bot token in it,
-an echoed header) is replaced before the line is written."""
+"""Keeps secrets out of every exit: log lines, tracebacks that reach `sys.excepthook` or `threading.excepthook`,
+the asyncio loop's exception handler, warnings, and finally whatever is written to stdout/stderr.
+
+Secrets are known twice: early, from the environment and `.env` by name (`BOT_TOKEN`, `WEBHOOK_SECRET`, anything
+named `*_TOKEN`, `*_SECRET`, `*_KEY`, `*_PASSWORD`, the password of `DATABASE_URL`) before any setting is parsed, so a
+setting that fails to parse cannot print one; then from the parsed settings (`SecretStr` fields)."""
+from __future__ import annotations
+
+import asyncio
+import io
 import logging
+import os
+import re
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote, urlsplit
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
+
+REDACTED = "[redacted]"
+MIN_LENGTH = 6  # shorter values would redact ordinary words
+SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|KEY|PASSWORD|PASSWD|API_KEY)$", re.IGNORECASE)
+_secrets: list[str] = []
+_lock = threading.Lock()
 
 
 def secrets_of(*settings: BaseSettings) -> list[str]:
@@ -13,33 +37,179 @@ def secrets_of(*settings: BaseSettings) -> list[str]:
             value = getattr(object_, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
-    return [secret for secret in found if len(secret) >= 6]
+    return [secret for secret in found if len(secret) >= MIN_LENGTH]
+
+
+def environment_secrets(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> list[str]:
+    """Secret-looking values of the environment and of `env_file`, by variable name."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        try:
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v})
+        except Exception:  # noqa: BLE001 - an unreadable .env is reported by the settings loader
+            pass
+    values.update(environ if environ is not None else os.environ)
+    found = [value for name, value in values.items() if SECRET_NAME.search(name)]
+    for name in ("DATABASE_URL", "TEST_POSTGRES_URL"):
+        if values.get(name):
+            try:
+                password = urlsplit(values[name]).password
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+    return found
+
+
+def add(secrets: Iterable[str]) -> None:
+    """Register secrets (and the forms they show up in: the part of a bot token after the colon, URL-quoted)."""
+    with _lock:
+        known = set(_secrets)
+        for secret in secrets:
+            if not secret:
+                continue
+            variants = {secret, quote(secret, safe=""), quote(secret, safe="/:")}
+            if ":" in secret:  # a bot token `123456:AAH…`: its secret part alone is a secret too
+                variants.add(secret.split(":", 1)[1])
+            known |= {variant for variant in variants if len(variant) >= MIN_LENGTH}
+        _secrets[:] = sorted(known, key=len, reverse=True)
+
+
+def known() -> list[str]:
+    return list(_secrets)
+
+
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    for secret in (_secrets if secrets is None else secrets):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: list[str]):
+    def __init__(self, secrets: list[str] | None = None):
         super().__init__()
-        self.secrets = sorted(set(secrets), key=len, reverse=True)
+        if secrets:
+            add(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not _secrets:
             return True
         message = record.getMessage()
-        text = message
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
+        text = redact(message)
         if record.exc_info and record.exc_info[1] is not None:
             # Format the traceback now, redacted, so the handler does not format the raw one later.
-            formatted = logging.Formatter().formatException(record.exc_info)
-            for secret in self.secrets:
-                formatted = formatted.replace(secret, "[redacted]")
-            record.exc_text, record.exc_info = formatted, None
+            record.exc_text, record.exc_info = redact(logging.Formatter().formatException(record.exc_info)), None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         if text != message or record.args:
             record.msg, record.args = text, None
         return True
 
 
+class RedactingStream(io.TextIOBase):
+    """stdout/stderr that redact what is written: the last line of defence (a `print`, a library writing to
+    stderr directly, Python's own last-chance traceback)."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def buffer(self) -> Any:
+        return getattr(self._stream, "buffer", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+    sys.stderr.flush()
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+    sys.stderr.write(redact(f"Exception in thread {name}:\n{text}"))
+    sys.stderr.flush()
+
+
+_original_showwarning = warnings.showwarning
+
+
+def _showwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+    text = redact(warnings.formatwarning(message, category, filename, lineno, line))
+    target = file if file is not None else sys.stderr
+    try:
+        target.write(text)
+    except OSError:
+        pass
+
+
+def loop_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio's handler for errors nobody awaited ("Task exception was never retrieved"), redacted and logged."""
+    message = redact(str(context.get("message") or "unhandled error in the event loop"))
+    error = context.get("exception")
+    if error is not None:
+        text = redact("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        logging.getLogger("asyncio").error("%s\n%s", message, text)
+    else:
+        logging.getLogger("asyncio").error("%s", message)
+
+
+def install_hooks() -> None:
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+    warnings.showwarning = _showwarning  # type: ignore[assignment]
+    logging.captureWarnings(False)
+
+
+def install_streams() -> None:
+    if not isinstance(sys.stdout, RedactingStream):
+        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+
+
+def install_on_loop(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    (loop or asyncio.get_running_loop()).set_exception_handler(loop_exception_handler)
+
+
+def install_early(env_file: str | Path | None = ".env") -> None:
+    """First thing at start, before any setting is parsed: secrets by name from the environment, every hook."""
+    add(environment_secrets(env_file=env_file))
+    install_hooks()
+    install_streams()
+
+
 def install(secrets: list[str]) -> None:
-    redactor = RedactingFilter(secrets)
+    """After the settings are parsed: their secrets too, and a filter on every logging handler."""
+    add(secrets)
+    redactor = RedactingFilter()
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
+    install_hooks()

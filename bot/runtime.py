@@ -34,6 +34,9 @@ class Runtime:
 @asynccontextmanager
 async def runtime(settings: AppSettings, *, with_models: bool = True, bot: Bot | None = None) -> AsyncIterator[Runtime]:
     """With a `bot` (the real transports), the digest scheduler runs here too, if this process wins its lock."""
+    from bot import redact
+
+    redact.install_on_loop()  # "Task exception was never retrieved" and friends: logged, redacted
     engine = create_engine(settings.bot.database_url)
     await upgrade(engine)  # migrations are applied at every start: a new version never meets an old schema
     sessionmaker = create_sessionmaker(engine)

@@ -1,24 +1,14 @@
 """Typed failures the feature routers turn into localized replies, and the one rule for their history status."""
 from typing import Literal
 
+# One class for every "the user asked for something we will not do": the shared parsers (bot/parsing.py) raise it.
+from bot.parsing import UserInputError
 from models.errors import BadRequest, EngineBusy, ModelError, RequestTooLarge, UnknownModel
 from models.imagegen.errors import ImageGenError, NoKey
 
+__all__ = ["ModelError", "Status", "UserInputError", "history_status"]
+
 Status = Literal["ok", "error", "rejected"]
-
-
-class UserInputError(Exception):
-    """The user asked for something we will not do: bad arguments, a limit reached, a stale button.
-
-    `key` is the Fluent message id of the reply and `params` its arguments; `then`, another message id, adds a line
-    (the usage example after a syntax error); `reason` is what the history row records (`{"reason": reason}`);
-    `alert` shows a button's reply as an alert rather than a toast."""
-
-    def __init__(self, key: str, reason: str, *, then: str | None = None, alert: bool = False,
-                 **params: str | int) -> None:
-        super().__init__(f"{reason} ({key})")
-        self.key, self.reason, self.then, self.alert = key, reason, then, alert
-        self.params: dict[str, str | int] = params
 
 
 def history_status(error: Exception) -> Status:

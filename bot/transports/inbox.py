@@ -1,9 +1,9 @@
 """The durable inbox worker: updates are stored first (webhook or polling), processed from the database, and marked
 done in the same transaction as the handler's writes, so an acknowledged update is never lost and never counted twice.
 
-    transport ──store(update)──► inbox_updates (pending) ──claim (lease)──► worker ──► Dispatcher
-                                                            ▲                         │ DatabaseMiddleware:
-                                 heartbeat renews leases ───┘                         └─ handler writes + done, one commit
+    transport ──store──► inbox_updates (pending) ──claim (lease)──► worker ──► Dispatcher
+                                                  ▲                        │ DatabaseMiddleware: the handler's
+                        heartbeat renews leases ──┘                        └─ writes and "done", one commit
 
 * A duplicate `update_id` (Telegram resends after a timeout) is inserted with ON CONFLICT DO NOTHING: acknowledged,
   never processed again.
@@ -88,7 +88,7 @@ class JobJournal:
                                               update_id=info.update_id if info else None,
                                               chat_id=info.chat_id if info else None,
                                               user_id=info.user_id if info else None)
-        except Exception:  # noqa: BLE001 - the journal must never stop the work itself
+        except Exception:
             log.exception("could not journal job %s", name)
         status = FAILED
         try:
@@ -108,7 +108,7 @@ class JobJournal:
         try:
             async with self.sessionmaker() as session, session.begin():
                 await repo.finish_job(session, job_id, status)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not record the end of job %s", job_id)
 
 
@@ -250,7 +250,7 @@ class Inbox:
                 try:
                     async with self.sessionmaker() as session, session.begin():
                         claimed = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s)
-                except Exception:  # noqa: BLE001 - a database hiccup: try again at the next tick
+                except Exception:
                     log.exception("inbox: claim failed")
             for row in claimed:
                 self._running[row.update_id] = asyncio.create_task(self._process(row),
@@ -294,7 +294,7 @@ class Inbox:
             await self.dp.feed_update(self.bot, update, finish_update=finish)
         except asyncio.CancelledError:
             raise  # stop() gives the row back
-        except Exception:  # noqa: BLE001 - the errors router normally catches everything; this is the backstop
+        except Exception:
             log.exception("update %s failed outside the handlers", row.update_id)
         finally:
             current_update.reset(token)
@@ -312,7 +312,7 @@ class Inbox:
             await _shielded(write())
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the lease runs out and the update is tried again
+        except Exception:
             log.exception("update %s: could not mark it %s", update_id, status)
 
     # --- upkeep ---
@@ -340,7 +340,7 @@ class Inbox:
                 if any(pruned):
                     log.info("inbox: pruned %d finished updates and %d jobs older than %s", *pruned,
                              self.retention)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("inbox: maintenance failed")
 
     async def prune(self) -> tuple[int, int]:
@@ -365,13 +365,13 @@ class Inbox:
                         (user.telegram_language if user else None) or "en"
                     notices.append((job.chat_id, Translator(lang[:2])("job-interrupted",
                                                                       command="/" + (job.command or job.kind))))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not read interrupted jobs")
             return 0
         for chat_id, text in notices:
             try:
                 await self.bot.send_message(chat_id, text)
-            except Exception:  # noqa: BLE001 - a blocked chat must not stop the others
+            except Exception:
                 log.warning("could not tell chat %s about its interrupted job", chat_id, exc_info=True)
         return len(notices)
 

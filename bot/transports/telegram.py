@@ -180,7 +180,9 @@ def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox
 
 def _path(settings: Settings) -> str:
     # The path Telegram posts to is the path of WEBHOOK_URL (a reverse proxy may strip a prefix: WEBHOOK_PATH).
-    return urlparse(settings.webhook_url).path or settings.webhook_path if settings.webhook_url else settings.webhook_path
+    if not settings.webhook_url:
+        return settings.webhook_path
+    return urlparse(settings.webhook_url).path or settings.webhook_path
 
 
 async def run_webhook(bot: Bot, dp: Dispatcher, settings: Settings, shutdown: Shutdown | None = None) -> None:

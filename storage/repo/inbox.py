@@ -4,7 +4,7 @@ Claims are leases: a process marks rows `processing` with its `owner` id and a `
 it works (heartbeat), and a row whose lease ran out (its process died) is claimed again by anyone. On PostgreSQL the
 claim's inner SELECT takes `FOR UPDATE SKIP LOCKED`, so several processes claiming at once never wait for each other
 and never take the same row; SQLite has one writer at a time, which gives the same guarantee."""
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.schema.base import utcnow
 from storage.schema.inbox import (
-    DONE, FAILED, INTERRUPTED, PENDING, PROCESSING, RUNNING, InboxCursor, InboxUpdate, Job,
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    PENDING,
+    PROCESSING,
+    RUNNING,
+    InboxCursor,
+    InboxUpdate,
+    Job,
 )
 
 
@@ -31,8 +39,14 @@ class Claimed:
     attempts: int
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+def _insert(session: AsyncSession) -> Callable[..., Any]:
+    bind = session.bind
+    return postgresql.insert if bind is not None and bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def _count(result: Any) -> int:
+    """Rows an UPDATE or DELETE matched (CursorResult.rowcount; not on the generic Result type)."""
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 async def store_updates(session: AsyncSession, updates: Iterable[tuple[int, dict[str, Any]]]) -> list[int]:
@@ -73,7 +87,7 @@ async def complete(session: AsyncSession, update_id: int, owner: str, *, status:
         .where(InboxUpdate.update_id == update_id, InboxUpdate.owner == owner, InboxUpdate.status == PROCESSING)
         .values(status=status, finished_at=utcnow(), lease_until=None, error=error[:128] if error else None)
         .execution_options(synchronize_session=False))
-    return bool(result.rowcount)
+    return _count(result) > 0
 
 
 async def renew(session: AsyncSession, owner: str, update_ids: Sequence[int], lease_s: float) -> int:
@@ -85,7 +99,7 @@ async def renew(session: AsyncSession, owner: str, update_ids: Sequence[int], le
         .where(InboxUpdate.update_id.in_(list(update_ids)), InboxUpdate.owner == owner,
                InboxUpdate.status == PROCESSING)
         .values(lease_until=utcnow() + timedelta(seconds=lease_s)).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return _count(result)
 
 
 async def release(session: AsyncSession, owner: str, update_ids: Sequence[int] | None = None) -> int:
@@ -95,7 +109,7 @@ async def release(session: AsyncSession, owner: str, update_ids: Sequence[int] |
         query = query.where(InboxUpdate.update_id.in_(list(update_ids)))
     result = await session.execute(query.values(status=PENDING, owner=None, lease_until=None)
                                    .execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return _count(result)
 
 
 async def release_all(session: AsyncSession) -> int:
@@ -104,7 +118,7 @@ async def release_all(session: AsyncSession) -> int:
     result = await session.execute(
         update(InboxUpdate).where(InboxUpdate.status == PROCESSING)
         .values(status=PENDING, owner=None, lease_until=None).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return _count(result)
 
 
 async def count_unfinished(session: AsyncSession) -> int:
@@ -122,7 +136,7 @@ async def prune(session: AsyncSession, *, before: datetime) -> tuple[int, int]:
                                                               InboxUpdate.finished_at < before))
     jobs = await session.execute(delete(Job).where(Job.status != RUNNING, Job.finished_at < before,
                                                    or_(Job.status != INTERRUPTED, Job.notified.is_(True))))
-    return int(updates.rowcount or 0), int(jobs.rowcount or 0)
+    return _count(updates), _count(jobs)
 
 
 # --- cursors (the polling offset) ---
@@ -165,7 +179,7 @@ async def interrupt_stale_jobs(session: AsyncSession, *, stale_before: datetime 
         query = query.where(Job.heartbeat_at < stale_before)
     result = await session.execute(query.values(status=INTERRUPTED, finished_at=utcnow())
                                    .execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return _count(result)
 
 
 async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[Job]:
