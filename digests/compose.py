@@ -1,6 +1,8 @@
 """One digest issue for one subscription: the new papers of its window, ranked by its topics, summarized, rendered
-as HTML in the subscriber's language (UI strings localized; summaries translated only when a text backend is
-configured, otherwise shown in their original language and marked with it)."""
+as HTML in the subscriber's language. A paper's summary, in order of preference: its abstract when the paper is in
+the reader's language; else a grouped source post written in the reader's language, quoted and attributed (no
+translation model needed); else a configured model's one-sentence summary in the reader's language; else the
+abstract in its original language, marked with it."""
 import logging
 import re
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ class Candidate:
     matched: list[str] = field(default_factory=list)
     summary: str = ""
     summary_language: str = "en"
+    quoted: Post | None = None  # the source post the summary quotes (a post in the reader's language)
 
 
 def matches(topic: str, text: str) -> bool:
@@ -95,11 +98,39 @@ def extractive_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
     return out
 
 
+# Links and bare arXiv ids are dropped from a quoted post: the title already links the paper and the attribution
+# links the post, so the quote keeps only what the post says.
+_POST_NOISE = re.compile(r"(?:https?://|www\.|(?<![\w/])arxiv\.org/)\S+|\barXiv:\s*\d{4}\.\d{4,5}(?:v\d+)?",
+                         re.IGNORECASE)
+QUOTES = {"en": ("“", "”"), "ru": ("«", "»"), "fa": ("«", "»"), "he": ("„", "”")}
+
+
+def post_quote(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """A post as a summary: links and arXiv ids removed, whitespace folded, the first sentences within `limit`."""
+    cleaned = " ".join(_POST_NOISE.sub(" ", text or "").split())
+    cleaned = re.sub(r"\s+([.,;:!?؟،])", r"\1", cleaned)
+    cleaned = re.sub(r"(?:\s*[—–:-])+\s*$", "", cleaned).strip()  # a dash or colon left where a link ended
+    return extractive_summary(cleaned, limit)
+
+
+def reader_post(entry: Candidate, language: str) -> Post | None:
+    """The grouped source post in the reader's language with the most to say (earliest among equals)."""
+    own = [post for post in entry.posts if post.language == language and len(post_quote(post.text)) >= 20]
+    return max(own, key=lambda post: len(post_quote(post.text)), default=None)
+
+
 async def summarize(entry: Candidate, language: str, engine=None) -> None:
-    """With a text engine: a one-sentence summary written in the reader's language. Without one, or when it fails
-    or answers nothing useful: the extractive summary in the paper's own language."""
+    """The abstract when the paper is in the reader's language; else a post in the reader's language, quoted; else
+    with a text engine a one-sentence summary written in the reader's language; without one, or when it fails or
+    answers nothing useful, the extractive summary in the paper's own language (marked when rendered)."""
     source = entry.paper.abstract or entry.paper.title
-    entry.summary, entry.summary_language = extractive_summary(source), entry.paper.language
+    entry.summary, entry.summary_language, entry.quoted = extractive_summary(source), entry.paper.language, None
+    if entry.paper.language == language:
+        return
+    post = reader_post(entry, language)
+    if post is not None:
+        entry.summary, entry.summary_language, entry.quoted = post_quote(post.text), language, post
+        return
     if engine is None:
         return
     prompt = (f"Summarize the following paper abstract in one sentence, written in {LANGUAGE_NAMES[language]}.\n\n"
@@ -126,7 +157,12 @@ def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, to
         heading = f'<a href="{escape(url)}">{title}</a>' if url else title
         lines.append(f"<b>{number}.</b> <b>{heading}</b>")
         summary = isolate(escape(entry.summary))
-        if entry.summary_language != language and entry.summary_language in LANGUAGE_NAMES:
+        if entry.quoted is not None:
+            opening, closing = QUOTES.get(language, QUOTES["en"])
+            name = isolate(escape(entry.quoted.source_name))
+            author = f'<a href="{escape(entry.quoted.url)}">{name}</a>' if entry.quoted.url else name
+            summary = f"<i>{opening}{summary}{closing}</i> — {author}"
+        elif entry.summary_language != language and entry.summary_language in LANGUAGE_NAMES:
             summary = l10n("digest-original-language", language=entry.summary_language) + " " + summary
         lines.append(summary)
         sources = []

@@ -16,7 +16,8 @@ class DigestSettings(EnvSettings):
     digest_arxiv_categories: str = "cs.CL,cs.LG"
     digest_feeds: str = ""  # comma-separated RSS/Atom URLs
     digest_fetch_interval_min: int = Field(60, ge=1)
-    digest_similarity_threshold: float = Field(0.7, ge=0, le=1)  # MiniLM cosine; unrelated posts score ~0.1-0.3
+    # Cosine for a post without a link to join a paper; unset: the grouping embedder's calibrated threshold.
+    digest_similarity_threshold: float | None = Field(None, ge=0, le=1)
     digest_lookback_days: int = Field(7, ge=1)
     # Text model for one-sentence summaries written in the reader's language (this is the translation path);
     # empty = the extractive summary, in the original language and marked with it.

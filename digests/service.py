@@ -121,15 +121,18 @@ class DigestService:
         return new
 
     async def group(self) -> int:
-        embed = None
+        embed, threshold = None, 1.0  # without a hub nothing is compared by similarity
         if self.hub is not None:
-            embedder = self.hub.embedder("minilm")
+            # The multilingual embedder measured best across languages, with its own calibrated threshold.
+            embedder, calibrated = self.hub.grouping_embedder()
+            configured = self.settings.digest_similarity_threshold
+            threshold = calibrated if configured is None else configured
 
             async def embed(texts):
                 await embedder.ready()
                 return await embedder.embed(texts)
         async with self.sessionmaker.begin() as session:
-            return await assign_papers(session, embed, threshold=self.settings.digest_similarity_threshold,
+            return await assign_papers(session, embed, threshold=threshold,
                                        lookback_days=self.settings.digest_lookback_days)
 
     # ---------- issues ----------

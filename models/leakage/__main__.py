@@ -1,31 +1,88 @@
 """`python -m models.leakage bench --suite PATH --model NAME [--n 10] [--temperatures 0 0.5 1 1.5] [--seed 0]
-[--json OUT] [--chart OUT.png]` — Leak-Rate of a model on a probe suite, overall, per category, per language."""
+[--measure auto cosine:minilm …] [--strict] [--json OUT] [--chart OUT.png]` — Leak-Rate of a model on a probe suite,
+overall, per category, per language, for each similarity measure.
+
+`python -m models.leakage embeddings [--embedders minilm use-multilingual e5-small] [--json OUT] [--write-choice]` —
+how well each sentence embedder separates related from unrelated text per language and across languages."""
 import argparse
 import asyncio
 import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from models.config import ModelSettings
 from models.errors import ModelError
 from models.hub import ModelHub
 from models.leakage.chart import leak_chart
-from models.leakage.probes import DEFAULT_SUITE, SuiteError, load_suite
-from models.leakage.report import table
-from models.leakage.runner import PAPER_TEMPERATURES, run_suite
-from models.leakage.similarity import MEASURES
+from models.leakage.probes import DEFAULT_SUITE, SuiteError, read_suite
+from models.leakage.runner import PAPER_TEMPERATURES, SuiteResult, run_suite
+from models.leakage.similarity import known_measure
 
 
-async def bench(args) -> int:
+def _rate(rate: float, low: float, high: float) -> str:
+    return f"{rate:>10.1f}{f'[{low:.1f}, {high:.1f}]':>18}"
+
+
+def table(result: SuiteResult) -> str:
+    lo, hi = result.ci95()
+    lines = [f"model {result.model} · suite {result.suite} · {len(result.runs)} probes"
+             + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
+             + f" · n={result.n} · T={result.temperatures} · measure {result.runs[0].measure if result.runs else '-'}"
+             + f" · {result.seconds:.0f} s",
+             f"{'':<16}{'Leak-Rate':>10}{'95% CI':>18}{'probes':>8}",
+             f"{'overall':<16}{_rate(result.leak_rate, lo, hi)}{len(result.runs):>8}"]
+    validity = result.language_validity()
+    for title, key in (("category", lambda p: p.category), ("language", lambda p: p.language)):
+        groups = result.group(key)
+        counts: dict[str, int] = {}
+        for run in result.runs:
+            counts[key(run.probe)] = counts.get(key(run.probe), 0) + 1
+        lines.append(f"-- by {title}")
+        for name, (rate, low, high) in groups.items():
+            if title == "language" and not validity.get(name, ("", True))[1]:
+                embedder = validity[name][0]
+                lines.append(f"{name:<16}{'—':>10}{'':>18}{counts[name]:>8}  {embedder} does not separate "
+                             f"{name}: no meaningful Leak-Rate")
+                continue
+            lines.append(f"{name:<16}{_rate(rate, low, high)}{counts[name]:>8}")
+    return "\n".join(lines)
+
+
+def measures_table(result: SuiteResult) -> str:
+    """Every measure side by side, per language (the same continuations scored each way)."""
+    languages = sorted({run.probe.language for run in result.runs})
+    lines = ["-- by measure and language (Leak-Rate [95% CI], probes; — where the embedder does not separate)"]
+    for measure in result.measures:
+        summary = result.with_measure(measure).measure_summary()
+        cells = [f"overall {summary['leak_rate']:.1f} [{summary['ci95'][0]:.1f}, {summary['ci95'][1]:.1f}]"]
+        for language in languages:
+            entry = summary["by_language"][language]
+            if entry["leak_rate"] is None:
+                cells.append(f"{language} — ({entry['embedder']}, n={entry['n_probes']})")
+            else:
+                cells.append(f"{language} {entry['leak_rate']:.1f} [{entry['ci95'][0]:.1f}, {entry['ci95'][1]:.1f}] "
+                             f"n={entry['n_probes']}")
+        lines.append(f"{measure:<24}" + " · ".join(cells))
+    return "\n".join(lines)
+
+
+async def bench(args: argparse.Namespace) -> int:
+    measures = list(dict.fromkeys(args.measure or ["auto"]))
+    unknown = [m for m in measures if not known_measure(m)]
+    if unknown:
+        print(f"error: unknown measure(s) {', '.join(unknown)}: use auto, cosine, token, cosine:<embedder>",
+              file=sys.stderr)
+        return 2
     try:
-        probes = load_suite(args.suite)
+        suite = read_suite(args.suite, strict=args.strict)
     except (SuiteError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.limit:
-        probes = probes[:args.limit]
-    settings = ModelSettings.load(engine_max_n=max(16, args.n), engine_queue_size=256)
+    probes = suite.probes[:args.limit] if args.limit else suite.probes
+    # A benchmark waits as long as it takes: the chat's per-request timeout would fail a long suite on a busy CPU.
+    settings = ModelSettings(engine_max_n=max(16, args.n), engine_queue_size=256, engine_request_timeout_s=86400)
     hub = ModelHub(settings)
     try:
         engine = await hub.text(args.model).ready()
@@ -36,41 +93,87 @@ async def bench(args) -> int:
                 print(f"  {done}/{total} probes", file=sys.stderr, flush=True)
 
         result = await run_suite(engine, embedder, probes, suite_name=str(args.suite), n=args.n,
-                                 temperatures=args.temperatures, seed=args.seed, measure=args.measure,
+                                 temperatures=args.temperatures, seed=args.seed, measure=measures, embedders=hub,
                                  max_new_tokens=args.max_new_tokens, progress=progress)
-    except ModelError as error:
+    except (ModelError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
         await hub.close()
+    result.skipped = suite.skipped
     print(table(result))
+    if len(measures) > 1:
+        print(measures_table(result))
     if args.json:
+        payload = result.to_json() | {"suite_format": suite.format}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2))
     if args.chart:
         leak_chart([result], args.chart)
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.leakage", description=__doc__)
+async def embeddings(args: argparse.Namespace) -> int:
+    from models.leakage import embedeval
+    from models.registry import EMBEDDER_CHOICE
+
+    hub = ModelHub(ModelSettings())
+    try:
+        engines: dict[str, Any] = {}
+        for name in args.embedders:
+            engine = await hub.embedder(name).ready()
+            engines[name] = engine.embed
+        items = embedeval.load_items(args.data)
+        results = await embedeval.evaluate(engines, items)
+        choice = await embedeval.choose(engines, items, results)
+    except ModelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await hub.close()
+    print(embedeval.report(results, choice))
+    payload = embedeval.to_json(results, choice, args.data)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+    if args.write_choice:
+        EMBEDDER_CHOICE.write_text(json.dumps(choice, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {EMBEDDER_CHOICE}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from models.leakage.embedeval import DATA, EMBEDDERS
+
+    parser = argparse.ArgumentParser(prog="python -m models.leakage", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="run a probe suite and report Leak-Rate")
-    b.add_argument("--suite", type=Path, default=DEFAULT_SUITE)
+    b.add_argument("--suite", type=Path, default=DEFAULT_SUITE,
+                   help="JSONL suite, or the paper's format (CSV/TSV/JSONL: prompt, concept, n_control, …)")
     b.add_argument("--model", default="gemma-3-270m")
     b.add_argument("--n", type=int, default=10, help="samples per temperature (paper: 10)")
     b.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
     b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--measure", default="cosine", choices=sorted(MEASURES),
-                   help="similarity measure: cosine (default) or token")
-    b.add_argument("--embedder", default="minilm")
+    b.add_argument("--measure", nargs="+", action="extend", metavar="MEASURE",
+                   help="one or more: auto (default: cosine on the best embedder for each probe's language), "
+                        "cosine / token (on --embedder), cosine:<embedder>; the first is the headline, all are "
+                        "scored on the same continuations")
+    b.add_argument("--embedder", default="minilm", help="the embedder of plain cosine/token (default minilm)")
     b.add_argument("--max-new-tokens", type=int, default=24)
     b.add_argument("--limit", type=int, default=0, help="only the first N probes")
+    b.add_argument("--strict", action="store_true", help="fail on any bad suite line instead of skipping it")
     b.add_argument("--json", type=Path)
     b.add_argument("--chart", type=Path)
+    e = sub.add_parser("embeddings", help="separation of related vs unrelated text per embedder and language")
+    e.add_argument("--embedders", nargs="+", default=list(EMBEDDERS))
+    e.add_argument("--data", type=Path, default=DATA)
+    e.add_argument("--json", type=Path)
+    e.add_argument("--write-choice", action="store_true",
+                   help="store the per-language choice in models/embedder_choice.json")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    return asyncio.run(bench(args))
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    return asyncio.run(bench(args) if args.command == "bench" else embeddings(args))
 
 
 if __name__ == "__main__":

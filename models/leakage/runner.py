@@ -1,15 +1,17 @@
 """Running probes through a text engine: N samples per temperature for the control and the test prompt,
 first sentences compared with the concept, paired scores, Leak-Rate with a bootstrap interval."""
 import asyncio
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from models.leakage.probes import LeakProbe
-from models.leakage.similarity import get_measure
+from models.leakage.similarity import EmbedderSource, MeasureScores, score_measure
 from models.leakage.stats import bootstrap_ci, leak_rate, pair_scores, probe_sign_test_p, sign_test_p
 from models.leakage.text import first_sentence
 
@@ -30,6 +32,16 @@ class ProbeRun:
     scores: list[float]
     seconds: float
     seed: int = 0
+    measure: str = "cosine"
+    embedder: str = ""  # the embedder behind `measure` for this probe's language
+    # Every measure the run was scored with (the first is the one above), same continuations.
+    by_measure: dict[str, MeasureScores] = field(default_factory=dict)
+
+    def with_measure(self, measure: str) -> "ProbeRun":
+        """The same continuations scored with another of the run's measures."""
+        scored = self.by_measure[measure]
+        return dataclasses.replace(self, control_similarity=scored.control, test_similarity=scored.test,
+                                   scores=scored.scores, measure=measure, embedder=scored.embedder)
 
     @property
     def leak_rate(self) -> float:
@@ -58,7 +70,9 @@ class ProbeRun:
         return {"probe": self.probe.to_json(), "model": self.model, "n": self.n, "temperatures": self.temperatures,
                 "leak_rate": round(self.leak_rate, 2), "ci95": [round(lo, 2), round(hi, 2)],
                 "p_value": round(self.p_value, 4), "best": {"control": self.control[best], "test": self.test[best]},
-                "seconds": round(self.seconds, 2)}
+                "measure": self.measure, "embedder": self.embedder, "seconds": round(self.seconds, 2),
+                "by_measure": {name: {"embedder": scored.embedder, "leak_rate": round(leak_rate(scored.scores), 2)}
+                               for name, scored in self.by_measure.items()}}
 
 
 def _clean(answer: str, *prompts: str) -> str:
@@ -92,16 +106,20 @@ async def generate_pairs(engine, probe: LeakProbe, *, n: int, temperatures: Sequ
 
 async def run_probe(engine, embedder, probe: LeakProbe, *, n: int = 10,
                     temperatures: Sequence[float] = PAPER_TEMPERATURES, seed: int = 0, max_new_tokens: int = 24,
-                    measure: str = "cosine") -> ProbeRun:
+                    measure: str | Sequence[str] = "cosine", embedders: EmbedderSource | None = None) -> ProbeRun:
+    """`measure`: one name or several (models.leakage.similarity: "cosine", "token", "cosine:<embedder>",
+    "auto"); every one scores the same continuations, the first is the run's own. `embedder` serves the plain
+    "cosine"/"token"; `embedders` (a ModelHub) the named and "auto" ones."""
     started = time.perf_counter()
     control, test = await generate_pairs(engine, probe, n=n, temperatures=temperatures, seed=seed,
                                          max_new_tokens=max_new_tokens)
-    similarity = get_measure(measure)
-    sims = await similarity(embedder, probe.concept, control + test)
-    control_sim, test_sim = sims[:len(control)], sims[len(control):]
-    scores = pair_scores(test_sim, control_sim)
-    return ProbeRun(probe, engine.name, list(temperatures), n, control, test, [float(x) for x in control_sim],
-                    [float(x) for x in test_sim], [float(x) for x in scores], time.perf_counter() - started, seed)
+    measures = [measure] if isinstance(measure, str) else list(measure)
+    by_measure: dict[str, MeasureScores] = {}
+    for name in dict.fromkeys(measures):
+        by_measure[name] = await score_measure(name, probe, control, test, embedder=embedder, embedders=embedders)
+    first = by_measure[measures[0]]
+    return ProbeRun(probe, engine.name, list(temperatures), n, control, test, first.control, first.test,
+                    first.scores, time.perf_counter() - started, seed, measures[0], first.embedder, by_measure)
 
 
 @dataclass
@@ -115,6 +133,48 @@ class SuiteResult:
     seed: int = 0
     by_category: dict[str, float] = field(default_factory=dict)
     by_language: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # suite lines the loader skipped ("line N: why")
+
+    @property
+    def measures(self) -> list[str]:
+        return list(self.runs[0].by_measure) if self.runs else []
+
+    def with_measure(self, measure: str) -> "SuiteResult":
+        return dataclasses.replace(self, runs=[run.with_measure(measure) for run in self.runs])
+
+    def language_validity(self) -> dict[str, tuple[str, bool]]:
+        """{language: (embedder, whether it separates that language)} for this result's measure."""
+        from models.registry import embedder_choice
+
+        separates = embedder_choice().get("leakage_separates", {})
+        out = {}
+        for run in self.runs:
+            name = run.embedder or "minilm"
+            out[run.probe.language] = (name, bool(separates.get(f"{name}/{run.probe.language}", False)))
+        return out
+
+    def measure_summary(self) -> dict[str, Any]:
+        """Leak-Rate, interval and sign test overall and per language, a language whose embedder does not separate
+        related from unrelated text in it reported as such (no number)."""
+        lo, hi = self.ci95()
+        validity = self.language_validity()
+        languages: dict[str, Any] = {}
+        counts: dict[str, int] = defaultdict(int)
+        for run in self.runs:
+            counts[run.probe.language] += 1
+        for name, (rate, low, high) in self.group(lambda p: p.language).items():
+            embedder, valid = validity.get(name, ("minilm", False))
+            entry: dict[str, Any] = {"n_probes": counts[name], "embedder": embedder, "separates": valid}
+            if valid:
+                entry |= {"leak_rate": round(rate, 2), "ci95": [round(low, 2), round(high, 2)]}
+            else:
+                entry |= {"leak_rate": None, "ci95": None,
+                          "note": f"{embedder} does not separate related from unrelated {name} text "
+                                  f"(python -m models.leakage embeddings): no meaningful Leak-Rate"}
+            languages[name] = entry
+        return {"leak_rate": round(self.leak_rate, 2), "ci95": [round(lo, 2), round(hi, 2)],
+                "p_value": round(probe_sign_test_p(self.probe_rates()), 6), "n_probes": len(self.runs),
+                "by_language": languages}
 
     def probe_rates(self) -> np.ndarray:
         return np.array([run.leak_rate for run in self.runs])
@@ -138,7 +198,10 @@ class SuiteResult:
     def to_json(self) -> dict:
         lo, hi = self.ci95()
         return {
-            "model": self.model, "suite": self.suite, "n_probes": len(self.runs), "n_samples": self.n,
+            "model": self.model, "suite": self.suite, "n_probes": len(self.runs), "skipped": len(self.skipped),
+            "skipped_lines": self.skipped, "measure": self.runs[0].measure if self.runs else None,
+            "measures": {name: self.with_measure(name).measure_summary() for name in self.measures},
+            "n_samples": self.n,
             "temperatures": self.temperatures, "leak_rate": round(self.leak_rate, 2),
             "ci95": [round(lo, 2), round(hi, 2)],
             "p_value": round(probe_sign_test_p(self.probe_rates()), 6),
@@ -151,7 +214,8 @@ class SuiteResult:
 
 async def run_suite(engine, embedder, probes: list[LeakProbe], *, suite_name: str, n: int = 10,
                     temperatures: Sequence[float] = PAPER_TEMPERATURES, seed: int = 0, max_new_tokens: int = 24,
-                    measure: str = "cosine", concurrency: int = 8,
+                    measure: str | Sequence[str] = "cosine", embedders: EmbedderSource | None = None,
+                    concurrency: int = 8,
                     progress: Callable[[int, int], Awaitable[None]] | None = None) -> SuiteResult:
     """Probes run `concurrency` at a time so the engine can batch them together."""
     started = time.perf_counter()
@@ -163,7 +227,7 @@ async def run_suite(engine, embedder, probes: list[LeakProbe], *, suite_name: st
         nonlocal done
         async with gate:
             runs[index] = await run_probe(engine, embedder, probe, n=n, temperatures=temperatures, seed=seed,
-                                          max_new_tokens=max_new_tokens, measure=measure)
+                                          max_new_tokens=max_new_tokens, measure=measure, embedders=embedders)
         done += 1
         if progress is not None:
             await progress(done, len(probes))

@@ -1,10 +1,20 @@
-"""Similarity of continuations to the concept. Pluggable: a measure is registered by name and takes the
-embedding engine, the concept and the texts. `cosine` (sentence embeddings, the paper's default) and `token`
-(BERTScore-style greedy matching of contextual token embeddings) ship here."""
+"""Similarity of continuations to the concept. Pluggable: a method is registered by name and takes the embedding
+engine, the concept and the texts. `cosine` (sentence embeddings, the paper's default) and `token` (BERTScore-style
+greedy matching of contextual token embeddings; MiniLM only) ship here.
+
+A *measure* names a method and the embedder it runs on:
+* `cosine`, `token` — the embedder the caller passes (MiniLM in the bot's defaults);
+* `cosine:<embedder>`, `token:<embedder>` — a registry embedder (`cosine:e5-small`, `cosine:use-multilingual`);
+* `auto` — cosine on the embedder measured best for the probe's language (models.registry.best_embedder)."""
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
+
+from models.leakage.probes import LeakProbe
+from models.leakage.stats import pair_scores
 
 Measure = Callable[[object, str, list[str]], Awaitable[np.ndarray]]
 MEASURES: dict[str, Measure] = {}
@@ -32,6 +42,8 @@ async def cosine(embedder, concept: str, texts: list[str]) -> np.ndarray:
 @register("token")
 async def token_f1(embedder, concept: str, texts: list[str]) -> np.ndarray:
     """BERTScore F1 between the concept and each text from the embedder's contextual token vectors."""
+    if not getattr(embedder, "has_token_vectors", True):
+        raise ValueError(f"the token measure needs contextual token vectors; {embedder.name} has none (use minilm)")
     await embedder.ready()
     model = embedder.model
 
@@ -57,3 +69,51 @@ async def token_f1(embedder, concept: str, texts: list[str]) -> np.ndarray:
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
+
+
+class EmbedderSource(Protocol):
+    """Where named embedders come from (a models.hub.ModelHub)."""
+
+    def embedder(self, name: str) -> Any: ...
+
+
+@dataclass
+class MeasureScores:
+    embedder: str
+    control: list[float]
+    test: list[float]
+    scores: list[float]
+
+
+def resolve_measure(measure: str, language: str) -> tuple[str, str | None]:
+    """(method, embedder name or None for the caller's own embedder)."""
+    if measure == "auto":
+        from models.registry import best_embedder
+
+        return "cosine", best_embedder(language)
+    method, _, name = measure.partition(":")
+    get_measure(method)  # unknown methods fail here, with the known ones named
+    return method, name or None
+
+
+def known_measure(measure: str) -> bool:
+    try:
+        resolve_measure(measure, "en")
+    except KeyError:
+        return False
+    return True
+
+
+async def score_measure(measure: str, probe: LeakProbe, control: Sequence[str], test: Sequence[str], *,
+                        embedder: Any, embedders: EmbedderSource | None) -> MeasureScores:
+    """Similarity of each control and test continuation to the concept, and the paired scores."""
+    method, name = resolve_measure(measure, probe.language)
+    engine = embedder
+    if name is not None and (embedder is None or getattr(embedder, "name", None) != name):
+        if embedders is None:
+            raise ValueError(f"measure {measure!r} needs the embedder {name!r}: pass embedders= (a ModelHub)")
+        engine = await embedders.embedder(name).ready()
+    sims = await get_measure(method)(engine, probe.concept, [*control, *test])
+    control_sim, test_sim = sims[:len(control)], sims[len(control):]
+    return MeasureScores(engine.name, [float(x) for x in control_sim], [float(x) for x in test_sim],
+                         [float(x) for x in pair_scores(test_sim, control_sim)])

@@ -37,7 +37,7 @@ def test_suite_validation_names_every_problem(tmp_path):
              json.dumps(good),                                             # duplicate id
              "{not json"]
     with pytest.raises(SuiteError) as error:
-        load_suite(write(tmp_path, lines))
+        load_suite(write(tmp_path, lines), strict=True)
     problems = " | ".join(error.value.problems)
     assert "line 2: the concept 'green' does not occur in the test prompt" in problems
     assert "line 3: missing or empty field(s) control" in problems
