@@ -1,0 +1,158 @@
+"""/export returns everything stored about a user; after /forget a walk over every table and column of the ORM
+metadata, and over the scheduler's job store, finds nothing of them: not their id, not their username, not a word
+they typed. A table added later without a privacy rule fails here."""
+import json
+import pickle
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from digests.scheduler import JOB_TABLE, DigestScheduler, jobstore_url
+from services.privacy import REMOVED, TABLE_RULES
+from storage.repo.flux import add_generation, vote
+from storage.repo.leak import save_leak_result
+from storage.schema.base import Base
+from storage.schema.core import Chat, HistoryEntry
+from storage.schema.digest import DigestIssue, Subscription
+from storage.schema.groups import DigestVote
+from tests.groups.conftest import GROUP, MEMBER, Person, sends
+
+# Every text this user types contains "quokka"; their id and name are as unusual, so a hit is theirs.
+ZELDA = Person(7_654_321_098, "Zelquokka", "zz_quokka_handle")
+OTTO = Person(MEMBER, "Otto", "otto_o")
+NEEDLES = ("quokka", str(ZELDA.id))
+SUBMISSION = ("Quokkamarker: semantic leakage in tiny language models arXiv:2408.06518\n"
+              "My quokka notes say the leakage rate doubles. Quokkas agree.")
+
+
+def test_every_table_has_a_privacy_rule():
+    missing = set(Base.metadata.tables) - set(TABLE_RULES)
+    assert not missing, f"tables without a rule in services/privacy.py TABLE_RULES: {sorted(missing)}"
+
+
+def _hits(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [str(value)] if value == ZELDA.id else []
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace").lower()
+    elif isinstance(value, str):
+        text = value.lower()
+    else:
+        text = json.dumps(value, default=str, ensure_ascii=False).lower()
+    return [needle for needle in NEEDLES if needle in text]
+
+
+async def walk_database(sessionmaker) -> list[str]:
+    found = []
+    async with sessionmaker() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).mappings():
+                for column, value in row.items():
+                    for needle in _hits(value):
+                        found.append(f"{table.name}.{column} holds {needle!r}: {str(value)[:80]!r}")
+    return found
+
+
+def walk_job_store(database_url: str) -> list[str]:
+    engine = sa.create_engine(jobstore_url(database_url))
+    found = []
+    try:
+        with engine.connect() as connection:
+            for job_id, state in connection.execute(sa.text(f"SELECT id, job_state FROM {JOB_TABLE}")):
+                job = pickle.loads(state)
+                for needle in _hits(repr(job)) + _hits(state) + _hits(job_id):
+                    found.append(f"job {job_id} holds {needle!r}: {job.get('name')!r}")
+    finally:
+        engine.dispose()
+    return found
+
+
+async def test_export_then_forget_leaves_nothing_of_the_user(group_bot):
+    bot, fake = group_bot, group_bot.fake
+    fake.admins[GROUP].add(ZELDA.id)  # Zelda may manage the group's subscriptions
+    # --- what Zelda leaves behind, through the bot where the bot writes it ---
+    await bot.send("/start", ZELDA, chat_id=ZELDA.id)
+    await bot.send("/lang quokkish", ZELDA, chat_id=ZELDA.id)  # a rejected command keeps what was typed
+    await bot.send("/subscribe quokka habitats daily=09:00", ZELDA, chat_id=ZELDA.id)  # her private subscription
+    await bot.send("/subscribe leakage daily=10:00", ZELDA)  # the group's subscription, created by Zelda
+    await bot.send(f"/submit {SUBMISSION}", ZELDA, chat_id=ZELDA.id)
+    await bot.send("/help", OTTO)
+    await bot.send("/start", OTTO, chat_id=OTTO.id)
+    service = bot.dp["digests"]
+    await service.group()  # the submission becomes a paper
+    async with bot.sessionmaker() as session:
+        subscriptions = {s.chat_id: s for s in (await session.scalars(select(Subscription))).all()}
+        assert set(subscriptions) == {ZELDA.id, GROUP}
+        assert all(s.created_by == ZELDA.id for s in subscriptions.values())
+    group_issue = await service.build_issue(subscriptions[GROUP].id)  # the group received Zelda's paper
+    assert group_issue is not None and "Quokkamarker" in group_issue.text
+    assert await service.build_issue(subscriptions[ZELDA.id].id) is not None
+    async with bot.sessionmaker() as session, session.begin():
+        # Rows of the features that need models or image APIs, written by their repositories.
+        await save_leak_result(session, user_id=ZELDA.id, chat_id=GROUP, probe_id="user", language="en",
+                               concept="quokka", control="He works as a", test="He likes quokka. He works as a",
+                               model="gemma-3-270m", n=2, temperatures=[0.0], leak_rate=50.0, ci_low=10.0,
+                               ci_high=90.0, p_value=0.5, samples={"test": ["a quokka keeper"], "control": ["x"]})
+        mine = await add_generation(session, user_id=ZELDA.id, chat_id=GROUP, prompt="a quokka with a sign",
+                                    provider="replicate", model="flux", seed=1, status="ok")
+        others = await add_generation(session, user_id=OTTO.id, chat_id=GROUP, prompt="a red bus",
+                                      provider="replicate", model="flux", seed=2, status="ok")
+        await vote(session, others.id, ZELDA.id, 1)
+        await vote(session, mine.id, OTTO.id, -1)
+        issue = await session.get(DigestIssue, group_issue.issue_id)
+        session.add(DigestVote(issue_id=issue.id, paper_id=issue.papers[0], user_id=ZELDA.id, chat_id=GROUP,
+                               value=1))
+    engine = bot.sessionmaker.kw["bind"]
+    scheduler = DigestScheduler(service, engine, bot.config.bot.database_url)
+    assert await scheduler.start()
+    bot.dp["digest_scheduler"] = scheduler
+    try:
+        await scheduler.sync_subscriptions()
+        assert walk_job_store(bot.config.bot.database_url)  # the private subscription's job names Zelda's chat
+
+        # --- /export: one JSON document with everything ---
+        [document] = sends(await bot.send("/export", ZELDA, chat_id=ZELDA.id), "sendDocument")
+        exported = json.loads(fake.uploaded(document)["content"])
+        assert exported["user"]["username"] == "zz_quokka_handle" and exported["private_chat"]["id"] == ZELDA.id
+        assert {row["command"] for row in exported["history"]} >= {"start", "lang", "subscribe", "submit"}
+        assert sorted(row["chat_id"] for row in exported["subscriptions"]) == sorted([ZELDA.id, GROUP])
+        assert exported["submissions"][0]["text"] == SUBMISSION
+        assert exported["leak_results"][0]["concept"] == "quokka"
+        assert [row["prompt"] for row in exported["flux_generations"]] == ["a quokka with a sign"]
+        assert [row["value"] for row in exported["flux_votes"]] == [1]
+        assert [row["value"] for row in exported["digest_votes"]] == [1]
+
+        # --- /forget ---
+        [confirm] = sends(await bot.send("/forget", ZELDA, chat_id=ZELDA.id))
+        calls = await bot.press(confirm, 0, ZELDA, chat_id=ZELDA.id)
+        assert "deleted" in [c for c in calls if c.method == "editMessageText"][0].params["text"]
+
+        leftovers = await walk_database(bot.sessionmaker) + walk_job_store(bot.config.bot.database_url)
+        assert leftovers == [], "\n".join(leftovers)
+    finally:
+        await scheduler.stop()
+
+    # What belongs to others stays: the group's subscription (without its creator), its issue (without Zelda's
+    # words), its job; Otto's history, image and vote.
+    async with bot.sessionmaker() as session:
+        [group_sub] = (await session.scalars(select(Subscription))).all()
+        assert group_sub.chat_id == GROUP and group_sub.active and group_sub.created_by is None
+        issue = await session.get(DigestIssue, group_issue.issue_id)
+        assert REMOVED in issue.text and "Paper digest" in issue.text  # the issue stays, Zelda's words do not
+        assert await session.get(Chat, GROUP) is not None and await session.get(Chat, ZELDA.id) is None
+        otto = (await session.scalars(select(HistoryEntry.command).where(HistoryEntry.user_id == OTTO.id))).all()
+        assert sorted(otto) == ["help", "start"]
+        from storage.schema.flux import FluxGeneration, FluxVote
+
+        assert (await session.scalars(select(FluxGeneration.prompt))).all() == ["a red bus"]
+        assert (await session.scalars(select(FluxVote.user_id))).all() == []  # Otto's vote was on Zelda's image
+    jobs = sa.create_engine(jobstore_url(bot.config.bot.database_url))
+    with jobs.connect() as connection:
+        ids = {row[0] for row in connection.execute(sa.text(f"SELECT id FROM {JOB_TABLE}"))}
+    jobs.dispose()
+    assert f"digest:{group_sub.id}" in ids
