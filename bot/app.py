@@ -10,6 +10,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.background import BackgroundTasks
 from bot.commands import command_menus
 from bot.config import AppSettings, Settings
@@ -17,6 +18,7 @@ from bot.i18n import LANGUAGES, Translator
 from bot.jobs import JobMiddleware, JobRegistry
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.metrics import BotApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares.quota import QuotaMiddleware
 from bot.sending import ReplyTargetMiddleware, ReplyTargetRequestMiddleware, RetryAfterMiddleware
 from handlers import all_commands, get_routers
@@ -35,6 +37,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
         session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(RetryAfterMiddleware())
+    session.middleware(BotApiMetricsMiddleware())  # inside the retry: every attempt and every 429 is counted
     session.middleware(ReplyTargetRequestMiddleware())  # topic + reply on every send (bot/sending.py)
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
@@ -58,6 +61,9 @@ def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[Asyn
         workflow["digests"] = DigestService(config.digests, sessionmaker, translator=Translator, hub=hub)
     dp = Dispatcher(settings=settings, app_settings=config, sessionmaker=sessionmaker, hub=hub,
                     bot_username=settings.bot_username, **workflow)
+    # First of ours: the measured time covers the database session and the context too (bot/metrics.py).
+    dp.update.outer_middleware(UpdateMetricsMiddleware(spec.name for spec in all_commands()))
+    metrics.watch_hub(hub)
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker))
     dp.update.outer_middleware(ContextMiddleware(settings))
     dp.update.outer_middleware(ReplyTargetMiddleware())

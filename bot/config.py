@@ -66,6 +66,12 @@ class Settings(EnvSettings):
 
     console_output_dir: Path = Path("data") / "console"
     log_level: str = "INFO"
+    # text, or json: one JSON object per line (for log collectors); secrets are redacted either way.
+    log_format: str = Field("text", pattern="^(text|json)$")
+    # /metrics, /healthz and /readyz on their own port in polling mode and in the scheduler role (webhook mode
+    # serves them on WEBHOOK_PORT as well); 0 turns that server off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=0, le=65535)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

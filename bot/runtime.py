@@ -88,6 +88,10 @@ def setup_logging(level: str, settings: AppSettings) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sections: tuple[EnvSettings, ...] = settings.sections()
     redact.install(redact.secrets_of(*sections) + remote_model_keys(settings.models))
+    if settings.bot.log_format == "json":
+        from bot.jsonlog import use_json
+
+        use_json()  # after the redaction filter was installed on the same handlers: lines are redacted first
     # aiohttp's access log and aiogram's event log would print every update; keep them at warning.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot.app import register_commands
 from bot.config import Settings
+from bot.metrics import probes_for
 from bot.parsing import clean_payload, payload_ints_fit
 from bot.shutdown import Shutdown
 from bot.transports.inbox import Inbox
@@ -158,6 +159,8 @@ def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", healthz)
+    # /metrics and /readyz (database, schema at head, scheduler lock) on the webhook's own port (bot/metrics.py).
+    probes_for(dp, accepting=lambda: inbox.accepting).add_routes(app, healthz=False)
 
     async def on_startup(_app: web.Application) -> None:
         await prepare(bot, dp, settings)

@@ -1,0 +1,41 @@
+"""`LOG_FORMAT=json`: one JSON object per log line, for log collectors (Loki, Elasticsearch, CloudWatch).
+
+The redaction filter (bot/redact.py) runs on the handler before this formatter, so `message` and the traceback are
+already redacted; they are redacted once more here, because a JSON line is often shipped off the machine."""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from typing import Any
+
+from bot import redact
+
+# LogRecord attributes that are not `extra=` fields.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact.redact(record.getMessage()),
+        }
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = redact.redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = redact.redact(record.stack_info)
+        for key, value in vars(record).items():  # `extra=` fields (update_id, chat_id, ...) become keys
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | float | bool | None) else redact.redact(str(value))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def use_json(logger: logging.Logger | None = None) -> None:
+    """Put the JSON formatter on every handler of `logger` (default: the root logger)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        handler.setFormatter(JsonFormatter())
