@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import CommandSpec
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
+from bot.parsing import RowId, Vote
 from bot.render import cut_caption, escape
 from bot.sending import chat_action, send_long
 from handlers.failures import feature_router
 from models.imagegen.providers import Providers
-from services.flux import MAX_PROMPT, FluxService, TestOutcome, check_prompt, check_suite
+from services.flux import MAX_PROMPT, FluxService, SuiteOutcome, check_prompt, check_suite
 from storage.schema.core import User
 
 commands = [
@@ -25,13 +26,13 @@ commands = [
 
 
 class FluxVoteButton(CallbackData, prefix="fv"):
-    generation_id: int
-    value: int
+    generation_id: RowId
+    value: Vote
 
 
 class FluxAction(CallbackData, prefix="fa"):
     action: str  # reroll | test
-    generation_id: int
+    generation_id: RowId
 
 
 def keyboard(generation_id: int, up: int, down: int, l10n: Translator) -> InlineKeyboardMarkup:
@@ -63,7 +64,7 @@ async def generate_and_send(bot: Bot, chat: Chat, prompt: str, flux: FluxService
                          model=image.model, latency_ms=int(image.seconds * 1000))
 
 
-def render_test(outcome: TestOutcome, l10n: Translator) -> str:
+def render_test(outcome: SuiteOutcome, l10n: Translator) -> str:
     summary = l10n("flux-test-summary", suite=outcome.suite, provider=outcome.provider, seed=str(outcome.seed),
                    ok=str(len(outcome.images)), total=str(outcome.total))
     if outcome.mean_score is not None:

@@ -41,7 +41,7 @@ class FluxImage:
 
 
 @dataclass(frozen=True)
-class TestImage:
+class SuiteImage:
     generation_id: int
     result: ItemResult
 
@@ -52,16 +52,16 @@ class TestImage:
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class SuiteOutcome:
     suite: str
     provider: str
     seed: int
-    images: list[TestImage]  # the items that produced an image, in suite order
+    images: list[SuiteImage]  # the items that produced an image, in suite order
     failures: list[ItemResult]
     total: int
     mean_score: float | None
 
-    def albums(self) -> list[list[TestImage]]:
+    def albums(self) -> list[list[SuiteImage]]:
         """The images in chunks Telegram accepts as one media group."""
         return [self.images[start:start + ALBUM_SIZE] for start in range(0, len(self.images), ALBUM_SIZE)]
 
@@ -143,7 +143,7 @@ class FluxService:
                                           url=image.url)
         return FluxImage(generation.id, image)
 
-    async def run_test(self, suite: str, subject: str | None, *, user_id: int | None, chat: ChatRef) -> TestOutcome:
+    async def run_test(self, suite: str, subject: str | None, *, user_id: int | None, chat: ChatRef) -> SuiteOutcome:
         await self.check_limit(user_id, chat, len(suite_items(suite, subject)))  # a whole suite must fit
         provider = self.imagegen.get()
         seed, results = await run_suite(provider, suite, subject)
@@ -156,10 +156,10 @@ class FluxService:
                 seed=seed, status=result.status, url=result.image.url if result.image else None,
                 ocr_text=result.ocr_text, score=result.score, error=(result.error or "")[:500] or None)
             if result.status == "ok" and result.image is not None:
-                images.append(TestImage(stored.id, result))
+                images.append(SuiteImage(stored.id, result))
             else:
                 failures.append(result)
-        return TestOutcome(suite, provider.name, seed, images, failures, len(results), mean_score(results))
+        return SuiteOutcome(suite, provider.name, seed, images, failures, len(results), mean_score(results))
 
     async def remember_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
         """Telegram's file ids of the images sent, by generation id."""

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repo.upsert import upsert
@@ -60,11 +60,14 @@ async def suite_stats(session: AsyncSession) -> list[tuple[str, str, float | Non
     """(suite, model, mean OCR score, share of 👍 among votes, images) per suite and model."""
     up = func.sum(case((FluxVote.value > 0, 1), else_=0))
     votes = func.count(FluxVote.id)
-    query = (select(func.coalesce(FluxGeneration.suite, "flux"), FluxGeneration.model,
+    # A literal, not a bound parameter: PostgreSQL matches GROUP BY expressions by their text, and three bound
+    # "flux" parameters ($1, $6, $7) are three different expressions to it.
+    suite = func.coalesce(FluxGeneration.suite, literal_column("'flux'"))
+    query = (select(suite, FluxGeneration.model,
                     func.avg(FluxGeneration.score), up, votes, func.count(func.distinct(FluxGeneration.id)))
              .outerjoin(FluxVote, FluxVote.generation_id == FluxGeneration.id)
              .where(FluxGeneration.status == "ok")
-             .group_by(func.coalesce(FluxGeneration.suite, "flux"), FluxGeneration.model)
-             .order_by(func.coalesce(FluxGeneration.suite, "flux"), FluxGeneration.model))
+             .group_by(suite, FluxGeneration.model)
+             .order_by(suite, FluxGeneration.model))
     return [(suite, model, score, (int(ups) / total) if total else None, count)
             for suite, model, score, ups, total, count in (await session.execute(query)).all()]
