@@ -99,6 +99,7 @@ async def one_run(config: AppSettings, tmp: Path, name: str, chats: list, crash_
             try:
                 started = time.perf_counter()
                 reports: list[BroadcastReport] = []
+                crashed = False  # the first broadcaster really was cancelled mid-run (not finished before)
                 if crash_at is not None:
                     expected = sum(len(split_message(text)) for _, _, blocked, text in chats if not blocked)
                     crashing = asyncio.create_task(Broadcaster(bot, sessionmaker, settings).run())
@@ -108,14 +109,15 @@ async def one_run(config: AppSettings, tmp: Path, name: str, chats: list, crash_
                     try:
                         reports.append(await crashing)  # finished before the crash came (tiny --chats)
                     except asyncio.CancelledError:
-                        pass
+                        crashed = True
                 reports.append(await Broadcaster(bot, sessionmaker, settings).run())
                 seconds = time.perf_counter() - started
             finally:
                 await bot.session.close()
             result = tally(fake, chats)
-        result.update(seconds=round(seconds, 2), msg_per_s=round(result["arrived_messages"] / seconds, 1),
-                      report=reports[-1].as_dict(), states=await states(sessionmaker))
+        result.update(crashed=crashed, seconds=round(seconds, 2),
+                      msg_per_s=round(result["arrived_messages"] / seconds, 1), report=reports[-1].as_dict(),
+                      states=await states(sessionmaker))
         return result
     finally:
         await engine.dispose()
@@ -136,6 +138,7 @@ async def run(chats: int, seed: int = 0, random_429: float = 0.005) -> dict:
         "retry_after_429s": clean["http_429"], "seconds": clean["seconds"],
         "crash_lost": crash["lost"], "crash_duplicated": crash["duplicated"],
         "crash_unknown": crash["states"].get("unknown", 0), "crash_retry_after_429s": crash["http_429"],
+        "crashed": crash["crashed"],
         "crash_seconds": crash["seconds"], "random_429_rate": random_429, "clean": clean, "crash": crash, "seed": seed,
         "limits": TELEGRAM_LIMITS, "settings": {name: getattr(settings, name) for name in (
             "broadcast_per_second", "broadcast_per_chat_interval_s", "broadcast_group_per_minute",
