@@ -15,6 +15,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from services.errors import UserInputError
+
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 MAX_NUMBER_CHARS = 19  # len(str(INT64_MAX)): nothing longer can be in range
 MAX_TIMEZONE_CHARS = 64  # the longest IANA name is 32 characters
@@ -23,25 +25,6 @@ _DIGITS = re.compile(r"-?[0-9]{1,19}")
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class UserInputError(Exception):
-    """The user asked for something we will not do: bad arguments, a limit reached, a stale button.
-
-    `key` is the Fluent message id of the reply and `params` its arguments; `then`, another message id, adds a line
-    (the usage example after a syntax error); `reason` is what the history row records (`{"reason": reason}`);
-    `alert` shows a button's reply as an alert rather than a toast. The feature routers (handlers/failures.py)
-    answer it; `services.errors` re-exports it, so a parser here and a service raise the same thing."""
-
-    def __init__(self, key: str, reason: str = "bad input", *, then: str | None = None, alert: bool = False,
-                 **params: str | int) -> None:
-        super().__init__(f"{reason} ({key})")
-        self.key, self.reason, self.then, self.alert = key, reason, then, alert
-        self.params: dict[str, str | int] = params
-
-    def localize(self, l10n: Any) -> str:
-        """The message in the translator's language (a `bot.i18n.Translator`)."""
-        return str(l10n(self.key, **self.params)) + (("\n" + str(l10n(self.then))) if self.then else "")
 
 
 def echo(text: str) -> str:

@@ -82,8 +82,7 @@ def feature_router(name: str, *, model_errors: str | None = None, image_errors: 
                             history: HistoryRecorder) -> None:
         error = event.exception
         assert isinstance(error, UserInputError)
-        text = l10n(error.key, **error.params) + ("\n" + l10n(error.then) if error.then else "")
-        await reply(source_event, bot, history, text, alert=error.alert)
+        await reply(source_event, bot, history, error.localize(l10n), alert=error.alert)
         await record(error, source_event, history, {"reason": error.reason})
 
     async def on_model_error(event: ErrorEvent, source_event: TelegramObject, bot: Bot, l10n: Translator,
