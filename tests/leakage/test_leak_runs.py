@@ -1,10 +1,13 @@
 """Probes through the real engine and embedder, and /leak through the real dispatcher."""
+import numpy as np
 import pytest
+from sqlalchemy import select
 
 from models.leakage.probes import LeakProbe
 from models.leakage.runner import run_probe, run_suite
+from models.leakage.similarity import MEASURES
+from models.leakage.stats import pair_scores
 from storage.schema.leak import LeakResult
-from sqlalchemy import select
 
 YELLOW = LeakProbe("t1", "colours", "en", "yellow", "He works as a", "He likes yellow. He works as a")
 
@@ -29,9 +32,22 @@ async def test_probe_run_pairs_samples_and_reports_statistics(engines):
 async def test_token_measure_and_instruct_model(hub, engines):
     _engine, embedder = engines
     chat = await hub.text("smollm2-135m-instruct").ready()
+    assert chat.spec.prompt_style == "chat"  # the instruct model is prompted through its chat template
     run = await run_probe(chat, embedder, YELLOW, n=2, temperatures=(1.0,), seed=0, max_new_tokens=12,
                           measure="token")
-    assert len(run.scores) == 2 and all(-1.0001 <= s <= 1.0001 for s in run.test_similarity)
+    assert run.measure == "token" and len(run.scores) == 2
+    # The similarities are the token measure's (BERTScore F1 over MiniLM token vectors) of these very
+    # continuations to the concept, and not cosine's; the scores pair test against control.
+    texts = [*run.control, *run.test]
+    token = await MEASURES["token"](embedder, YELLOW.concept, texts)
+    np.testing.assert_allclose([*run.control_similarity, *run.test_similarity], token, atol=1e-5)
+    assert not np.allclose(token, await MEASURES["cosine"](embedder, YELLOW.concept, texts), atol=1e-3)
+    assert run.scores == list(pair_scores(run.test_similarity, run.control_similarity))
+    # The measure itself: a text is its own best match, an unrelated one scores lower.
+    same, unrelated = await MEASURES["token"](embedder, "yellow", ["yellow", "The train leaves at noon."])
+    assert same == pytest.approx(1.0, abs=1e-4) and unrelated < same
+    # An answer that restates the prompt is cut to the continuation: no test sample starts with the prompt.
+    assert not any(text.lower().startswith(YELLOW.test.lower()) for text in run.test)
 
 
 async def test_suite_aggregates(engines):
