@@ -25,8 +25,6 @@ from collections import Counter
 from pathlib import Path
 
 # The project root is importable from anywhere through the editable install (scripts/setup.sh).
-from sqlalchemy import func, select
-
 from bot.app import create_bot
 from bot.config import AppSettings
 from bot.render import split_message
@@ -34,9 +32,8 @@ from digests.broadcast import Broadcaster, BroadcastReport
 from fakes.botapi import FakeBotAPI, FloodLimits
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
-from storage.repo.digest import ensure_deliveries
-from storage.schema.core import Chat
-from storage.schema.digest import Delivery, DigestIssue
+from storage.repo.core import upsert_chat
+from storage.repo.digest import add_issue, delivery_states, ensure_deliveries
 
 TOKEN = "123456:AAHbenchBroadcastToken_0123456789abcdef"
 TELEGRAM_LIMITS = dict(per_second=30, per_chat_per_second=1, per_group_per_minute=20, retry_after=1)
@@ -62,11 +59,10 @@ async def prepare(url: str, chats: list[tuple[int, str, bool, str]]) -> tuple:
     await upgrade(engine)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
-        session.add_all(Chat(id=chat_id, type=chat_type, title=None, settings={}) for chat_id, chat_type, _, _ in chats)
+        for chat_id, chat_type, _, _ in chats:
+            await upsert_chat(session, chat_id=chat_id, type=chat_type, title=None)
         for index, (chat_id, _, _, text) in enumerate(chats):
-            issue = DigestIssue(subscription_id=None, period=f"bench-{index}", papers=[], text=text)
-            session.add(issue)
-            await session.flush()
+            issue = await add_issue(session, subscription_id=None, period=f"bench-{index}", papers=[], text=text)
             await ensure_deliveries(session, issue.id, [chat_id])
     return engine, sessionmaker
 
@@ -84,7 +80,7 @@ def tally(fake: FakeBotAPI, chats: list[tuple[int, str, bool, str]]) -> dict:
 
 async def states(sessionmaker) -> dict[str, int]:
     async with sessionmaker() as session:
-        return dict((await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
+        return await delivery_states(session)
 
 
 async def one_run(config: AppSettings, tmp: Path, name: str, chats: list, crash_at: float | None,

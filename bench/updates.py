@@ -26,15 +26,13 @@ from pathlib import Path
 # The project root is importable from anywhere through the editable install (scripts/setup.sh).
 from aiogram import Bot, Dispatcher
 from aiogram.types import Chat, Message, Update, User
-from sqlalchemy import func, select
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import AppSettings
 from bot.transports.offline import RecordingSession
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
-from storage.schema.core import HistoryEntry
-from storage.schema.core import User as DbUser
+from storage.repo.core import count_history, count_users
 
 BOT_USER = User(id=42, is_bot=True, first_name="Paper demo bot", username="paper_demo_bot")
 MIX = [("/help", 0.4), ("/history", 0.3), ("plain text about a paper, arXiv:2408.06518", 0.3)]
@@ -119,12 +117,9 @@ async def run(n: int, users: int, seed: int, warmup: int, profile: Path | None, 
             results[name]["bot_api_calls"] = len(session.calls)
 
         async with create_sessionmaker(engine)() as db:
-            measured = DbUser.id.between(100_000, 100_000 + users - 1)
-            results["b_full_stack"]["db_users"] = await db.scalar(select(func.count()).where(measured))
-            results["b_full_stack"]["db_history_rows"] = await db.scalar(
-                select(func.count()).select_from(HistoryEntry))
-            results["b_full_stack"]["db_error_rows"] = await db.scalar(
-                select(func.count()).select_from(HistoryEntry).where(HistoryEntry.status == "error"))
+            results["b_full_stack"]["db_users"] = await count_users(db, (100_000, 100_000 + users - 1))
+            results["b_full_stack"]["db_history_rows"] = await count_history(db)
+            results["b_full_stack"]["db_error_rows"] = await count_history(db, "error")
         await engine.dispose()
     ratio = results["b_full_stack"]["updates_per_s"] / results["a_bare_aiogram"]["updates_per_s"]
     return {"n": n, "users": users, "seed": seed, "concurrency": concurrency, "mix": dict(MIX),

@@ -92,6 +92,21 @@ async def forget_user(session: AsyncSession, user_id: int) -> int:
     return deleted or 0
 
 
+async def count_users(session: AsyncSession, ids: tuple[int, int] | None = None) -> int:
+    """Users, or those whose id lies in [low, high]."""
+    query = select(func.count()).select_from(User)
+    if ids is not None:
+        query = query.where(User.id.between(*ids))
+    return await session.scalar(query) or 0
+
+
+async def count_history(session: AsyncSession, status: str | None = None) -> int:
+    query = select(func.count()).select_from(HistoryEntry)
+    if status is not None:
+        query = query.where(HistoryEntry.status == status)
+    return await session.scalar(query) or 0
+
+
 @dataclass
 class BotStats:
     users: int

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,7 +154,7 @@ async def issue_for(session: AsyncSession, subscription_id: int, period: str) ->
                                                             DigestIssue.period == period))).first()
 
 
-async def add_issue(session: AsyncSession, *, subscription_id: int, period: str, papers: list[int],
+async def add_issue(session: AsyncSession, *, subscription_id: int | None, period: str, papers: list[int],
                     text: str) -> DigestIssue:
     """Raises IntegrityError when the slot's issue exists already (another run made it first)."""
     issue = DigestIssue(subscription_id=subscription_id, period=period, papers=papers, text=text,
@@ -191,6 +191,12 @@ async def ensure_deliveries(session: AsyncSession, issue_id: int, chat_ids: list
     if rows:
         await session.execute(_insert(session)(Delivery.__table__).values(rows).on_conflict_do_nothing(
             index_elements=["issue_id", "chat_id"]))
+
+
+async def delivery_states(session: AsyncSession) -> dict[str, int]:
+    """How many deliveries are in each state."""
+    rows = (await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all()
+    return {state: count for state, count in rows}
 
 
 async def set_delivery(session: AsyncSession, delivery_id: int, **values: Any) -> None:
