@@ -96,7 +96,7 @@ class LeakService:
     async def run(self, probe: LeakProbe, model: str, *, user_id: int | None, chat_id: int) -> LeakOutcome:
         """Runs the probe (ModelError propagates) and stores the result."""
         engine = await self.hub.text(model).ready()
-        embedder = await self.hub.embedder().ready()
+        embedder = await self.hub.embedder_for(probe.language).ready()  # measured best for the language
         run = await run_probe(engine, embedder, probe, n=self.policy.samples, temperatures=(self.policy.temperature,),
                               seed=self.rng.randrange(2**31), max_new_tokens=self.policy.max_new_tokens)
         lo, hi = run.ci95
@@ -130,7 +130,8 @@ class LeakService:
         engine = await self.hub.text(model).ready()
         embedder = await self.hub.embedder().ready()
         result = await run_suite(engine, embedder, list(default_suite()), suite_name="default",
-                                 n=self.policy.bench_samples, temperatures=(0.0, 1.0), progress=progress)
+                                 n=self.policy.bench_samples, temperatures=(0.0, 1.0), progress=progress,
+                                 measure="auto", embedders=self.hub)  # each language on its measured embedder
         chart = await asyncio.to_thread(_chart_png, result)  # matplotlib is slow and blocking
         return LeakBench(model, result, table(result), chart)
 

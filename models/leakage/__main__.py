@@ -17,55 +17,9 @@ from models.errors import ModelError
 from models.hub import ModelHub
 from models.leakage.chart import leak_chart
 from models.leakage.probes import DEFAULT_SUITE, SuiteError, read_suite
+from models.leakage.report import measures_table, table
 from models.leakage.runner import PAPER_TEMPERATURES, SuiteResult, run_suite
 from models.leakage.similarity import known_measure
-
-
-def _rate(rate: float, low: float, high: float) -> str:
-    return f"{rate:>10.1f}{f'[{low:.1f}, {high:.1f}]':>18}"
-
-
-def table(result: SuiteResult) -> str:
-    lo, hi = result.ci95()
-    lines = [f"model {result.model} · suite {result.suite} · {len(result.runs)} probes"
-             + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
-             + f" · n={result.n} · T={result.temperatures} · measure {result.runs[0].measure if result.runs else '-'}"
-             + f" · {result.seconds:.0f} s",
-             f"{'':<16}{'Leak-Rate':>10}{'95% CI':>18}{'probes':>8}",
-             f"{'overall':<16}{_rate(result.leak_rate, lo, hi)}{len(result.runs):>8}"]
-    validity = result.language_validity()
-    for title, key in (("category", lambda p: p.category), ("language", lambda p: p.language)):
-        groups = result.group(key)
-        counts: dict[str, int] = {}
-        for run in result.runs:
-            counts[key(run.probe)] = counts.get(key(run.probe), 0) + 1
-        lines.append(f"-- by {title}")
-        for name, (rate, low, high) in groups.items():
-            if title == "language" and not validity.get(name, ("", True))[1]:
-                embedder = validity[name][0]
-                lines.append(f"{name:<16}{'—':>10}{'':>18}{counts[name]:>8}  {embedder} does not separate "
-                             f"{name}: no meaningful Leak-Rate")
-                continue
-            lines.append(f"{name:<16}{_rate(rate, low, high)}{counts[name]:>8}")
-    return "\n".join(lines)
-
-
-def measures_table(result: SuiteResult) -> str:
-    """Every measure side by side, per language (the same continuations scored each way)."""
-    languages = sorted({run.probe.language for run in result.runs})
-    lines = ["-- by measure and language (Leak-Rate [95% CI], probes; — where the embedder does not separate)"]
-    for measure in result.measures:
-        summary = result.with_measure(measure).measure_summary()
-        cells = [f"overall {summary['leak_rate']:.1f} [{summary['ci95'][0]:.1f}, {summary['ci95'][1]:.1f}]"]
-        for language in languages:
-            entry = summary["by_language"][language]
-            if entry["leak_rate"] is None:
-                cells.append(f"{language} — ({entry['embedder']}, n={entry['n_probes']})")
-            else:
-                cells.append(f"{language} {entry['leak_rate']:.1f} [{entry['ci95'][0]:.1f}, {entry['ci95'][1]:.1f}] "
-                             f"n={entry['n_probes']}")
-        lines.append(f"{measure:<24}" + " · ".join(cells))
-    return "\n".join(lines)
 
 
 async def bench(args: argparse.Namespace) -> int:

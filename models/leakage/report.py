@@ -1,17 +1,25 @@
-"""Text reports of a suite run: the table the CLI prints and /leakbench sends."""
+"""Text reports of a suite run: the table the CLI prints and /leakbench sends. A language whose similarity embedder
+does not separate related from unrelated text in it (python -m models.leakage embeddings) gets "—" and a note, not a
+Leak-Rate."""
 from collections.abc import Callable
 
 from models.leakage.probes import LeakProbe
 from models.leakage.runner import SuiteResult
 
 
+def _rate(rate: float, low: float, high: float) -> str:
+    return f"{rate:>10.1f}{f'[{low:.1f}, {high:.1f}]':>18}"
+
+
 def table(result: SuiteResult) -> str:
-    """Leak-Rate overall, by category and by language, each with its 95% interval and probe count."""
     lo, hi = result.ci95()
-    lines = [f"model {result.model} · suite {result.suite} · {len(result.runs)} probes · n={result.n} · "
-             f"T={result.temperatures} · {result.seconds:.0f} s",
+    lines = [f"model {result.model} · suite {result.suite} · {len(result.runs)} probes"
+             + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
+             + f" · n={result.n} · T={result.temperatures} · measure {result.runs[0].measure if result.runs else '-'}"
+             + f" · {result.seconds:.0f} s",
              f"{'':<16}{'Leak-Rate':>10}{'95% CI':>18}{'probes':>8}",
-             f"{'overall':<16}{result.leak_rate:>10.1f}{f'[{lo:.1f}, {hi:.1f}]':>18}{len(result.runs):>8}"]
+             f"{'overall':<16}{_rate(result.leak_rate, lo, hi)}{len(result.runs):>8}"]
+    validity = result.language_validity()
     keys: tuple[tuple[str, Callable[[LeakProbe], str]], ...] = (
         ("category", lambda p: p.category), ("language", lambda p: p.language))
     for title, key in keys:
@@ -21,5 +29,28 @@ def table(result: SuiteResult) -> str:
             counts[key(run.probe)] = counts.get(key(run.probe), 0) + 1
         lines.append(f"-- by {title}")
         for name, (rate, low, high) in groups.items():
-            lines.append(f"{name:<16}{rate:>10.1f}{f'[{low:.1f}, {high:.1f}]':>18}{counts[name]:>8}")
+            if title == "language" and not validity.get(name, ("", True))[1]:
+                embedder = validity[name][0]
+                lines.append(f"{name:<16}{'—':>10}{'':>18}{counts[name]:>8}  {embedder} does not separate "
+                             f"{name}: no meaningful Leak-Rate")
+                continue
+            lines.append(f"{name:<16}{_rate(rate, low, high)}{counts[name]:>8}")
+    return "\n".join(lines)
+
+
+def measures_table(result: SuiteResult) -> str:
+    """Every measure side by side, per language (the same continuations scored each way)."""
+    languages = sorted({run.probe.language for run in result.runs})
+    lines = ["-- by measure and language (Leak-Rate [95% CI], probes; — where the embedder does not separate)"]
+    for measure in result.measures:
+        summary = result.with_measure(measure).measure_summary()
+        cells = [f"overall {summary['leak_rate']:.1f} [{summary['ci95'][0]:.1f}, {summary['ci95'][1]:.1f}]"]
+        for language in languages:
+            entry = summary["by_language"][language]
+            if entry["leak_rate"] is None:
+                cells.append(f"{language} — ({entry['embedder']}, n={entry['n_probes']})")
+            else:
+                cells.append(f"{language} {entry['leak_rate']:.1f} [{entry['ci95'][0]:.1f}, {entry['ci95'][1]:.1f}] "
+                             f"n={entry['n_probes']}")
+        lines.append(f"{measure:<24}" + " · ".join(cells))
     return "\n".join(lines)
