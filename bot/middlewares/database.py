@@ -4,8 +4,11 @@ when the handler raises (the error handler then records the failure in a transac
 Updates that come from the durable inbox (bot/transports/inbox.py) carry a `finish_update` hook: it marks the update
 done inside this same transaction, so the handler's writes and "done" commit together or not at all."""
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repo.inbox import NotClaimed
@@ -14,10 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseMiddleware(BaseMiddleware):
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 
-    async def __call__(self, handler, event, data):
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
         finish = data.get("finish_update")
         # The session connects lazily: an update that touches no table costs no connection.
         async with self.sessionmaker() as session:
