@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from pydantic import Field
+
 from services.errors import UserInputError
+from storage.schema.base import storable
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 MAX_NUMBER_CHARS = 19  # len(str(INT64_MAX)): nothing longer can be in range
@@ -25,6 +28,13 @@ _DIGITS = re.compile(r"-?[0-9]{1,19}")
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Field types for callback data (aiogram CallbackData is pydantic): a forged button with a number out of range fails
+# to unpack (the filter does not match) instead of reaching the database as a value BIGINT cannot hold.
+TelegramId = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]  # user and chat ids (chats are negative)
+RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]  # our own table ids
+Count = Annotated[int, Field(ge=0, le=2 ** 31 - 1)]  # offsets, page sizes
+Vote = Annotated[int, Field(ge=-1, le=1)]
 
 
 def echo(text: str) -> str:
@@ -132,17 +142,10 @@ def parse_callback(data: str | None, prefix: str, *kinds: str) -> tuple[Any, ...
 
 
 # ---------------------------------------------------------------- storable text
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def clean_text(text: str) -> str:
-    """Text every database takes: NUL dropped (PostgreSQL refuses it in text columns), lone surrogates (JSON can
-    carry them, UTF-8 cannot encode them) replaced by U+FFFD."""
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    if not text.isascii() and _SURROGATE.search(text):
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+    """Text every database takes (`storage.schema.base.storable`, the storage boundary's own rule): NUL dropped,
+    lone surrogates replaced by U+FFFD."""
+    return storable(text)
 
 
 def clean_payload(value: Any) -> Any:

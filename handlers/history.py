@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import CommandSpec
 from bot.i18n import Html, Translator
+from bot.parsing import Count, TelegramId, UserInputError, parse_int
 from bot.render import escape, isolate
 from bot.sending import Replier, ReplyTarget, edit_or_send
 from services.privacy import export_user, forget_user
@@ -32,14 +33,14 @@ DEFAULT_PAGE, MAX_PAGE = 10, 50
 
 
 class HistoryPage(CallbackData, prefix="hist"):
-    owner: int  # only the user whose history it is may turn its pages (it may be shown in a group)
-    offset: int
-    size: int
-    chat: int = 0  # 0: every chat (a private chat); else only this group's rows
+    owner: TelegramId  # only the user whose history it is may turn its pages (it may be shown in a group)
+    offset: Count
+    size: Count
+    chat: TelegramId = 0  # 0: every chat (a private chat); else only this group's rows
 
 
 class ForgetChoice(CallbackData, prefix="forget"):
-    owner: int
+    owner: TelegramId
     confirm: bool
 
 
@@ -90,8 +91,8 @@ async def history_command(message: Message, command: CommandObject, session: Asy
     size = DEFAULT_PAGE
     if command.args:
         try:
-            size = int(command.args.strip())
-        except ValueError:
+            size = parse_int(command.args, minimum=1, maximum=MAX_PAGE)  # ASCII digits, length-capped
+        except UserInputError:
             size = 0
         if not 1 <= size <= MAX_PAGE:
             await message.answer(l10n("history-bad-number", max=MAX_PAGE))

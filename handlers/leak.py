@@ -14,6 +14,7 @@ from bot.commands import CommandSpec
 from bot.config import Settings
 from bot.history import HistoryRecorder, Progress
 from bot.i18n import Html, Translator
+from bot.parsing import RowId
 from bot.render import bar, escape, isolate
 from bot.sending import chat_action, send_long
 from handlers.failures import feature_router
@@ -33,7 +34,7 @@ commands = [
 
 class LeakAction(CallbackData, prefix="leak"):
     action: str  # again | model | samples
-    result_id: int
+    result_id: RowId
 
 
 def service(session: AsyncSession | None, hub: ModelHub, settings: Settings) -> LeakService:

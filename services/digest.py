@@ -7,6 +7,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.parsing import parse_id
 from digests.identity import arxiv_ids, paper_key
 from digests.sources import ingest_post
 from services.errors import UserInputError
@@ -42,7 +43,10 @@ class DigestChatService:
     async def preview(self, chat_id: int, argument: str, digests: Previewer) -> Preview:
         """The chat's subscription numbered `argument` (else its first) and its next issue, not stored."""
         found = await chat_subscriptions(self.session, chat_id)
-        chosen = next((s for s in found if argument.isdigit() and s.id == int(argument)), found[0] if found else None)
+        wanted = argument.strip().lstrip("#")
+        number = parse_id(wanted) if wanted else None  # ASCII digits within BIGINT, else a localized reason
+        chosen = next((s for s in found if s.id == number), None) if number is not None else None
+        chosen = chosen or (found[0] if found else None)
         if chosen is None:
             raise UserInputError("subscriptions-none", "no subscription", then="subscribe-usage")
         return Preview(chosen.id, await digests.preview(chosen.id))

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from bot.parsing import parse_id
 from digests.subscription import SubscribeError, parse_subscribe
 from services.errors import UserInputError
 from storage.repo.digest import add_subscription, chat_subscriptions, deactivate_subscriptions
@@ -64,8 +65,9 @@ class SubscriptionService:
         chosen: Sequence[Subscription]
         if wanted == "all":
             chosen = found
-        elif wanted.isdigit():
-            chosen = [s for s in found if s.id == int(wanted)]
+        elif wanted and wanted[0].isdigit():
+            number = parse_id(wanted)  # ASCII digits within BIGINT, else a localized reason (UserInputError)
+            chosen = [s for s in found if s.id == number]
         elif not wanted and len(found) == 1:
             chosen = found
         else:

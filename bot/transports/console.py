@@ -6,6 +6,7 @@ import asyncio
 import html
 import re
 import sys
+import threading
 from pathlib import Path
 
 from aiogram.types import User
@@ -13,6 +14,7 @@ from aiogram.types import User
 from bot.app import create_bot
 from bot.config import AppSettings
 from bot.runtime import runtime
+from bot.shutdown import Shutdown
 from bot.transports.offline import OfflineChat, OfflineUser, RecordedCall, RecordingSession
 
 BOT_USERNAME = "paper_demo_bot"
@@ -71,31 +73,61 @@ async def run_console(config: AppSettings, *, user_id: int, language: str | None
         if interactive:
             print(f"Offline console as user {user_id} in a {chat_type} chat. Try /start, /help; "
                   "!N presses button N; Ctrl-D quits.", flush=True)
-        loop = asyncio.get_running_loop()
+        lines = _stdin_lines()
+        shutdown = Shutdown().install()  # SIGTERM/SIGINT: stop reading, let the work in flight finish, close
+        stopping = asyncio.create_task(shutdown.wait())
         while True:
             if interactive:
                 print("you> ", end="", flush=True)
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
+            reading = asyncio.create_task(lines.get())
+            await asyncio.wait([reading, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                break
+            line = reading.result()
+            if line is None:
                 break
             line = line.rstrip("\n")
             if not line.strip():
                 continue
-            if re.fullmatch(r"!\d+", line.strip()):
+            if re.fullmatch(r"![0-9]{1,4}", line.strip()):
+                # The latest message that still shows a keyboard (an edit may have removed the one pressed last).
                 message = chat.last_keyboard_message()
                 index = int(line.strip()[1:]) - 1
-                buttons = [b for row in message.reply_markup.inline_keyboard for b in row] if message else []
+                markup = message.reply_markup if message is not None else None
+                buttons = [b for row in markup.inline_keyboard for b in row] if markup is not None else []
                 if not 0 <= index < len(buttons):
                     print("  (no such button)", flush=True)
                     continue
                 await chat.press(message, index)
             else:
                 await chat.send(line)
+        stopping.cancel()
+        if shutdown.requested.is_set():
+            print(f"  ({shutdown.signal_name}: stopping)", file=sys.stderr, flush=True)
+            await rt.dispatcher["background"].cancel()
         await _wait_background(rt.dispatcher)
         if stay > 0:
             # Scripted demos of scheduled work: keep the scheduler running a while after the input ends.
             await asyncio.sleep(stay)
     return 0
+
+
+def _stdin_lines() -> "asyncio.Queue[str | None]":
+    """Lines of stdin (None at EOF), read by a daemon thread: a signal can stop the console while a read is
+    pending, and the process still exits (an executor thread would keep it waiting for the next line)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = sys.stdin.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line or None)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return queue
 
 
 async def _wait_background(dp) -> None:

@@ -31,6 +31,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.transports import calls
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
 from storage.schema.inbox import DONE, FAILED, INTERRUPTED
@@ -80,6 +81,8 @@ class JobJournal:
 
     async def track(self, coroutine: Coroutine[Any, Any, T], name: str) -> T:
         info = current_update.get()
+        # The job outlives its update: its Bot API calls are its own, not the update's (never replayed).
+        calls.current_calls.set(None)
         job_id: int | None = None
         try:
             async with self.sessionmaker() as session, session.begin():
@@ -157,6 +160,8 @@ class Inbox:
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
         self.processed = 0  # updates finished by this process (done or failed)
+        self.calls: calls.CallJournal | None = None
+        self._calls_middleware: calls.CallJournalMiddleware | None = None
 
     @classmethod
     def from_settings(cls, bot: Bot, dp: Dispatcher, settings: Any) -> Inbox:
@@ -178,6 +183,10 @@ class Inbox:
 
     # --- life cycle ---
     async def start(self) -> None:
+        bind = self.sessionmaker.kw.get("bind")
+        if bind is not None and self.calls is None:
+            self.calls = await calls.CallJournal.open(bind.url.render_as_string(hide_password=False))
+            self._calls_middleware = calls.install(self.bot, self.calls)
         async with self.sessionmaker() as session, session.begin():
             if self.single_process:
                 taken_back = await repo.release_all(session)
@@ -221,6 +230,10 @@ class Inbox:
         async with self.sessionmaker() as session, session.begin():
             given_back = await repo.release(session, self.owner)
             pending = await repo.count_unfinished(session)
+        if self._calls_middleware is not None:
+            calls.uninstall(self.bot, self._calls_middleware)
+        if self.calls is not None:
+            await self.calls.close()
         summary = {"in_flight": in_flight, "finished": in_flight - len(cut), "cut": len(cut),
                    "given_back": given_back, "pending": pending, "processed": self.processed}
         log.info("shutdown: %d of %d updates in flight finished, %d cut at the deadline and given back; "
@@ -290,6 +303,8 @@ class Inbox:
             finished = True
 
         token = current_update.set(UpdateInfo.of(update))
+        # A second claim: the first run may have sent messages before it died; the journal answers for them.
+        calls_token = calls.current_calls.set(calls.CallContext(row.update_id, replay=row.attempts > 1))
         try:
             await self.dp.feed_update(self.bot, update, finish_update=finish)
         except asyncio.CancelledError:
@@ -297,6 +312,7 @@ class Inbox:
         except Exception:
             log.exception("update %s failed outside the handlers", row.update_id)
         finally:
+            calls.current_calls.reset(calls_token)
             current_update.reset(token)
         if not finished:
             # The handler failed (its transaction was rolled back, the errors router recorded the failure in a
@@ -335,6 +351,8 @@ class Inbox:
                     if loop.time() - last_prune > 3600:
                         last_prune = loop.time()
                         pruned = await repo.prune(session, before=utcnow() - self.retention)
+                        if self.calls is not None:
+                            await self.calls.prune(utcnow() - self.retention)
                 if stale:
                     await self.notify_interrupted_jobs()
                 if any(pruned):
@@ -344,6 +362,8 @@ class Inbox:
                 log.exception("inbox: maintenance failed")
 
     async def prune(self) -> tuple[int, int]:
+        if self.calls is not None:
+            await self.calls.prune(utcnow() - self.retention)
         async with self.sessionmaker() as session, session.begin():
             return await repo.prune(session, before=utcnow() - self.retention)
 

@@ -13,11 +13,27 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
-    AnswerCallbackQuery, EditMessageCaption, EditMessageReplyMarkup, EditMessageText, GetChatAdministrators,
-    GetChatMember, GetMe, SendMediaGroup, TelegramMethod,
+    AnswerCallbackQuery,
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetChatAdministrators,
+    GetChatMember,
+    GetMe,
+    SendMediaGroup,
+    TelegramMethod,
 )
 from aiogram.types import (
-    CallbackQuery, Chat, ChatMemberMember, ChatMemberOwner, Document, InputFile, Message, PhotoSize, Update, User,
+    CallbackQuery,
+    Chat,
+    ChatMemberMember,
+    ChatMemberOwner,
+    Document,
+    InputFile,
+    Message,
+    PhotoSize,
+    Update,
+    User,
 )
 
 current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_update", default=None)
@@ -225,8 +241,11 @@ class OfflineChat:
         return await self.feed(self.callback_update(message, chosen.callback_data))
 
     def last_keyboard_message(self) -> Message | None:
+        """The latest message in this chat whose current version shows a keyboard (an edit may have removed it)."""
         for call in reversed(self.session.calls):
             result = call.result
             if isinstance(result, Message) and result.reply_markup is not None and result.chat.id == self.chat.id:
-                return self.session.messages.get((result.chat.id, result.message_id), result)
+                current = self.session.messages.get((result.chat.id, result.message_id), result)
+                if current.reply_markup is not None and getattr(current.reply_markup, "inline_keyboard", None):
+                    return current
         return None

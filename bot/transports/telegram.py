@@ -9,6 +9,7 @@ import asyncio
 import hmac
 import json
 import logging
+from typing import Any
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -96,6 +97,43 @@ async def poll(bot: Bot, inbox: Inbox, allowed_updates: list[str], timeout_s: in
 
 
 # ---------------------------------------------------------------- webhook
+class BadUpdate(ValueError):
+    """A webhook body that is not a Telegram Update (answered 400 and logged, never processed)."""
+
+    def __init__(self, reason: str, update_id: int | None = None):
+        super().__init__(reason)
+        self.update_id = update_id
+
+
+def parse_update_body(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """The update id and the cleaned JSON of a webhook body, or BadUpdate with the reason. Total: any bytes in."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadUpdate("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadUpdate("the body is not a JSON object")
+    update_id = body.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id < 2 ** 63:
+        raise BadUpdate("update_id must be a non-negative 64-bit integer")
+    try:
+        fits = payload_ints_fit(body)
+    except RecursionError:
+        fits = False
+    if not fits:
+        raise BadUpdate("a number does not fit in 64 bits (or the body nests too deeply)", update_id)
+    body = clean_payload(body)
+    try:
+        Update.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadUpdate(f"not an Update: {where}: {first['msg']}", update_id) from None
+    except RecursionError:
+        raise BadUpdate("the body nests too deeply", update_id) from None
+    return update_id, body
+
+
 class WebhookHandler:
     """POST from Telegram: check the secret, check the shape, store, and only then 200."""
 
@@ -112,27 +150,12 @@ class WebhookHandler:
             if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode()):
                 return web.json_response({"ok": False, "description": "wrong secret token"}, status=401)
         try:
-            raw = await request.read()
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return self._reject(400, "the body is not JSON", None)
-        if not isinstance(body, dict):
-            return self._reject(400, "the body is not a JSON object", None)
-        update_id = body.get("update_id")
-        if type(update_id) is not int or not 0 <= update_id < 2 ** 63:
-            return self._reject(400, "update_id must be a non-negative 64-bit integer", None)
-        if not payload_ints_fit(body):
-            return self._reject(400, "a number does not fit in 64 bits", update_id)
-        body = clean_payload(body)
-        try:
-            Update.model_validate(body, context={"bot": self.bot})
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            return self._reject(400, f"not an Update: {where}: {first['msg']}", update_id)
+            update_id, body = parse_update_body(await request.read())
+        except BadUpdate as error:
+            return self._reject(400, str(error), error.update_id)
         try:
             new = await self.inbox.store([(update_id, body)])
-        except Exception:  # noqa: BLE001 - not stored: Telegram must send it again
+        except Exception:
             log.exception("update %s could not be stored; answering 500 so Telegram retries", update_id)
             return web.json_response({"ok": False, "description": "could not store the update"}, status=500)
         if not new:

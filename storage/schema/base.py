@@ -1,7 +1,10 @@
 """Declarative base shared by every table of every feature."""
+import re
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic can drop them by name on every backend (SQLite batch mode needs them).
@@ -21,3 +24,35 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# ---- the storage boundary: text every database takes ----
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """NUL dropped (PostgreSQL refuses it in text: "invalid byte sequence for encoding UTF8: 0x00"; SQLite takes it,
+    so the two backends would disagree), lone surrogates (JSON can carry them, UTF-8 cannot) replaced by U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii() and _SURROGATES.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _storable_parameters(parameters: Any) -> Any:
+    if isinstance(parameters, str):
+        return storable(parameters)
+    if isinstance(parameters, dict):
+        return {key: _storable_parameters(value) for key, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_storable_parameters(value) for value in parameters)
+    return parameters
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _clean_text_parameters(_connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                           _executemany: bool) -> tuple[str, Any]:
+    """Every string bound to every statement of every engine (ORM, Core, the upserts, other libraries' tables)
+    passes through `storable`: one place for every text column, including ones added later."""
+    return statement, _storable_parameters(parameters)

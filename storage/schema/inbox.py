@@ -4,7 +4,7 @@ told 200, and marked done in the same transaction as the handler's writes. Long-
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.schema.base import Base, utcnow
@@ -58,3 +58,17 @@ class Job(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
     notified: Mapped[bool] = mapped_column(default=False)  # the user was told it was interrupted
+
+
+class InboxCall(Base):
+    """The Bot API calls an update made that change something in Telegram (a message sent, edited, a button
+    answered): written before the request and completed with its result after it. An update processed again after a
+    crash gets these answers back instead of sending again (bot/transports/calls.py)."""
+    __tablename__ = "inbox_calls"
+    __table_args__ = (PrimaryKeyConstraint("update_id", "seq"), Index("ix_inbox_calls_created", "created_at"))
+
+    update_id: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    method: Mapped[str] = mapped_column(String(64))
+    result: Mapped[Any | None] = mapped_column(JSON)  # None until Telegram answered
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -324,3 +324,30 @@ async def test_polling_resumes_from_the_stored_offset_and_dedupes(database_url):
         assert fake.queue == []  # all confirmed
         assert [sum(1 for c in fake.calls_to("sendMessage") if int(c.params["chat_id"]) == 1400 + index)
                 for index in range(5)] == [1] * 5
+
+
+async def test_a_reply_sent_before_a_crash_is_not_sent_again(make_bot):
+    """The first run sent its reply and died before its commit: the second run gets the journaled answer back
+    (or, when the answer was lost too, a stand-in) instead of sending again; its history row is written once."""
+    from bot.transports.calls import CallJournal
+
+    async with make_bot() as bot:
+        sessionmaker = bot.rt.sessionmaker
+        url = bot.rt.engine.url.render_as_string(hide_password=False)
+        await bot.inbox.stop(0)
+    answered, ambiguous, fresh = (message("/start", user_id=1500 + index) for index in range(3))
+    journal = await CallJournal.open(url)
+    async with sessionmaker() as session, session.begin():
+        await repo.store_updates(session, [(u["update_id"], u) for u in (answered, ambiguous, fresh)])
+        # the dead process's claim (attempt 1), long expired
+        await repo.claim(session, owner="dead:1:0", limit=3, lease_s=1, now=utcnow() - timedelta(seconds=60))
+    sent = {"message_id": 77, "date": 1, "chat": {"id": 1500, "type": "private"}, "text": "Hi"}
+    await journal.intend(answered["update_id"], 1, "sendMessage")
+    await journal.answer(answered["update_id"], 1, sent)
+    await journal.intend(ambiguous["update_id"], 1, "sendMessage")  # the answer was lost with the process
+    await journal.close()
+    async with make_bot(inbox_lease_s=1) as bot:
+        await bot.inbox.drain()
+        assert (bot.replies_to(1500), bot.replies_to(1501), bot.replies_to(1502)) == (0, 0, 1)
+        assert [await bot.history_count(1500 + index) for index in range(3)] == [1, 1, 1]
+        assert bot.inbox._calls_middleware is not None and bot.inbox._calls_middleware.replayed == 2

@@ -52,9 +52,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     op.create_index("ix_jobs_status_heartbeat", "jobs", ["status", "heartbeat_at"])
+    op.create_table(
+        "inbox_calls",
+        sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("method", sa.String(64), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("update_id", "seq", name=op.f("pk_inbox_calls")),
+    )
+    op.create_index("ix_inbox_calls_created", "inbox_calls", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbox_calls_created", table_name="inbox_calls")
+    op.drop_table("inbox_calls")
     op.drop_index("ix_jobs_status_heartbeat", table_name="jobs")
     op.drop_table("jobs")
     op.drop_table("inbox_cursors")

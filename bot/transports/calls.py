@@ -1,0 +1,199 @@
+"""The Bot API call journal: exactly one reply even when an update is processed a second time.
+
+An update's handler runs again after a crash (kill -9, a power cut) if the crash came before its transaction
+committed — the database side is then exactly once (the first run's writes were rolled back), but the messages it
+had already sent are in the chat. So every call that changes something in Telegram (send, edit, delete, answer a
+button) made while processing an inbox update is journaled, keyed by (update_id, its position in the update):
+
+    before the request: the intent (committed)   after it: the result (committed)
+
+When the update is processed again, a call whose position is in the journal is not sent again: the handler gets the
+recorded result back (a `Message` with its real `message_id`, so later edits still find it). A call with an intent
+but no result is the one case the journal cannot decide (the process died between committing the intent and hearing
+Telegram's answer): it is treated as sent, and the handler gets a stand-in result. That window is the time a request
+takes to leave the process — far shorter than "until the handler's commit", which is what a crash hit before.
+
+The journal has its own engine: on PostgreSQL the same database (another pool, so a handler holding a connection
+never waits for a second one), on SQLite a file of its own beside the database (SQLite locks a whole file, and a
+handler that wrote before replying holds that lock until its commit)."""
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from pydantic_core import to_jsonable_python
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_engine, create_sessionmaker
+from storage.schema.base import utcnow
+from storage.schema.inbox import InboxCall
+
+log = logging.getLogger("bot.calls")
+# Calls that change nothing a user sees twice: not journaled.
+UNJOURNALED = frozenset({"sendChatAction"})
+
+
+@dataclass
+class CallContext:
+    update_id: int
+    replay: bool  # the update was claimed before: its earlier calls may be in the journal
+    seq: int = 0
+
+
+current_calls: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar("inbox_calls", default=None)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    result: Any
+    answered: bool
+
+
+class CallJournal:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self.sessionmaker = create_sessionmaker(engine)
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @classmethod
+    async def open(cls, database_url: str) -> CallJournal:
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            database = url.database or ""
+            path = f"{database}.calls" if database and database != ":memory:" else ":memory:"
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url.set(database=path).render_as_string(hide_password=False))
+            async with engine.begin() as connection:  # its own file: the one table, created here
+                await connection.run_sync(lambda sync: InboxCall.__table__.create(sync, checkfirst=True))
+        else:
+            engine = create_engine(database_url)  # the table comes with the migrations
+        return cls(engine)
+
+    async def recall(self, update_id: int, seq: int) -> Recorded | None:
+        async with self.sessionmaker() as session:
+            row = (await session.execute(select(InboxCall.method, InboxCall.result)
+                                         .where(InboxCall.update_id == update_id, InboxCall.seq == seq))).first()
+        if row is None:
+            return None
+        method, result = row
+        return Recorded(method, None if result is None else result.get("value"), result is not None)
+
+    async def intend(self, update_id: int, seq: int, method: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            statement = self._insert(InboxCall).values(update_id=update_id, seq=seq, method=method, result=None,
+                                                       created_at=utcnow())
+            await session.execute(statement.on_conflict_do_update(
+                index_elements=["update_id", "seq"], set_={"method": method, "result": None}))
+
+    async def answer(self, update_id: int, seq: int, value: Any) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(InboxCall).where(InboxCall.update_id == update_id, InboxCall.seq == seq)
+                                  .values(result={"value": value}).execution_options(synchronize_session=False))
+
+    async def forget(self, update_id: int, seq: int) -> None:
+        """The request failed: nothing reached the chat, a later run sends it again."""
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(delete(InboxCall).where(InboxCall.update_id == update_id, InboxCall.seq == seq))
+
+    async def prune(self, before: datetime) -> int:
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(delete(InboxCall).where(InboxCall.created_at < before))
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _stand_in(bot: Bot, method: TelegramMethod[Any]) -> Response[Any] | None:
+    """A result for a call that was (probably) made but whose answer was lost with the process."""
+    returning = str(getattr(method, "__returning__", ""))
+    chat_id = getattr(method, "chat_id", None)
+    result: Any
+    if "Message" in returning and "list" not in returning and chat_id is not None:
+        try:
+            chat = int(chat_id)
+        except (TypeError, ValueError):
+            return None
+        result = {"message_id": 0, "date": int(time.time()),
+                  "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"}}
+    elif "list" in returning:
+        result = []
+    elif "bool" in returning:
+        result = True
+    else:
+        return None
+    return Response[method.__returning__].model_validate(  # type: ignore[name-defined]
+        {"ok": True, "result": result}, context={"bot": bot})
+
+
+class CallJournalMiddleware(BaseRequestMiddleware):
+    def __init__(self, journal: CallJournal):
+        self.journal = journal
+        self.replayed = 0  # calls answered from the journal instead of sent again
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        context = current_calls.get()
+        name = method.__api_method__
+        if context is None or name.startswith("get") or name in UNJOURNALED:
+            return await make_request(bot, method)
+        context.seq += 1
+        seq = context.seq
+        if context.replay:
+            recorded = await self.journal.recall(context.update_id, seq)
+            if recorded is not None and recorded.method == name:
+                response = None
+                if recorded.answered:
+                    response = Response[method.__returning__].model_validate(  # type: ignore[name-defined]
+                        {"ok": True, "result": recorded.result}, context={"bot": bot})
+                else:
+                    response = _stand_in(bot, method)
+                if response is not None:
+                    self.replayed += 1
+                    log.info("update %s: %s #%d was sent before the restart; not sending it again",
+                             context.update_id, name, seq)
+                    return response
+        await self.journal.intend(context.update_id, seq, name)
+        try:
+            response = await make_request(bot, method)
+        except BaseException:
+            try:
+                await self.journal.forget(context.update_id, seq)
+            except Exception:
+                log.warning("could not clear the journal entry of a failed %s", name, exc_info=True)
+            raise
+        try:
+            await self.journal.answer(context.update_id, seq,
+                                      to_jsonable_python(response.result, by_alias=True, exclude_none=True))
+        except Exception:
+            log.warning("could not journal the result of %s", name, exc_info=True)
+        return response
+
+
+def install(bot: Bot, journal: CallJournal) -> CallJournalMiddleware:
+    """Outermost of the session's request middlewares: journaled once per call, not once per 429 retry."""
+    middleware = CallJournalMiddleware(journal)
+    bot.session.middleware._middlewares.insert(0, middleware)
+    return middleware
+
+
+def uninstall(bot: Bot, middleware: CallJournalMiddleware) -> None:
+    if middleware in bot.session.middleware._middlewares:
+        bot.session.middleware._middlewares.remove(middleware)
+
+
+__all__ = ["CallContext", "CallJournal", "CallJournalMiddleware", "current_calls", "install", "uninstall"]
