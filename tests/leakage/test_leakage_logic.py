@@ -116,11 +116,13 @@ def test_engine_limit_errors_name_the_limit_not_the_prompt():
     from handlers.model_errors import model_error_text
     from models.errors import EngineBusy, RequestTooLarge
 
-    text = model_error_text(RequestTooLarge("n", 20, 16), Translator("en"), "leak")
+    def plain(error: Exception) -> str:  # values come bidi-isolated (FSI…PDI); the words around them matter here
+        return model_error_text(error, Translator("en"), "leak").replace("\u2068", "").replace("\u2069", "")
+
+    text = plain(RequestTooLarge("n", 20, 16))
     assert "at most 16" in text and "prompt" not in text.lower()
-    assert "(40 tokens, at most 32)" in model_error_text(RequestTooLarge("prompt tokens", 40, 32), Translator("en"),
-                                                           "leak")
-    assert "3 requests in the queue" in model_error_text(EngineBusy(4, 64), Translator("en"), "leak")
+    assert "(40 tokens, at most 32)" in plain(RequestTooLarge("prompt tokens", 40, 32))
+    assert "3 requests in the queue" in plain(EngineBusy(4, 64))
 
 
 def test_p_values_count_independent_evidence_only():
