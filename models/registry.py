@@ -122,8 +122,11 @@ def embedder_choice() -> dict[str, Any]:
 
 
 def best_embedder(language: str) -> str:
-    """The embedder that separates related from unrelated text best in `language` (MiniLM when unmeasured)."""
-    return str(embedder_choice().get("similarity", {}).get(language) or "minilm")
+    """The embedder that separates related from unrelated text best in `language`; where none separates it, the
+    least bad one (reports mark such a language); MiniLM when unmeasured."""
+    choice = embedder_choice()
+    return str(choice.get("similarity", {}).get(language) or choice.get("similarity_fallback", {}).get(language)
+               or "minilm")
 
 
 def grouping_embedder() -> tuple[str, float]:
