@@ -143,7 +143,8 @@ class AppSettings:
         `overrides` by field name (`bot_token=…`, `broadcast_per_second=…`). A bad value raises `SettingsError`
         with one line naming the setting."""
         parts = _split(overrides)
-        loaded = cls(bot=Settings.load(env_file, **parts["bot"]), models=ModelSettings.load(env_file, **parts["models"]),
+        loaded = cls(bot=Settings.load(env_file, **parts["bot"]),
+                     models=ModelSettings.load(env_file, **parts["models"]),
                      digests=DigestSettings.load(env_file, **parts["digests"]),
                      imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
         from bot.parsing import check_url_settings
