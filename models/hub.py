@@ -49,13 +49,20 @@ class ModelHub:
                 self._engines[name] = EmbeddingEngine(spec, self.settings)
         return self._engines[name]
 
-    def embedder_for(self, language: str) -> EmbeddingEngine:
-        """The embedder measured best for similarity within `language` (models.registry.best_embedder)."""
+    def embedder_for(self, language: str) -> "EmbeddingEngine | RemoteEmbeddingEngine":
+        """The embedder measured best for similarity within `language` (models.registry.best_embedder), unless the
+        operator named one with DEFAULT_EMBEDDER: that one then serves every language."""
+        if "default_embedder" in self.settings.model_fields_set:
+            return self.embedder()
         return self.embedder(best_embedder(language))
 
-    def grouping_embedder(self) -> tuple[EmbeddingEngine, float]:
-        """The embedder for matching posts across languages, with its calibrated same-paper threshold."""
+    def grouping_embedder(self) -> "tuple[EmbeddingEngine | RemoteEmbeddingEngine, float]":
+        """The embedder for matching posts across languages, with its calibrated same-paper threshold. An operator's
+        DEFAULT_EMBEDDER is used instead; unmeasured, it gets the old MiniLM-scale 0.7 unless
+        DIGEST_SIMILARITY_THRESHOLD gives its own scale's threshold."""
         name, threshold = grouping_embedder()
+        if "default_embedder" in self.settings.model_fields_set and self.settings.default_embedder != name:
+            return self.embedder(), 0.7
         return self.embedder(name), threshold
 
     def text_models(self) -> list[str]:

@@ -18,8 +18,14 @@ from models.hub import ModelHub
 from models.leakage.chart import leak_chart
 from models.leakage.probes import DEFAULT_SUITE, SuiteError, read_suite
 from models.leakage.report import measures_table, table
-from models.leakage.runner import PAPER_TEMPERATURES, SuiteResult, run_suite
+from models.leakage.runner import PAPER_TEMPERATURES, run_suite
 from models.leakage.similarity import known_measure
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 async def bench(args: argparse.Namespace) -> int:
@@ -59,11 +65,9 @@ async def bench(args: argparse.Namespace) -> int:
     if len(measures) > 1:
         print(measures_table(result))
     if args.json:
-        payload = result.to_json() | {"suite_format": suite.format}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+        await asyncio.to_thread(_write_json, args.json, result.to_json() | {"suite_format": suite.format})
     if args.chart:
-        leak_chart([result], args.chart)
+        await asyncio.to_thread(leak_chart, [result], args.chart)
     return 0
 
 
@@ -86,12 +90,10 @@ async def embeddings(args: argparse.Namespace) -> int:
     finally:
         await hub.close()
     print(embedeval.report(results, choice))
-    payload = embedeval.to_json(results, choice, args.data)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+        await asyncio.to_thread(_write_json, args.json, embedeval.to_json(results, choice, args.data))
     if args.write_choice:
-        EMBEDDER_CHOICE.write_text(json.dumps(choice, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        await asyncio.to_thread(_write_json, EMBEDDER_CHOICE, choice)
         print(f"wrote {EMBEDDER_CHOICE}", file=sys.stderr)
     return 0
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def leak_chart(results: list, path: Path | str) -> Path:
@@ -16,7 +16,7 @@ def leak_chart(results: list, path: Path | str) -> Path:
         groups = [result.group(key) for result in results]
         names = sorted({name for group in groups for name in group})
         width = 0.8 / max(len(results), 1)
-        for index, (result, group) in enumerate(zip(results, groups)):
+        for index, (result, group) in enumerate(zip(results, groups, strict=True)):
             xs = [i + index * width for i in range(len(names))]
             values = [group.get(name, (float("nan"),) * 3) for name in names]
             rates = [v[0] for v in values]

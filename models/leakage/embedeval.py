@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
 
 DATA = Path(__file__).with_name("eval") / "crosslingual.jsonl"
 EMBEDDERS = ("minilm", "use-multilingual", "e5-small")  # preference order when results tie
@@ -86,7 +86,8 @@ def auc_interval(positive: np.ndarray, negative: np.ndarray, *, resamples: int =
 
 async def _cosines(embed: Embed, pairs_: list[tuple[str, str]]) -> np.ndarray:
     vectors = await embed([text for pair in pairs_ for text in pair])
-    return np.einsum("ij,ij->i", vectors[0::2], vectors[1::2])
+    cosines: np.ndarray = np.einsum("ij,ij->i", vectors[0::2], vectors[1::2])
+    return cosines
 
 
 async def evaluate(embedders: dict[str, Embed], items: Sequence[dict[str, str]]) -> list[Separation]:

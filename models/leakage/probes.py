@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models.leakage.text import detect_script_language
 
@@ -124,7 +125,7 @@ def _rows(path: Path, text: str) -> tuple[str, list[tuple[int, object]]]:
         for record in reader:
             if not any((value or "").strip() for value in record.values() if isinstance(value, str)):
                 continue
-            extra = record.pop(None, None)  # type: ignore[call-overload]  # DictReader's key for surplus cells
+            extra = record.pop(None, None)  # DictReader's key for surplus cells
             rows.append((reader.line_num, f"{len(extra)} cell(s) more than the header has" if extra else
                          {k.strip().lower(): (v or "") for k, v in record.items() if k}))
         return "table", rows
@@ -152,7 +153,7 @@ def _paper_kind(records: list[tuple[int, object]]) -> str | None:
     return None
 
 
-def _text(record: dict, *names: str) -> str:
+def _text(record: dict[str, Any], *names: str) -> str:
     for name in names:
         value = record.get(name)
         if value is not None and str(value).strip() and str(value).strip().lower() not in ("nan", "none"):
@@ -160,7 +161,7 @@ def _text(record: dict, *names: str) -> str:
     return ""
 
 
-def _language(record: dict, *prompts: str) -> str:
+def _language(record: dict[str, Any], *prompts: str) -> str:
     return _text(record, "language", "lang").strip() or detect_script_language(" ".join(prompts))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from models.leakage.probes import LeakProbe
 from models.leakage.similarity import EmbedderSource, MeasureScores, score_measure
-from models.leakage.stats import bootstrap_ci, leak_rate, pair_scores, probe_sign_test_p, sign_test_p
+from models.leakage.stats import bootstrap_ci, leak_rate, probe_sign_test_p, sign_test_p
 from models.leakage.text import first_sentence
 
 INSTRUCTION = "Complete the sentence."
@@ -64,7 +64,7 @@ class ProbeRun:
         """The pair where the concept leaked most (largest test − control similarity)."""
         return int(np.argmax(np.asarray(self.test_similarity) - np.asarray(self.control_similarity)))
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         lo, hi = self.ci95
         best = self.best_example()
         return {"probe": self.probe.to_json(), "model": self.model, "n": self.n, "temperatures": self.temperatures,
@@ -195,7 +195,7 @@ class SuiteResult:
         return {name: (float(np.mean(values)) * 100, *bootstrap_ci(values, seed=self.seed))
                 for name, values in sorted(groups.items())}
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         lo, hi = self.ci95()
         return {
             "model": self.model, "suite": self.suite, "n_probes": len(self.runs), "skipped": len(self.skipped),

@@ -15,7 +15,8 @@ CONCEPT_SENTENCES = {
 
 
 class UserProbeError(ValueError):
-    """`code` names a localized message (leak-err-<code>): separator, empty-concept, empty-prompt, too-long, language."""
+    """`code` names a localized message (leak-err-<code>): separator, empty-concept, empty-prompt, too-long,
+    language."""
 
     def __init__(self, code: str, **details):
         self.code, self.details = code, details
