@@ -4,7 +4,7 @@ import asyncio
 import fcntl
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +13,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.schema import SchemaItem
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -71,7 +72,8 @@ async def migration_lock(engine: AsyncEngine, *, timeout_s: float = 600.0,
         return
     path = Path(f"{database}.migrate.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
+    # Opening the lock file is disk I/O: off the event loop, like the waiting below.
+    with await asyncio.to_thread(path.open, "a+") as handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -132,9 +134,9 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     await _run(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
-async def _run(engine: AsyncEngine, action) -> None:
+async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
     async with engine.begin() as connection:
-        def run(sync_connection) -> None:
+        def run(sync_connection: Connection) -> None:
             cfg = alembic_config()
             cfg.attributes["connection"] = sync_connection
             action(cfg)
@@ -145,6 +147,7 @@ async def _run(engine: AsyncEngine, action) -> None:
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(obj: SchemaItem, name: str | None, type_: str, reflected: bool,
+                   compare_to: SchemaItem | None) -> bool:
     """Alembic filter: autogenerate compares only our tables, never proposing to drop a foreign one."""
     return not (type_ == "table" and name in FOREIGN_TABLES)
