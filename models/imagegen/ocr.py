@@ -9,13 +9,14 @@ TESSERACT_LANGS = {"en": "eng", "ru": "rus", "he": "heb", "fa": "fas"}
 
 
 def available(language: str = "en") -> bool:
-    if shutil.which("tesseract") is None:
+    code = TESSERACT_LANGS.get(language)
+    if code is None or shutil.which("tesseract") is None:
         return False
     try:
         import pytesseract
 
-        return TESSERACT_LANGS[language] in pytesseract.get_languages(config="")
-    except Exception:  # noqa: BLE001 - a broken install counts as unavailable
+        return code in pytesseract.get_languages(config="")
+    except (ImportError, OSError, RuntimeError):  # no package, no binary, or tesseract failing: unavailable
         return False
 
 
