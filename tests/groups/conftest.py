@@ -148,6 +148,11 @@ class GroupBot:
         return await self.feed(update)
 
 
+def plain(text: str) -> str:
+    """Text without the bidi isolates the translator puts around interpolated values."""
+    return text.replace("\u2068", "").replace("\u2069", "")
+
+
 def sends(calls: list[Call], *methods: str) -> list[Call]:
     return [call for call in calls if call.method in (methods or SEND_METHODS)]
 
