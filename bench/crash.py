@@ -207,7 +207,8 @@ async def run_case(kind: str, sig: signal.Signals, n: int, concurrency: int, at:
             await signalled.wait()
             signal_at = len(acknowledged)
             bot.signal(sig)
-            exit_code = await bot.wait(60)
+            exit_code = await bot.wait(120)
+            stop_log = bot.output()[-4000:] if exit_code != 0 and sig != signal.SIGKILL else ""
             down_at = len(acknowledged)
             await bot.start()  # the restart
             await asyncio.gather(*senders)
@@ -225,6 +226,11 @@ async def run_case(kind: str, sig: signal.Signals, n: int, concurrency: int, at:
         replies = Counter(int(call.params["chat_id"]) - FIRST_USER for call in fake.calls_to("sendMessage")
                           if call.status == 200)
         output = bot.output()
+        keep = os.environ.get("CRASH_BENCH_LOGS")
+        if keep:  # the bot's own logs, for a look at what a shutdown did
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for path in bot.logs:
+                (Path(keep) / f"{kind}-{sig.name}-{path.name}").write_text(path.read_text(errors="replace"))
         await fake.stop()
         if drop is not None:
             await drop()
@@ -243,6 +249,8 @@ async def run_case(kind: str, sig: signal.Signals, n: int, concurrency: int, at:
             "http_statuses": dict(statuses), "seconds": round(time.monotonic() - started, 1),
             "token_printed": TOKEN in output or TOKEN.split(":")[1] in output,
             "shutdown_logged": "shutdown:" in output,
+            "shutdown_lines": [line[-200:] for line in output.splitlines() if "shutdown" in line][:12],
+            "stop_log_tail": stop_log,
         }
 
 

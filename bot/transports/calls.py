@@ -118,7 +118,14 @@ class CallJournal:
         await self.engine.dispose()
 
 
-def _stand_in(bot: Bot, method: TelegramMethod[Any]) -> Response[Any] | None:
+def _result(bot: Bot, method: TelegramMethod[Any], value: Any) -> Any:
+    """A journaled JSON result as the object the method returns (a Message, True, a list)."""
+    response = Response[method.__returning__].model_validate(  # type: ignore[name-defined]
+        {"ok": True, "result": value}, context={"bot": bot})
+    return response.result
+
+
+def _stand_in(bot: Bot, method: TelegramMethod[Any]) -> Any:
     """A result for a call that was (probably) made but whose answer was lost with the process."""
     returning = str(getattr(method, "__returning__", ""))
     chat_id = getattr(method, "chat_id", None)
@@ -136,8 +143,7 @@ def _stand_in(bot: Bot, method: TelegramMethod[Any]) -> Response[Any] | None:
         result = True
     else:
         return None
-    return Response[method.__returning__].model_validate(  # type: ignore[name-defined]
-        {"ok": True, "result": result}, context={"bot": bot})
+    return _result(bot, method, result)
 
 
 class CallJournalMiddleware(BaseRequestMiddleware):
@@ -146,7 +152,8 @@ class CallJournalMiddleware(BaseRequestMiddleware):
         self.replayed = 0  # calls answered from the journal instead of sent again
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+                       method: TelegramMethod[TelegramType]) -> Any:
+        # (aiogram's request middlewares pass the method's result along, e.g. a Message, not the raw Response.)
         context = current_calls.get()
         name = method.__api_method__
         if context is None or name.startswith("get") or name in UNJOURNALED:
@@ -156,12 +163,7 @@ class CallJournalMiddleware(BaseRequestMiddleware):
         if context.replay:
             recorded = await self.journal.recall(context.update_id, seq)
             if recorded is not None and recorded.method == name:
-                response = None
-                if recorded.answered:
-                    response = Response[method.__returning__].model_validate(  # type: ignore[name-defined]
-                        {"ok": True, "result": recorded.result}, context={"bot": bot})
-                else:
-                    response = _stand_in(bot, method)
+                response = _result(bot, method, recorded.result) if recorded.answered else _stand_in(bot, method)
                 if response is not None:
                     self.replayed += 1
                     log.info("update %s: %s #%d was sent before the restart; not sending it again",
@@ -178,7 +180,7 @@ class CallJournalMiddleware(BaseRequestMiddleware):
             raise
         try:
             await self.journal.answer(context.update_id, seq,
-                                      to_jsonable_python(response.result, by_alias=True, exclude_none=True))
+                                      to_jsonable_python(response, by_alias=True, exclude_none=True))
         except Exception:
             log.warning("could not journal the result of %s", name, exc_info=True)
         return response
