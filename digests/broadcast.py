@@ -62,9 +62,19 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
-from aiogram.exceptions import (ClientDecodeError, TelegramAPIError, TelegramBadRequest, TelegramEntityTooLarge,
-                                TelegramForbiddenError, TelegramMigrateToChat, TelegramNetworkError,
-                                TelegramNotFound, TelegramRetryAfter, TelegramServerError, TelegramUnauthorizedError)
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import SendMessage
 from aiogram.types import LinkPreviewOptions, Message
 from aiohttp import ClientConnectorError
@@ -72,7 +82,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import split_message
 from digests.config import DigestSettings
+from digests.buttons import digest_keyboard
 from storage.repo import digest as repo
+from storage.repo.groups import IssueMeta, issue_meta
 from storage.repo.core import deactivate_chat
 
 log = logging.getLogger(__name__)
@@ -184,8 +196,11 @@ class _ChatJob:
 class Broadcaster:
     def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], settings: DigestSettings, *,
                  backoff_base_s: float = 0.5, backoff_max_s: float = 30.0, group_window_s: float = 60.0,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, translator: Any = None):
         self.bot, self.sessionmaker, self.settings = bot, sessionmaker, settings
+        # `translator(lang)(key)`: the digest's buttons in the subscriber's language (a plain 🔕 without one).
+        self.translator = translator
+        self._meta: dict[int, IssueMeta] = {}  # per issue: its subscription, paper count, forum topic
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.group_window_s = group_window_s  # Telegram's is 60 s; tests shorten it
         self.rng = rng or random.Random()
@@ -249,6 +264,7 @@ class Broadcaster:
     async def _load(self, issue_ids: Sequence[int] | None) -> tuple[list[_ChatJob], dict[int, list[str]]]:
         async with self.sessionmaker() as session:
             rows, texts = await repo.pending_deliveries(session, issue_ids)
+            self._meta.update(await issue_meta(session, list(texts)))
         parts = {issue_id: split_message(text) for issue_id, text in texts.items()}
         self._forget_idle_chats()
         jobs: dict[int, _ChatJob] = {}
@@ -352,7 +368,8 @@ class Broadcaster:
                        report: BroadcastReport) -> float | None:
         """One request for the row's next part, the row claimed; the outcome decides its next state."""
         try:
-            message = await self._send(job.chat_id, parts[len(message_ids)])
+            message = await self._send(job.chat_id, parts[len(message_ids)],
+                                       **self._extras(row.issue_id, last=len(message_ids) + 1 == len(parts)))
         except TelegramRetryAfter as error:
             report.retried_after += 1
             wait = error.retry_after + self.rng.uniform(0.05, 0.25)
@@ -411,9 +428,24 @@ class Broadcaster:
             job.rows.popleft()
         return self._due_in(job) if job.rows else None
 
-    async def _send(self, chat_id: int, text: str) -> Message:
+    def _extras(self, issue_id: int, *, last: bool) -> dict[str, Any]:
+        """The forum topic chosen at /subscribe (General when none) and, on the last part, the digest's buttons."""
+        meta = self._meta.get(issue_id)
+        if meta is None:
+            return {}
+        extras: dict[str, Any] = {}
+        if meta.thread_id is not None:
+            extras["message_thread_id"] = meta.thread_id
+        if last:
+            label = self.translator(meta.language)("btn-digest-unsubscribe") if self.translator else "🔕"
+            markup = digest_keyboard(issue_id, meta.subscription_id, meta.papers, label)
+            if markup is not None:
+                extras["reply_markup"] = markup
+        return extras
+
+    async def _send(self, chat_id: int, text: str, **extras: Any) -> Message:
         method = SendMessage(chat_id=chat_id, text=text, parse_mode=ParseMode.HTML,
-                             link_preview_options=LinkPreviewOptions(is_disabled=True))
+                             link_preview_options=LinkPreviewOptions(is_disabled=True), **extras)
         return await self.bot.session.make_request(self.bot, method)
 
     # ---------- outcomes ----------

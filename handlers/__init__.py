@@ -9,7 +9,8 @@ from bot.commands import CommandSpec
 
 # Order matters: specific commands first, catch-alls (unknown command, chatter) last.
 # "guard" refuses commands the sender may not run (bot/filters.py) before any feature sees them.
-MODULES = ["errors", "guard", "start", "history", "cancel", "admin", "leak", "spell", "flux", "digest", "fallback"]
+MODULES = ["errors", "guard", "start", "history", "cancel", "admin", "leak", "spell", "flux", "digest", "digest_votes",
+           "fallback"]
 
 
 @lru_cache(maxsize=1)
