@@ -1,9 +1,9 @@
 """From stored items to papers: identity first (arXiv id, DOI, normalized title), then embedding similarity for
 posts that name no id, so the same paper discussed in several languages and sources becomes one paper."""
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,9 +70,9 @@ async def group_posts(posts: list[PostView], embed: Embed | None, threshold: flo
             keys.append(key)
             anchor_vectors.append(vector / max(np.linalg.norm(vector), 1e-9))
             groups[key] = Group(key)
-    for post, vector in zip(loose, vectors[len(anchors):]):
+    for post, vector in zip(loose, vectors[len(anchors):], strict=True):
         best, score = None, threshold
-        for key, anchor in zip(keys, anchor_vectors):
+        for key, anchor in zip(keys, anchor_vectors, strict=True):
             similarity = float(anchor @ vector)
             if similarity >= score:
                 best, score = key, similarity
@@ -101,7 +101,7 @@ async def assign_papers(session: AsyncSession, embed: Embed | None, *, threshold
     known = {}
     if embed is not None and any(p.key is None for p in posts) and recent:
         vectors = await embed([f"{paper.title}. {paper.abstract}"[:512] for paper in recent])
-        known = {paper.key: vector for paper, vector in zip(recent, vectors)}
+        known = {paper.key: vector for paper, vector in zip(recent, vectors, strict=True)}
     groups = await group_posts(posts, embed, threshold, known)
     for group in groups:
         paper = await paper_by_key(session, group.key)

@@ -23,6 +23,7 @@ import logging
 import os
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,32 +31,40 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from digests.subscription import WEEKDAYS
 from storage.db import sync_url
 from storage.repo.digest import active_subscriptions
 from storage.schema.digest import Subscription
 
+if TYPE_CHECKING:
+    from digests.service import DigestService
+
 log = logging.getLogger(__name__)
 LOCK_KEY = zlib.crc32(b"paperbot:digest-scheduler")  # one advisory-lock number for this application
 JOB_TABLE = "apscheduler_jobs"
-_SERVICE = None  # the DigestService the persisted jobs call (jobs are stored by reference, not pickled objects)
+# The DigestService the persisted jobs call (jobs are stored by reference, not pickled objects).
+_SERVICE: "DigestService | None" = None
 
 
 # ---------- job functions: module-level so the job store can refer to them by name ----------
 async def fetch_job() -> None:
+    if _SERVICE is None:  # a job fired after stop(): nothing to run it with
+        return
     try:
         report = await _SERVICE.fetch_all()
         log.info("digest fetch: %s", report)
-    except Exception:  # noqa: BLE001 - a failed run is logged; the next interval tries again
+    except Exception:  # a failed run is logged; the next interval tries again
         log.exception("digest fetch failed")
 
 
 async def subscription_job(subscription_id: int) -> None:
+    if _SERVICE is None:
+        return
     try:
         await _SERVICE.run_subscription(subscription_id)
-    except Exception:  # noqa: BLE001
+    except Exception:  # one subscription's failure must not stop the scheduler
         log.exception("digest for subscription %s failed", subscription_id)
 
 
@@ -82,8 +91,8 @@ class SchedulerLock:
 
     def __init__(self, engine: AsyncEngine, database_url: str):
         self.engine, self.url = engine, make_url(database_url)
-        self._connection = None
-        self._file = None
+        self._connection: AsyncConnection | None = None
+        self._file: TextIO | None = None
 
     async def acquire(self) -> bool:
         if self.url.get_backend_name() == "postgresql":
@@ -97,7 +106,7 @@ class SchedulerLock:
             return bool(got)
         path = Path(f"{self.url.database or 'memory'}.scheduler.lock")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 - kept open while the lock is held
+        handle = open(path, "a+")  # noqa: ASYNC230 - a local lock file, opened once at start; kept open while held
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -125,8 +134,8 @@ class SchedulerLock:
 
 
 class DigestScheduler:
-    def __init__(self, service, engine: AsyncEngine, database_url: str, *, fetch_interval_min: int = 60,
-                 misfire_grace_s: int = 3600, retry_lock_s: float = 60.0):
+    def __init__(self, service: "DigestService", engine: AsyncEngine, database_url: str, *,
+                 fetch_interval_min: int = 60, misfire_grace_s: int = 3600, retry_lock_s: float = 60.0) -> None:
         self.service, self.engine, self.database_url = service, engine, database_url
         self.fetch_interval_min, self.misfire_grace_s, self.retry_lock_s = fetch_interval_min, misfire_grace_s, \
             retry_lock_s
@@ -173,20 +182,21 @@ class DigestScheduler:
 
     async def sync_subscriptions(self) -> None:
         """One cron job per active subscription; jobs of removed subscriptions are dropped."""
-        if not self.running:
+        scheduler = self.scheduler
+        if scheduler is None or not scheduler.running:
             return
         async with self.service.sessionmaker() as session:
             subscriptions = await active_subscriptions(session)
         wanted = {f"digest:{s.id}": s for s in subscriptions}
-        for job in self.scheduler.get_jobs():
+        for job in scheduler.get_jobs():
             if job.id.startswith("digest:") and job.id[7:].isdigit() and job.id not in wanted:
                 job.remove()
         for job_id, subscription in wanted.items():
             trigger = cron_trigger(subscription)
-            job = self.scheduler.get_job(job_id)
+            job = scheduler.get_job(job_id)
             if job is not None and repr(job.trigger) == repr(trigger):  # repr includes the timezone
                 continue
-            self.scheduler.add_job(subscription_job, trigger, args=[subscription.id], id=job_id,
+            scheduler.add_job(subscription_job, trigger, args=[subscription.id], id=job_id,
                                    name=f"digest for chat {subscription.chat_id}", replace_existing=True)
 
     async def stop(self) -> None:
@@ -207,5 +217,6 @@ class DigestScheduler:
 
 def cron_trigger(subscription: Subscription) -> CronTrigger:
     hour, minute = map(int, subscription.time.split(":"))
-    day_of_week = WEEKDAYS[subscription.weekday] if subscription.schedule == "weekly" else "*"
+    weekday = subscription.weekday if subscription.schedule == "weekly" else None
+    day_of_week = WEEKDAYS[weekday] if weekday is not None else "*"
     return CronTrigger(hour=hour, minute=minute, day_of_week=day_of_week, timezone=subscription.timezone)

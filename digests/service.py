@@ -15,8 +15,14 @@ from digests.config import DigestSettings
 from digests.pipeline import assign_papers
 from digests.sources import ArxivClient, arxiv_query, fetch_source, source
 from storage.repo.digest import (
-    active_topics, add_issue, deactivate_arxiv_sources_except, ensure_deliveries, fetchable_source_ids, get_source,
-    get_subscription, issue_for,
+    active_topics,
+    add_issue,
+    deactivate_arxiv_sources_except,
+    ensure_deliveries,
+    fetchable_source_ids,
+    get_source,
+    get_subscription,
+    issue_for,
 )
 from storage.schema.base import utcnow
 from storage.schema.digest import Subscription
@@ -53,7 +59,8 @@ class DigestService:
                  hub=None, broadcaster=None, http: httpx.AsyncClient | None = None):
         self.settings, self.sessionmaker, self.translator = settings, sessionmaker, translator
         self.hub, self.broadcaster = hub, broadcaster
-        self._http, self._arxiv = http, None
+        self._http = http
+        self._arxiv: ArxivClient | None = None
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -193,6 +200,8 @@ class DigestService:
             except IntegrityError:  # another run made this slot's issue first
                 await session.rollback()
                 existing = await issue_for(session, subscription_id, period)
+                if existing is None:  # the conflicting row is gone again (its subscription deleted): retry later
+                    raise
                 return IssueResult(existing.id, len(existing.papers or []), existing.text, False)
             return IssueResult(issue.id, len(chosen), text, True)
 

@@ -41,7 +41,7 @@ def keyboard(generation_id: int, up: int, down: int, l10n: Translator) -> Inline
     builder.button(text=f"👎 {down}", callback_data=FluxVoteButton(generation_id=generation_id, value=-1))
     builder.button(text=l10n("flux-btn-reroll"), callback_data=FluxAction(action="reroll", generation_id=generation_id))
     builder.button(text=l10n("flux-btn-test"), callback_data=FluxAction(action="test", generation_id=generation_id))
-    return builder.adjust(2, 2).as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=builder.adjust(2, 2).export())
 
 
 def _user_id(db_user: User | None) -> int | None:
@@ -93,9 +93,9 @@ async def run_test(bot: Bot, chat: Chat, suite: str, subject: str | None, flux: 
                                           f"{escape(item.result.item.prompt)}")
                     media.append(InputMediaPhoto(media=BufferedInputFile(item.image.data, f"{item.generation_id}.png"),
                                                  caption=caption))
-                sent = await bot.send_media_group(chat.id, media)
+                sent = await bot.send_media_group(chat.id, [photo for photo in media])  # typed as the union
                 await flux.remember_sent([(item.generation_id, message.photo[-1].file_id if message.photo else None)
-                                          for item, message in zip(album, sent)])
+                                          for item, message in zip(album, sent, strict=False)])
     await send_long(bot, chat.id, render_test(outcome, l10n))
     await history.record("fluxtest", arguments, status="ok" if outcome.images else "error",
                          result={"seed": outcome.seed, "ok": len(outcome.images), "total": outcome.total,

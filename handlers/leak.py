@@ -80,7 +80,7 @@ def keyboard(result_id: int, l10n: Translator) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for action, key in (("again", "leak-btn-again"), ("model", "leak-btn-model"), ("samples", "leak-btn-samples")):
         builder.button(text=l10n(key), callback_data=LeakAction(action=action, result_id=result_id))
-    return builder.adjust(3).as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=builder.adjust(3).export())
 
 
 async def run_and_reply(bot: Bot, chat_id: int, probe: LeakProbe, model: str, leak: LeakService, *,

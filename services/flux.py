@@ -21,8 +21,12 @@ ALBUM_SIZE = 10  # Telegram's limit of photos in one media group
 
 class ChatRef(Protocol):
     """The chat a request comes from (an aiogram Chat fits): its id and type decide the per-chat limit."""
-    id: int
-    type: str
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def type(self) -> str: ...
 
 
 class ImageFailed(ImageGenError):

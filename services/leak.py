@@ -86,8 +86,9 @@ class LeakService:
         try:
             return parse_user_probe(arguments, UserProbeLimits(max_chars=self.policy.max_chars))
         except UserProbeError as error:
-            raise UserInputError(f"leak-err-{error.code}", error.code,
-                                 **{key: str(value) for key, value in error.details.items()}) from error
+            failure = UserInputError(f"leak-err-{error.code}", error.code)
+            failure.params.update({key: str(value) for key, value in error.details.items()})
+            raise failure from error
 
     def default_model(self) -> str:
         return self.hub.settings.default_text_model
@@ -154,5 +155,5 @@ def _stored(saved: LeakResult) -> StoredLeak:
     samples: dict[str, Any] = saved.samples or {}
     rows = [SampleRow(control or "", test or "", float(cs), float(ts)) for control, test, cs, ts in
             zip(samples.get("control", []), samples.get("test", []), samples.get("control_similarity", []),
-                samples.get("test_similarity", []))]
+                samples.get("test_similarity", []), strict=False)]
     return StoredLeak(saved.id, saved.model, saved.concept, probe, rows)

@@ -61,8 +61,8 @@ class SpellService:
         for name in TRAINED:
             model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
             trained[name] = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
-        return SpellAnalysis(word, language, pieces, {name: out[0] for name, out in zip(engines, spellings)}, trained,
-                             time.perf_counter() - started)
+        llm = {name: out[0] for name, out in zip(engines, spellings, strict=True)}
+        return SpellAnalysis(word, language, pieces, llm, trained, time.perf_counter() - started)
 
     async def bench(self, limit: int, progress: Progress | None = None) -> SpellBench:
         from models.spelling.bench import chart, run_bench, table

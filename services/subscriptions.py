@@ -95,7 +95,7 @@ class SubscriptionService:
 async def _resync(scheduler: Resync) -> None:
     try:
         await scheduler.sync_subscriptions()
-    except Exception:  # noqa: BLE001 - the minute's sync job tries again
+    except Exception:  # logged; the minute's sync job tries again
         log.exception("digest scheduler resync failed")
 
 

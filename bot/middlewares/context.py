@@ -5,9 +5,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat as TgChat
-from aiogram.types import TelegramObject
-from aiogram.types import User as TgUser
+from aiogram.types import Chat as TgChat, TelegramObject, User as TgUser
 
 from bot.config import Settings
 from bot.history import HistoryRecorder
@@ -38,50 +36,47 @@ class ContextMiddleware(BaseMiddleware):
         session = data["session"]
         tg_user: TgUser | None = data.get("event_from_user")
         tg_chat: TgChat | None = data.get("event_chat")
-        db_user = db_chat = None
-        user_signature = chat_signature = title = None
-        user_fresh = chat_fresh = False
-        if tg_user is not None and not tg_user.is_bot:
-            user_signature = (tg_user.first_name, tg_user.last_name, tg_user.username, tg_user.language_code)
-            user_fresh = self._fresh(self._user_written, tg_user.id, user_signature)
-        if tg_chat is not None:
-            title = tg_chat.title or tg_chat.full_name if tg_chat.type != "private" else None
-            chat_signature = (tg_chat.type, title)
-            chat_fresh = self._fresh(self._chat_written, tg_chat.id, chat_signature)
+        db_user: User | None = None
+        db_chat: Chat | None = None
+        # Channel posts have no user, and other bots' rows are not kept.
+        person = tg_user if tg_user is not None and not tg_user.is_bot else None
+        title = (tg_chat.title or tg_chat.full_name if tg_chat.type != "private" else None) if tg_chat else None
+        user_signature = (person.first_name, person.last_name, person.username, person.language_code) \
+            if person is not None else ()
+        chat_signature = (tg_chat.type, title) if tg_chat is not None else ()
+        user_fresh = person is not None and self._fresh(self._user_written, person.id, user_signature)
+        chat_fresh = tg_chat is not None and self._fresh(self._chat_written, tg_chat.id, chat_signature)
 
         # Rows written recently are only read back; both at once when both are (the common case: one round trip
         # instead of two, and a round trip costs more than the rest of a cheap update).
-        if user_fresh and chat_fresh:
-            assert tg_user is not None and tg_chat is not None
-            both = await user_and_chat(session, tg_user.id, tg_chat.id)
+        if person is not None and tg_chat is not None and user_fresh and chat_fresh:
+            both = await user_and_chat(session, person.id, tg_chat.id)
             if both is not None:
                 db_user, db_chat = both
-        elif user_fresh:
-            assert tg_user is not None
-            db_user = await get_user(session, tg_user.id)
-        elif chat_fresh:
-            assert tg_chat is not None
+        elif person is not None and user_fresh:
+            db_user = await get_user(session, person.id)
+        elif tg_chat is not None and chat_fresh:
             db_chat = await get_chat(session, tg_chat.id)
 
-        need_user = user_signature is not None and db_user is None
-        need_chat = chat_signature is not None and db_chat is None
-        if need_user or need_chat:
+        need_user = person if person is not None and db_user is None else None
+        need_chat = tg_chat if tg_chat is not None and db_chat is None else None
+        if need_user is not None or need_chat is not None:
             # Written in a short transaction of its own, committed at once: the update's own transaction may stay
             # open for seconds while a model or an image API works, and on SQLite a write held that long would make
             # every other update (a /help too) wait for the database lock.
             async with data["sessionmaker"]() as short, short.begin():
-                if need_user:
-                    await upsert_user(short, user_id=tg_user.id, first_name=tg_user.first_name,
-                                      last_name=tg_user.last_name, username=tg_user.username,
-                                      telegram_language=tg_user.language_code)
-                if need_chat:
-                    await upsert_chat(short, chat_id=tg_chat.id, type=tg_chat.type, title=title)
-            if need_user:
-                db_user = await get_user(session, tg_user.id)
-                self._user_written[tg_user.id] = (user_signature, time.monotonic())
-            if need_chat:
-                db_chat = await get_chat(session, tg_chat.id)
-                self._chat_written[tg_chat.id] = (chat_signature, time.monotonic())
+                if need_user is not None:
+                    await upsert_user(short, user_id=need_user.id, first_name=need_user.first_name,
+                                      last_name=need_user.last_name, username=need_user.username,
+                                      telegram_language=need_user.language_code)
+                if need_chat is not None:
+                    await upsert_chat(short, chat_id=need_chat.id, type=need_chat.type, title=title)
+            if need_user is not None:
+                db_user = await get_user(session, need_user.id)
+                self._user_written[need_user.id] = (user_signature, time.monotonic())
+            if need_chat is not None:
+                db_chat = await get_chat(session, need_chat.id)
+                self._chat_written[need_chat.id] = (chat_signature, time.monotonic())
 
         data["db_user"], data["db_chat"] = db_user, db_chat
         data["l10n"] = Translator(self.language_for(db_user, db_chat, tg_user))

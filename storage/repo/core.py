@@ -29,7 +29,9 @@ async def upsert_user(session: AsyncSession, *, user_id: int, first_name: str | 
                   created_at=now, last_seen_at=now)
     await upsert(session, User.__table__, values, key="id",
                  update=["first_name", "last_name", "username", "telegram_language", "last_seen_at"])
-    return await session.get(User, user_id, populate_existing=True)
+    user = await session.get(User, user_id, populate_existing=True)
+    assert user is not None  # upserted just above, in this transaction
+    return user
 
 
 async def upsert_chat(session: AsyncSession, *, chat_id: int, type: str, title: str | None) -> Chat:
@@ -37,7 +39,9 @@ async def upsert_chat(session: AsyncSession, *, chat_id: int, type: str, title: 
     values = dict(id=chat_id, type=type, title=_clean(title, 256), settings={}, active=True, created_at=now,
                   last_seen_at=now)
     await upsert(session, Chat.__table__, values, key="id", update=["type", "title", "last_seen_at", "active"])
-    return await session.get(Chat, chat_id, populate_existing=True)
+    chat = await session.get(Chat, chat_id, populate_existing=True)
+    assert chat is not None  # upserted just above, in this transaction
+    return chat
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
@@ -82,12 +86,14 @@ async def user_history(session: AsyncSession, user_id: int, *, offset: int = 0,
 
 
 async def count_user_history(session: AsyncSession, user_id: int) -> int:
-    return await session.scalar(select(func.count()).select_from(HistoryEntry).where(HistoryEntry.user_id == user_id))
+    return await session.scalar(
+        select(func.count()).select_from(HistoryEntry).where(HistoryEntry.user_id == user_id)) or 0
 
 
 async def forget_user(session: AsyncSession, user_id: int) -> int:
     """Delete every row about the user; returns how many history rows went with them."""
-    deleted = (await session.execute(delete(HistoryEntry).where(HistoryEntry.user_id == user_id))).rowcount
+    result = await session.execute(delete(HistoryEntry).where(HistoryEntry.user_id == user_id))
+    deleted = getattr(result, "rowcount", 0)  # a CursorResult for DML
     await session.execute(delete(User).where(User.id == user_id))
     return deleted or 0
 

@@ -1,6 +1,6 @@
 """FLUX generations, votes (one per user per image), daily usage and per-suite statistics."""
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, literal_column, select, update
@@ -31,7 +31,7 @@ async def set_file_ids(session: AsyncSession, file_ids: Sequence[tuple[int, str 
 
 async def images_today(session: AsyncSession, *, user_id: int | None = None, chat_id: int | None = None) -> int:
     """Successful images since 00:00 UTC (what the daily cost guard counts)."""
-    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     query = select(func.count()).select_from(FluxGeneration).where(FluxGeneration.status == "ok",
                                                                    FluxGeneration.created_at >= midnight)
     if user_id is not None:

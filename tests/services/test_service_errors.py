@@ -2,7 +2,13 @@
 import pytest
 
 from models.errors import (
-    EngineBusy, EngineClosed, ModelUnavailable, RemoteError, RequestTimeout, RequestTooLarge, UnknownModel,
+    EngineBusy,
+    EngineClosed,
+    ModelUnavailable,
+    RemoteError,
+    RequestTimeout,
+    RequestTooLarge,
+    UnknownModel,
 )
 from models.imagegen.errors import NoKey, ProviderError, SafetyFilter
 from services.errors import UserInputError, history_status
