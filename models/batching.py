@@ -1,53 +1,65 @@
-"""A bounded request queue served by one worker thread that coalesces rows from many callers into batches.
+"""Request queues served by one worker thread each, so model work never runs on the event loop.
 
-Callers `await submit(rows)`; the worker takes up to `max_batch` rows (waiting at most `max_wait_s` for more once
-the first arrives), runs `process(rows)` off the event loop, and resolves each caller's future on its own loop.
-A cancelled caller's rows leave the queue at once (freeing its slot) or are skipped by `process` mid-batch."""
+Two schedulers share the caller side (`submit`, capacity, timeout, cancellation, `close`):
+
+* `BatchQueue` — one-shot batches (embeddings): the worker takes up to `max_batch` rows (waiting at most
+  `max_wait_s` for more once the first arrives), runs `process(rows)` and resolves each caller's future.
+* `StepScheduler` — step-level ("continuous") batching for autoregressive decoding, in the manner of vLLM's
+  scheduler and TGI's router: between two decode steps the worker retires finished rows (the model drops their
+  cache rows at once) and admits waiting rows while the running batch stays under a row limit and a token budget
+  (each row reserves prompt + max new tokens of KV cache). A short request therefore never waits for a long one,
+  and a cancelled or timed-out request leaves the batch at the next step. Admission is strictly first come, first
+  served (the head of the queue is never overtaken), so a large request cannot starve.
+
+Callers on any event loop `await submit(rows)`; results come back on the caller's own loop."""
+from __future__ import annotations
+
 import asyncio
 import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Sequence
 
 from models.errors import EngineBusy, EngineClosed, RequestTimeout
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)
 class Ticket:
     """One caller's request: several rows, one future."""
     rows: list[Any]
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future
+    future: asyncio.Future[list[Any]]
     results: list[Any] = field(default_factory=list)
     remaining: int = 0
     cancelled: bool = False
     started: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.results = [None] * len(self.rows)
         self.remaining = len(self.rows)
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: rows are tracked in sets
 class Row:
     ticket: Ticket
     index: int
     payload: Any
+    cost: int = 0  # tokens reserved in the running batch (StepScheduler)
 
     @property
     def cancelled(self) -> bool:
         return self.ticket.cancelled
 
 
-class BatchQueue:
-    def __init__(self, process: Callable[[list[Row]], list[Any]], *, max_batch: int, max_wait_s: float,
-                 capacity: int, name: str, setup: Callable[[], None] | None = None):
-        self.process, self.setup = process, setup
-        self.max_batch, self.max_wait_s, self.capacity, self.name = max_batch, max_wait_s, capacity, name
+class _Queue:
+    """The caller side shared by both schedulers: bounded admission, timeouts, cancellation, shutdown."""
+
+    def __init__(self, *, capacity: int, name: str, setup: Callable[[], None] | None = None):
+        self.capacity, self.name, self.setup = capacity, name, setup
         self._pending: deque[Row] = deque()
         self._waiting_tickets = 0  # tickets with no row started yet: what the capacity bounds
         self._cond = threading.Condition()
@@ -55,14 +67,12 @@ class BatchQueue:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._setup_error: BaseException | None = None
-        self.batches_run = 0
-        self.rows_run = 0
 
     # ---------- caller side (event loop) ----------
     def start(self) -> None:
         with self._cond:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=f"engine-{self.name}", daemon=True)
+                self._thread = threading.Thread(target=self._run_worker, name=f"engine-{self.name}", daemon=True)
                 self._thread.start()
 
     async def ready(self) -> None:
@@ -76,7 +86,7 @@ class BatchQueue:
     def queued(self) -> int:
         return self._waiting_tickets
 
-    async def submit(self, payloads: list[Any], timeout: float | None = None) -> list[Any]:
+    async def submit(self, payloads: Sequence[Any], timeout: float | None = None) -> list[Any]:
         if not payloads:
             return []
         loop = asyncio.get_running_loop()
@@ -94,7 +104,7 @@ class BatchQueue:
             return await asyncio.wait_for(asyncio.shield(ticket.future), timeout)
         except asyncio.TimeoutError:
             self._cancel(ticket)
-            raise RequestTimeout(timeout) from None
+            raise RequestTimeout(timeout or 0.0) from None
         except asyncio.CancelledError:
             self._cancel(ticket)
             raise
@@ -106,11 +116,13 @@ class BatchQueue:
             self._pending = deque(row for row in self._pending if row.ticket is not ticket)
             if before != len(self._pending) and not ticket.started:
                 self._waiting_tickets -= 1
+            self._cond.notify()  # running rows of this ticket leave at the worker's next step
         if not ticket.future.done():
             ticket.future.cancel()
 
     async def close(self, *, drain: bool = True, timeout: float = 30.0) -> None:
-        """Stop accepting work; finish what is queued (drain) or cancel it."""
+        """Stop accepting work; finish what is queued (drain) or fail it with EngineClosed. Rows already running
+        finish either way."""
         with self._cond:
             self._closed = True
             if not drain:
@@ -124,7 +136,7 @@ class BatchQueue:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, timeout)
 
     # ---------- worker side (thread) ----------
-    def _work(self) -> None:
+    def _run_worker(self) -> None:
         try:
             if self.setup is not None:
                 self.setup()
@@ -133,6 +145,52 @@ class BatchQueue:
             log.exception("engine %s failed to load", self.name)
         finally:
             self._ready.set()
+        self._work()
+
+    def _work(self) -> None:
+        raise NotImplementedError
+
+    def _start_row(self, row: Row) -> None:
+        """Called under the lock when a row leaves the queue for the model."""
+        if not row.ticket.started:
+            row.ticket.started = True
+            self._waiting_tickets -= 1
+
+    def _complete(self, row: Row, output: Any) -> None:
+        ticket = row.ticket
+        ticket.results[row.index] = output
+        ticket.remaining -= 1
+        if ticket.remaining == 0:
+            self._resolve(ticket, result=ticket.results)
+
+    @staticmethod
+    def _resolve(ticket: Ticket, result: Any = None, exception: BaseException | None = None) -> None:
+        def settle() -> None:
+            if ticket.future.done():
+                return
+            if exception is not None:
+                ticket.future.set_exception(exception)
+            else:
+                ticket.future.set_result(result)
+
+        try:
+            ticket.loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the caller's loop is closed: nobody is waiting any more
+            pass
+
+
+class BatchQueue(_Queue):
+    """One-shot batches: `process(rows) -> outputs` for up to `max_batch` rows at a time."""
+
+    def __init__(self, process: Callable[[list[Row]], list[Any]], *, max_batch: int, max_wait_s: float,
+                 capacity: int, name: str, setup: Callable[[], None] | None = None):
+        super().__init__(capacity=capacity, name=name, setup=setup)
+        self.process = process
+        self.max_batch, self.max_wait_s = max_batch, max_wait_s
+        self.batches_run = 0
+        self.rows_run = 0
+
+    def _work(self) -> None:
         while True:
             batch = self._next_batch()
             if batch is None:
@@ -154,11 +212,7 @@ class BatchQueue:
             self.batches_run += 1
             self.rows_run += len(live)
             for row, output in zip(live, outputs):
-                ticket = row.ticket
-                ticket.results[row.index] = output
-                ticket.remaining -= 1
-                if ticket.remaining == 0:
-                    self._resolve(ticket, result=ticket.results)
+                self._complete(row, output)
 
     def _next_batch(self) -> list[Row] | None:
         with self._cond:
@@ -175,23 +229,138 @@ class BatchQueue:
             batch = []
             while self._pending and len(batch) < self.max_batch:
                 row = self._pending.popleft()
-                if not row.ticket.started:
-                    row.ticket.started = True
-                    self._waiting_tickets -= 1
+                self._start_row(row)
                 batch.append(row)
             return batch
 
-    @staticmethod
-    def _resolve(ticket: Ticket, result: Any = None, exception: BaseException | None = None) -> None:
-        def settle() -> None:
-            if ticket.future.done():
-                return
-            if exception is not None:
-                ticket.future.set_exception(exception)
-            else:
-                ticket.future.set_result(result)
 
-        try:
-            ticket.loop.call_soon_threadsafe(settle)
-        except RuntimeError:  # the caller's loop is closed: nobody is waiting any more
-            pass
+class StepModel(Protocol):
+    """What `StepScheduler` drives: a model that keeps the running batch's state (its KV cache) between steps.
+    Every method runs on the worker thread. Finished rows are returned with their output and are already gone
+    from the model's state."""
+
+    def cost(self, payload: Any) -> int:
+        """Tokens a row reserves while it runs (its KV cache bound: prompt + max new tokens)."""
+        ...
+
+    def admit(self, rows: list[Row]) -> list[tuple[Row, Any]]:
+        """Prefill `rows` and add them to the running batch; rows that already finished (at their first token)
+        come back at once."""
+        ...
+
+    def step(self) -> list[tuple[Row, Any]]:
+        """One decode step for every running row; returns the rows it finished."""
+        ...
+
+    def drop(self, rows: list[Row]) -> None:
+        """Remove running rows without output (their caller cancelled or timed out)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the whole running batch (after a failed step)."""
+        ...
+
+
+class StepScheduler(_Queue):
+    """Continuous batching: admission between decode steps under `max_rows` rows and `max_tokens` reserved tokens.
+    When nothing is running it waits up to `max_wait_s` for company, so requests arriving together share one
+    prefill; once rows run, newcomers join at the next step without waiting."""
+
+    def __init__(self, model: StepModel, *, max_rows: int, max_tokens: int, max_wait_s: float, capacity: int,
+                 name: str, setup: Callable[[], None] | None = None):
+        super().__init__(capacity=capacity, name=name, setup=setup)
+        self.model = model
+        self.max_rows, self.max_tokens, self.max_wait_s = max_rows, max_tokens, max_wait_s
+        self._running: set[Row] = set()
+        self._reserved = 0
+        self.admissions = 0  # prefill calls
+        self.steps = 0  # decode steps
+        self.rows_run = 0  # rows finished with an output
+        self.peak_rows = 0
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def reserved_tokens(self) -> int:
+        return self._reserved
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._running:
+                    if self._closed:
+                        return
+                    self._cond.wait()
+                if not self._running and self.max_wait_s > 0:
+                    deadline = time.monotonic() + self.max_wait_s
+                    while len(self._pending) < self.max_rows and not self._closed:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
+                gone = [row for row in self._running if row.cancelled]
+                for row in gone:
+                    self._forget(row)
+                admitted = self._admit_locked()
+            if self._setup_error is not None:
+                for row in admitted:
+                    self._forget(row)
+                    self._resolve(row.ticket, exception=self._setup_error)
+                continue
+            try:
+                if gone:
+                    self.model.drop(gone)
+                finished: list[tuple[Row, Any]] = []
+                if admitted:
+                    self.admissions += 1
+                    finished += self.model.admit(admitted)
+                    self._retire(finished)
+                if self._running:
+                    self.peak_rows = max(self.peak_rows, len(self._running))
+                    self.steps += 1
+                    done = self.model.step()
+                    self._retire(done)
+                    finished += done
+            except BaseException as error:  # noqa: BLE001 - the running rows fail, the worker lives on
+                log.exception("engine %s step failed", self.name)
+                with self._cond:
+                    failed = list(self._running)
+                    for row in failed:
+                        self._forget(row)
+                try:
+                    self.model.reset()
+                except BaseException:  # noqa: BLE001
+                    log.exception("engine %s reset failed", self.name)
+                for row in failed:
+                    self._resolve(row.ticket, exception=error)
+                continue
+            for row, output in finished:
+                self.rows_run += 1
+                self._complete(row, output)
+
+    def _admit_locked(self) -> list[Row]:
+        taken: list[Row] = []
+        while self._pending and len(self._running) < self.max_rows:
+            row = self._pending[0]
+            row.cost = self.model.cost(row.payload)
+            # An empty batch always takes its first row, even one over the budget: otherwise it would wait forever.
+            if self._running and self._reserved + row.cost > self.max_tokens:
+                break
+            self._pending.popleft()
+            self._start_row(row)
+            self._running.add(row)
+            self._reserved += row.cost
+            taken.append(row)
+        return taken
+
+    def _forget(self, row: Row) -> None:
+        if row in self._running:
+            self._running.discard(row)
+            self._reserved -= row.cost
+
+    def _retire(self, finished: list[tuple[Row, Any]]) -> None:
+        with self._cond:
+            for row, _ in finished:
+                self._forget(row)

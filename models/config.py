@@ -49,12 +49,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "paperbot" / "models"
 
 
+# int8-dynamic: int8 weights and per-row dynamic int8 activations on CPU (models/cpu_int8.py); nf4 / int8:
+# bitsandbytes; none: bfloat16 on CUDA, float32 on CPU.
+Quantization = Literal["auto", "nf4", "int8", "int8-dynamic", "none"]
+
+
 class ExtraModel(BaseModel):
     """A Hugging Face model id or a local directory (a deployment's model cache)."""
     source: str
     kind: Literal["causal-lm", "embedder"] = "causal-lm"
     prompt_style: Literal["base", "chat"] = "chat"
-    quantization: Literal["auto", "nf4", "int8", "none"] = "auto"
+    quantization: Quantization = "auto"
 
 
 class RemoteModel(BaseModel):
@@ -74,13 +79,16 @@ class ModelSettings(EnvSettings):
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)
     model_device: Literal["auto", "cpu", "cuda"] = "auto"
-    # auto: nf4 on CUDA, none on CPU. A per-model `quantization` in EXTRA_MODELS wins.
-    model_quantization: Literal["auto", "nf4", "int8", "none"] = "auto"
+    # auto: nf4 on CUDA, int8-dynamic on CPU. MODEL_QUANTIZATION_PER_MODEL, then an EXTRA_MODELS entry's own
+    # `quantization`, win over it.
+    model_quantization: Quantization = "auto"
+    model_quantization_per_model: dict[str, Quantization] = Field(default_factory=dict)
     default_text_model: str = "gemma-3-270m"
     # The embedder /leak uses: minilm (local), or a REMOTE_MODELS entry of kind "embedder" (no local model loaded).
     default_embedder: str = "minilm"
 
     engine_max_batch: int = Field(32, ge=1)
+    engine_max_batch_tokens: int = Field(16384, ge=64)  # KV cache tokens the running batch may reserve
     engine_max_wait_ms: float = Field(15.0, ge=0)
     engine_queue_size: int = Field(64, ge=1)  # requests waiting to start; beyond it: EngineBusy
     engine_max_n: int = Field(16, ge=1)
@@ -92,7 +100,7 @@ class ModelSettings(EnvSettings):
     extra_models: dict[str, ExtraModel] = Field(default_factory=dict)
     remote_models: dict[str, RemoteModel] = Field(default_factory=dict)
 
-    @field_validator("extra_models", "remote_models", mode="before")
+    @field_validator("extra_models", "remote_models", "model_quantization_per_model", mode="before")
     @classmethod
     def _json(cls, value: Any) -> Any:
         if isinstance(value, str):

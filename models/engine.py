@@ -1,27 +1,41 @@
-"""The local text engine: batched sampling with per-request parameters, off the event loop.
+"""The local text engine: step-level (continuous) batching with shared prompt prefixes, off the event loop.
 
-Every row (one prompt × one sample) carries its own temperature, top-p, token budget, stop strings and
-torch.Generator, so a seeded sample does not depend on what else shares its batch. Prompts are left-padded;
-positions come from the attention mask, so padding does not change a row's output."""
+A request is `len(prompts) × n` rows. The worker thread (`models.batching.StepScheduler`) admits waiting rows
+between decode steps and retires finished rows at once, their KV-cache rows dropped, so the batch stays full and a
+short request never waits for a long one. The `n` samples of one prompt share one prefill: the prompt runs once
+and its cache is expanded to `n` rows. Only the last position's logits are computed (`logits_to_keep=1`), and the
+next token of every row is drawn in one vectorized call on the model's device.
+
+Determinism: every row draws one uniform number per step from its own `random.Random(seed)` and picks the token
+by inverse-CDF over its own (temperature-scaled, nucleus-filtered) distribution, so a seeded sample does not depend
+on what else shares the batch. Rows are left-padded and positions come from each row's own token count, so padding
+does not change a row's output either."""
+from __future__ import annotations
+
+import inspect
 import logging
-import os
+import random
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from models.batching import BatchQueue, Row
+from models.batching import Row, StepScheduler
 from models.config import ModelSettings
 from models.errors import BadRequest, RequestTooLarge
 from models.loading import LoadedModel, load_causal_lm
 from models.registry import ModelSpec
 
+if TYPE_CHECKING:
+    import torch
+
 log = logging.getLogger(__name__)
 DEFAULT_INSTRUCTION = "Complete the sentence."
+NUCLEUS_CANDIDATES = 1024  # top-p looks at this many top tokens first; a row whose nucleus is wider gets a full sort
 
 
-@dataclass
+@dataclass(frozen=True)
 class SampleRow:
-    prompt_ids: list[int]
+    prompt_ids: tuple[int, ...]
     temperature: float
     top_p: float
     max_new_tokens: int
@@ -48,16 +62,18 @@ class LocalTextEngine:
         self.spec, self.settings = spec, settings
         self._quantization, self._device = quantization, device
         self.loaded: LoadedModel | None = None
-        self.queue = BatchQueue(self._run_batch, max_batch=settings.engine_max_batch,
-                                max_wait_s=settings.engine_max_wait_ms / 1000, capacity=settings.engine_queue_size,
-                                name=spec.name, setup=self._load)
+        self.batch = DecodeBatch(self)
+        self.queue = StepScheduler(self.batch, max_rows=settings.engine_max_batch,
+                                   max_tokens=settings.engine_max_batch_tokens,
+                                   max_wait_s=settings.engine_max_wait_ms / 1000, capacity=settings.engine_queue_size,
+                                   name=spec.name, setup=self._load)
 
     # ---------- public API ----------
     @property
     def name(self) -> str:
         return self.spec.name
 
-    async def ready(self) -> "LocalTextEngine":
+    async def ready(self) -> LocalTextEngine:
         await self.queue.ready()
         return self
 
@@ -65,7 +81,7 @@ class LocalTextEngine:
         return self.loaded.describe() if self.loaded else {"name": self.name, "loaded": False}
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> Any:
         if self.loaded is None:
             raise RuntimeError("await engine.ready() first")
         return self.loaded.tokenizer
@@ -84,7 +100,7 @@ class LocalTextEngine:
             return text
         messages = [{"role": "system", "content": instruction or DEFAULT_INSTRUCTION},
                     {"role": "user", "content": text}]
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
     async def generate(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
                        max_new_tokens: int = 32, stop: list[str] | None = None, seed: int | None = None,
@@ -104,7 +120,7 @@ class LocalTextEngine:
         for p_index, prompt in enumerate(prompts):
             if not prompt or not prompt.strip():
                 raise BadRequest("empty prompt")
-            ids = self._encode(prompt)
+            ids = tuple(self._encode(prompt))
             if len(ids) > settings.engine_max_prompt_tokens:
                 # Rejected, not truncated: cutting a prompt silently changes the experiment the user asked for.
                 raise RequestTooLarge("prompt tokens", len(ids), settings.engine_max_prompt_tokens)
@@ -121,102 +137,283 @@ class LocalTextEngine:
     def _encode(self, prompt: str) -> list[int]:
         # Chat prompts already contain the template's special tokens.
         special = self.spec.prompt_style != "chat"
-        return self.tokenizer(prompt, add_special_tokens=special)["input_ids"]
+        return list(self.tokenizer(prompt, add_special_tokens=special)["input_ids"])
 
     def _load(self) -> None:
         import torch
 
-        if self.settings.torch_threads:
-            torch.set_num_threads(self.settings.torch_threads)
+        threads = self.settings.torch_threads
+        if threads:
+            torch.set_num_threads(threads)
         self.loaded = load_causal_lm(self.spec, self.settings, quantization=self._quantization, device=self._device)
-        log.info("loaded %s", self.loaded.describe())
+        self.batch.bind(self.loaded)
+        log.info("loaded %s (torch threads: %d)", self.loaded.describe(), torch.get_num_threads())
 
-    def _run_batch(self, rows: list[Row]) -> list[str]:
+
+@dataclass(eq=False)
+class _Live:
+    """A running row's decoding state."""
+    row: Row
+    payload: SampleRow
+    rng: random.Random
+    produced: list[int] = field(default_factory=list)
+    text: str = ""  # decoded so far, maintained incrementally (for stop strings)
+    prefix_offset: int = 0
+    read_offset: int = 0
+    stopped: bool = False
+
+
+class DecodeBatch:
+    """The running batch for `StepScheduler`: one KV cache (`DynamicCache` with plain full-length layers), an
+    attention mask, each row's last token and next position. Rows are aligned at the right edge; a newcomer with a
+    longer prompt left-pads the others, and columns that are padding for every row are trimmed when rows leave."""
+
+    def __init__(self, engine: LocalTextEngine):
+        self.engine = engine
+        self.loaded: LoadedModel | None = None
+        self.live: list[_Live] = []
+        self.cache: Any = None
+        self.mask: torch.Tensor | None = None
+        self.last: torch.Tensor | None = None  # (B,) last sampled token
+        self.positions: torch.Tensor | None = None  # (B,) position id of the last token
+        self.temperature: torch.Tensor | None = None
+        self.top_p: torch.Tensor | None = None
+        self.prefill_rows = 0  # prompts actually prefilled (after sharing)
+        self.prefill_tokens = 0
+
+    def bind(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        model = loaded.model
+        parameters = inspect.signature(model.forward).parameters
+        # transformers ≥ 5.x names the KV cache `cache` (`past_key_values` is deprecated, removed in 5.40).
+        self._cache_arg = "cache" if "cache" in parameters else "past_key_values"
+        self._keep_arg = next((name for name in ("logits_to_keep", "num_logits_to_keep") if name in parameters),
+                              None)
+        self._eos = set(_eos_ids(model, loaded.tokenizer))
+        self._pad = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
+
+    # ---------- StepModel ----------
+    def cost(self, payload: SampleRow) -> int:
+        return len(payload.prompt_ids) + payload.max_new_tokens
+
+    def admit(self, rows: list[Row]) -> list[tuple[Row, Any]]:
         import torch
 
-        loaded = self.loaded
-        model, tokenizer, device = loaded.model, loaded.tokenizer, loaded.device
-        payloads: list[SampleRow] = [row.payload for row in rows]
-        width = max(len(p.prompt_ids) for p in payloads)
-        pad = tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(p.prompt_ids)) + p.prompt_ids for p in payloads])
-        mask = torch.tensor([[0] * (width - len(p.prompt_ids)) + [1] * len(p.prompt_ids) for p in payloads])
-        input_ids, mask = input_ids.to(device), mask.to(device)
-        generators = [torch.Generator(device="cpu").manual_seed(p.seed) for p in payloads]
-        eos = set(_eos_ids(model, tokenizer))
-        steps = max(p.max_new_tokens for p in payloads)
-        produced: list[list[int]] = [[] for _ in payloads]
-        done = [row.cancelled for row in rows]
-        texts = [""] * len(payloads)
-        past = None
-        current = input_ids
-        cache_arg = _cache_argument(model)
+        loaded = self._loaded()
+        device = loaded.device
+        groups: dict[tuple[int, ...], int] = {}
+        for row in rows:
+            groups.setdefault(row.payload.prompt_ids, len(groups))
+        prompts = list(groups)
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[self._pad] * (width - len(p)) + list(p) for p in prompts], device=device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = self._new_cache()
         with torch.inference_mode():
-            for step in range(steps):
-                positions = (mask.cumsum(-1) - 1).clamp(min=0)
-                out = model(input_ids=current, attention_mask=mask, use_cache=True,
-                            position_ids=positions[:, -current.shape[1]:], **{cache_arg: past})
-                past = getattr(out, cache_arg)
-                logits = out.logits[:, -1, :].float().cpu()
-                next_ids = []
-                for i, p in enumerate(payloads):
-                    if done[i] or rows[i].cancelled:
-                        done[i] = True
-                        next_ids.append(pad)
-                        continue
-                    token = _sample(logits[i], p.temperature, p.top_p, generators[i])
-                    if token in eos:
-                        done[i] = True
-                        next_ids.append(pad)
-                        continue
-                    produced[i].append(token)
-                    if p.stop:
-                        text, stopped = cut_at_stop(tokenizer.decode(produced[i], skip_special_tokens=True), p.stop)
-                        if stopped:
-                            texts[i] = text
-                            done[i] = True
-                    if len(produced[i]) >= p.max_new_tokens:
-                        done[i] = True
-                    next_ids.append(token)
-                if all(done):
-                    break
-                current = torch.tensor(next_ids, device=device).unsqueeze(1)
-                mask = torch.cat([mask, torch.ones((len(payloads), 1), dtype=mask.dtype, device=device)], dim=1)
-        results = []
-        for i, p in enumerate(payloads):
-            if texts[i] or not produced[i]:
-                results.append(texts[i])
+            logits = self._forward(ids, mask, positions, cache)
+        self.prefill_rows += len(prompts)
+        self.prefill_tokens += sum(len(p) for p in prompts)
+        # The n samples of a prompt share its prefill: its cache row is copied to each of them.
+        index = torch.tensor([groups[row.payload.prompt_ids] for row in rows], device=device)
+        for layer in cache.layers:
+            layer.keys = layer.keys.index_select(0, index)
+            layer.values = layer.values.index_select(0, index)
+        fresh = [_Live(row, row.payload, random.Random(row.payload.seed)) for row in rows]
+        temperature = torch.tensor([r.payload.temperature for r in rows], device=device, dtype=torch.float32)
+        top_p = torch.tensor([r.payload.top_p for r in rows], device=device, dtype=torch.float32)
+        tokens = self._sample(logits.index_select(0, index), temperature, top_p, fresh)
+        self._merge(fresh, cache, mask.index_select(0, index), torch.tensor(tokens, device=device),
+                    positions[:, -1].index_select(0, index), temperature, top_p)
+        return self._advance(tokens, first=len(self.live) - len(fresh))
+
+    def step(self) -> list[tuple[Row, Any]]:
+        import torch
+
+        assert self.mask is not None and self.last is not None and self.positions is not None
+        assert self.temperature is not None and self.top_p is not None
+        ones = torch.ones((len(self.live), 1), dtype=self.mask.dtype, device=self.mask.device)
+        self.mask = torch.cat([self.mask, ones], dim=1)
+        self.positions = self.positions + 1
+        with torch.inference_mode():
+            logits = self._forward(self.last.unsqueeze(1), self.mask, self.positions.unsqueeze(1), self.cache)
+        tokens = self._sample(logits, self.temperature, self.top_p, self.live)
+        self.last = torch.tensor(tokens, device=self.mask.device)
+        return self._advance(tokens, first=0)
+
+    def drop(self, rows: list[Row]) -> None:
+        leaving = set(rows)
+        self._keep([i for i, live in enumerate(self.live) if live.row not in leaving])
+
+    def reset(self) -> None:
+        self.live, self.cache, self.mask, self.last, self.positions = [], None, None, None, None
+        self.temperature = self.top_p = None
+
+    # ---------- internals ----------
+    def _loaded(self) -> LoadedModel:
+        if self.loaded is None:
+            raise RuntimeError("the engine's model is not loaded")
+        return self.loaded
+
+    def _new_cache(self) -> Any:
+        # Plain full-length layers, also for sliding-window models (Gemma 3): rows are re-aligned by padding and
+        # trimming columns, which a cropping sliding-window layer would not survive. The window itself is still
+        # applied, by the model's attention mask.
+        from transformers import DynamicCache
+
+        return DynamicCache()
+
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any) -> torch.Tensor:
+        """The last position's logits (float32), computed for the last position only where the model allows."""
+        model = self._loaded().model
+        kwargs: dict[str, Any] = {self._cache_arg: cache}
+        if self._keep_arg is not None:
+            kwargs[self._keep_arg] = 1
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
+        return out.logits[:, -1, :].float()
+
+    def _sample(self, logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor,
+                live: list[_Live]) -> list[int]:
+        import torch
+
+        uniforms = torch.tensor([row.rng.random() for row in live], dtype=torch.float32, device=logits.device)
+        return sample_tokens(logits, temperature, top_p, uniforms).tolist()
+
+    def _merge(self, fresh: list[_Live], cache: Any, mask: torch.Tensor, last: torch.Tensor,
+               positions: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        if not self.live:
+            self.live, self.cache, self.mask, self.last = fresh, cache, mask, last
+            self.positions, self.temperature, self.top_p = positions, temperature, top_p
+            return
+        assert self.mask is not None and self.last is not None and self.positions is not None
+        assert self.temperature is not None and self.top_p is not None
+        old_width, new_width = self.mask.shape[1], mask.shape[1]
+        width = max(old_width, new_width)
+        for old, new in zip(self.cache.layers, cache.layers):
+            for name in ("keys", "values"):
+                a, b = getattr(old, name), getattr(new, name)
+                a = F.pad(a, (0, 0, width - old_width, 0)) if width > old_width else a
+                b = F.pad(b, (0, 0, width - new_width, 0)) if width > new_width else b
+                setattr(old, name, torch.cat([a, b], dim=0))
+        self.mask = torch.cat([F.pad(self.mask, (width - old_width, 0)), F.pad(mask, (width - new_width, 0))])
+        self.live = self.live + fresh
+        self.last = torch.cat([self.last, last])
+        self.positions = torch.cat([self.positions, positions])
+        self.temperature = torch.cat([self.temperature, temperature])
+        self.top_p = torch.cat([self.top_p, top_p])
+
+    def _advance(self, tokens: list[int], first: int) -> list[tuple[Row, Any]]:
+        """Record each row's new token (rows from `first` on); retire the rows that ended."""
+        tokenizer = self._loaded().tokenizer
+        finished: list[tuple[Row, Any]] = []
+        keep: list[int] = list(range(first))
+        for offset, token in enumerate(tokens):
+            index = first + offset
+            live = self.live[index]
+            ended = token in self._eos
+            if not ended:
+                live.produced.append(token)
+                payload = live.payload
+                if payload.stop and _extend_text(live, tokenizer):
+                    ended = True
+                if len(live.produced) >= payload.max_new_tokens:
+                    ended = True
+            if ended:
+                finished.append((live.row, _final_text(live, tokenizer)))
             else:
-                text = tokenizer.decode(produced[i], skip_special_tokens=True)
-                results.append(cut_at_stop(text, p.stop)[0] if p.stop else text)
-        return results
+                keep.append(index)
+        if len(keep) != len(self.live):
+            self._keep(keep)
+        return finished
+
+    def _keep(self, keep: list[int]) -> None:
+        """Shrink the batch to the rows at `keep`; columns that are padding for every remaining row go too."""
+        import torch
+
+        if not keep:
+            self.reset()
+            return
+        if len(keep) == len(self.live):
+            return
+        assert self.mask is not None and self.last is not None and self.positions is not None
+        assert self.temperature is not None and self.top_p is not None
+        index = torch.tensor(keep, device=self.mask.device)
+        mask = self.mask.index_select(0, index)
+        start = int(mask.any(0).nonzero()[0])
+        self.mask = mask[:, start:]
+        for layer in self.cache.layers:
+            layer.keys = layer.keys.index_select(0, index)[:, :, start:]
+            layer.values = layer.values.index_select(0, index)[:, :, start:]
+        self.live = [self.live[i] for i in keep]
+        self.last = self.last.index_select(0, index)
+        self.positions = self.positions.index_select(0, index)
+        self.temperature = self.temperature.index_select(0, index)
+        self.top_p = self.top_p.index_select(0, index)
 
 
-def _sample(logits, temperature: float, top_p: float, generator) -> int:
+def sample_tokens(logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor,
+                  uniforms: torch.Tensor) -> torch.Tensor:
+    """One token per row, vectorized: argmax where temperature is 0, else inverse-CDF sampling with the row's
+    uniform number from softmax(logits / temperature), restricted to the top-p nucleus where top_p < 1.
+    Every operation is row-wise, so a row's token depends only on its own logits, parameters and number."""
     import torch
 
-    if temperature == 0:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
-        keep[0] = True
-        filtered = torch.zeros_like(probs)
-        filtered[order[keep]] = sorted_probs[keep]
-        probs = filtered / filtered.sum()
-    return int(torch.multinomial(probs, 1, generator=generator))
+    tokens = logits.argmax(dim=-1)
+    sampled = (temperature > 0).nonzero().squeeze(1)
+    if sampled.numel() == 0:
+        return tokens
+    probs = torch.softmax(logits.index_select(0, sampled) / temperature.index_select(0, sampled).unsqueeze(1), -1)
+    u = uniforms.index_select(0, sampled)
+    p = top_p.index_select(0, sampled)
+    chosen = torch.empty_like(sampled)
+    full = (p >= 1).nonzero().squeeze(1)
+    if full.numel():
+        cdf = probs.index_select(0, full).cumsum(-1)
+        pick = torch.searchsorted(cdf, (u.index_select(0, full) * cdf[:, -1]).unsqueeze(1), right=True)
+        chosen[full] = pick.squeeze(1).clamp(max=probs.shape[1] - 1)
+    nucleus = (p < 1).nonzero().squeeze(1)
+    if nucleus.numel():
+        rows, row_p, row_u = probs.index_select(0, nucleus), p.index_select(0, nucleus), u.index_select(0, nucleus)
+        k = min(NUCLEUS_CANDIDATES, rows.shape[1])
+        top, order = rows.topk(k, dim=-1)  # sorted, descending
+        wide = top.sum(-1) < row_p  # the nucleus reaches past the candidates: sort the whole row
+        if bool(wide.any()):
+            top, order = rows.sort(dim=-1, descending=True)
+        keep = top.cumsum(-1) - top < row_p.unsqueeze(1)
+        cdf = (top * keep).cumsum(-1)
+        pick = torch.searchsorted(cdf, (row_u * cdf[:, -1]).unsqueeze(1), right=True)
+        pick = pick.clamp(max=top.shape[1] - 1)
+        chosen[nucleus] = order.gather(1, pick).squeeze(1)
+    tokens[sampled] = chosen
+    return tokens
 
 
-def _cache_argument(model) -> str:
-    """transformers ≥ 5.x names the KV cache `cache` (`past_key_values` is deprecated, removed in 5.40); older
-    versions only know `past_key_values`."""
-    import inspect
+def _extend_text(live: _Live, tokenizer: Any) -> bool:
+    """Decode only the new tail (the prefix/read offsets of vLLM's incremental detokenizer) and look for a stop
+    string where the new text could complete one. True when a stop string appeared."""
+    produced = live.produced
+    before = tokenizer.decode(produced[live.prefix_offset:live.read_offset], skip_special_tokens=True)
+    after = tokenizer.decode(produced[live.prefix_offset:], skip_special_tokens=True)
+    if after.endswith("\ufffd") or len(after) <= len(before):
+        return False  # an incomplete UTF-8 sequence (or nothing visible yet): wait for the next token
+    old_length = len(live.text)
+    live.text += after[len(before):]
+    live.prefix_offset, live.read_offset = live.read_offset, len(produced)
+    longest = max(len(s) for s in live.payload.stop)
+    tail = live.text[max(0, old_length - longest + 1):]
+    live.stopped = any(s and s in tail for s in live.payload.stop)
+    return live.stopped
 
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+def _final_text(live: _Live, tokenizer: Any) -> str:
+    text = tokenizer.decode(live.produced, skip_special_tokens=True) if live.produced else ""
+    return cut_at_stop(text, live.payload.stop)[0] if live.payload.stop else str(text)
 
 
-def _eos_ids(model, tokenizer) -> list[int]:
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
     ids = model.generation_config.eos_token_id if model.generation_config is not None else None
     ids = list(ids) if isinstance(ids, list) else [ids] if ids is not None else []  # a copy: never grow the config
     if tokenizer.eos_token_id is not None:

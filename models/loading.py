@@ -1,5 +1,6 @@
 """Loading weights: GGUF is dequantized by transformers once and cached as safetensors (with a checksum
-manifest), then loaded from there in seconds, optionally quantized by bitsandbytes (nf4 / int8)."""
+manifest), then loaded from there in seconds, optionally quantized: bitsandbytes (nf4 / int8) or, on CPU,
+PyTorch's fbgemm int8 kernels (int8-dynamic, models/cpu_int8.py)."""
 import fcntl
 import hashlib
 import json
@@ -47,10 +48,17 @@ def pick_device(settings: ModelSettings) -> str:
     return settings.model_device
 
 
+CPU_DEFAULT_QUANTIZATION = "int8-dynamic"  # measured against float32 in docs/models.md (speed, memory, quality)
+
+
 def pick_quantization(spec: ModelSpec, settings: ModelSettings, device: str) -> str:
-    chosen = spec.quantization if spec.quantization != "auto" else settings.model_quantization
+    chosen = settings.model_quantization_per_model.get(spec.name, "auto")
     if chosen == "auto":
-        return "nf4" if device == "cuda" else "none"
+        chosen = spec.quantization if spec.quantization != "auto" else settings.model_quantization
+    if chosen == "auto":
+        return "nf4" if device == "cuda" else CPU_DEFAULT_QUANTIZATION
+    if chosen == "int8-dynamic" and device != "cpu":
+        raise ModelUnavailable(spec.name, "int8-dynamic is a CPU mode; on CUDA use nf4, int8 or none")
     return chosen
 
 
@@ -135,7 +143,7 @@ def _source_digest(path: Path) -> str:
     return digest
 
 
-def quantization_config(quantization: str, compute_dtype):
+def quantization_config(quantization: str, compute_dtype: Any) -> Any:
     from transformers import BitsAndBytesConfig
 
     if quantization == "nf4":
@@ -171,12 +179,20 @@ def load_causal_lm(spec: ModelSpec, settings: ModelSettings, *, quantization: st
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    footprint = model.get_memory_footprint()
+    if quantization == "int8-dynamic":
+        from models.cpu_int8 import footprint_bytes, quantize_linears, use_float64_attention
+
+        replaced = quantize_linears(model)
+        use_float64_attention(model)
+        log.info("%s: %d linear layers on int8 kernels", spec.name, replaced)
+        footprint = footprint_bytes(model)
+    else:
+        footprint = model.get_memory_footprint()
     return LoadedModel(spec, model, tokenizer, device, str(dtype).replace("torch.", ""), quantization, footprint,
                        time.perf_counter() - started)
 
 
-def load_embedder(spec: ModelSpec, settings: ModelSettings, device: str | None = None):
+def load_embedder(spec: ModelSpec, settings: ModelSettings, device: str | None = None) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the embedded model is on disk; never ask a hub
     from sentence_transformers import SentenceTransformer
 

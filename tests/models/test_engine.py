@@ -45,14 +45,55 @@ async def test_same_seed_same_samples_whatever_shares_the_batch(gemma):
 async def test_stop_strings_cut_the_continuation(gemma):
     [[text]] = await gemma.generate(["The capital of France is"], max_new_tokens=24, stop=["."])
     assert "." not in text and text.strip()
+    [[full]] = await gemma.generate(["The capital of France is"], max_new_tokens=24)
+    assert full.startswith(text + ".")  # cut at the first stop string, and decoding stopped there
+    [[two]] = await gemma.generate(["The capital of France is"], max_new_tokens=24, stop=["zzz", " of "])
+    assert two == full[:full.find(" of ")]
+
+
+async def test_same_seed_same_text_in_mixed_batches(gemma):
+    """A seeded request alone, then sharing steps with requests of other lengths, temperatures and top-p that join
+    and leave while it runs (continuous batching re-pads and trims the batch around it)."""
+    request = {"n": 3, "temperature": 1.0, "top_p": 0.9, "seed": 11, "max_new_tokens": 14}
+    alone = await gemma.generate(["The old lighthouse keeper"], **request)
+
+    async def later(delay: float, prompt: str, **options):
+        await asyncio.sleep(delay)
+        return await gemma.generate([prompt], **options)
+
+    mixed, *_ = await asyncio.gather(
+        gemma.generate(["The old lighthouse keeper"], **request),
+        gemma.generate(["A much longer prompt about the history of the Roman empire and its roads:"], n=2,
+                       temperature=0.7, seed=3, max_new_tokens=4),
+        later(0.3, "Short", n=4, temperature=1.3, seed=5, max_new_tokens=20),
+        later(0.6, "Greedy row", max_new_tokens=6))
+    assert mixed == alone
+
+
+async def test_samples_of_a_prompt_share_one_prefill(gemma):
+    before_rows, before_steps = gemma.batch.prefill_rows, gemma.queue.admissions
+    [texts] = await gemma.generate(["My favourite colour is"], n=8, temperature=1.0, seed=2, max_new_tokens=6)
+    assert len(texts) == 8 and len(set(texts)) > 1
+    assert gemma.batch.prefill_rows - before_rows == 1  # the prompt ran once for its eight samples
+    assert gemma.queue.admissions - before_steps == 1
+
+
+async def test_short_request_does_not_wait_for_a_long_one(gemma):
+    long = asyncio.create_task(gemma.generate(["Write a long story:"], max_new_tokens=120,
+                                              temperature=1.0, seed=1))
+    await asyncio.sleep(0.5)
+    [[short]] = await gemma.generate(["The capital of France is"], max_new_tokens=3)
+    assert short.strip() and not long.done()
+    [[story]] = await long
+    assert story
 
 
 async def test_fifty_concurrent_callers_get_their_own_results(gemma):
     prompts = [f"Number {i} is written as" for i in range(50)]
-    before = gemma.queue.batches_run
+    before = gemma.queue.admissions
     results = await asyncio.gather(*(gemma.generate([p], max_new_tokens=4) for p in prompts))
-    batches = gemma.queue.batches_run - before
-    assert batches < 50 / 4  # coalesced, not one by one
+    admissions = gemma.queue.admissions - before
+    assert admissions < 50 / 4  # coalesced, not one by one
     for index in (0, 17, 49):
         assert results[index] == await gemma.generate([prompts[index]], max_new_tokens=4)
 
