@@ -32,7 +32,7 @@ from bot.config import AppSettings
 from bot.transports.offline import RecordingSession
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
-from storage.repo.core import count_history, count_users
+from storage.repo.core import count_requests, count_users
 
 BOT_USER = User(id=42, is_bot=True, first_name="Paper demo bot", username="paper_demo_bot")
 MIX = [("/help", 0.4), ("/history", 0.3), ("plain text about a paper, arXiv:2408.06518", 0.3)]
@@ -118,8 +118,8 @@ async def run(n: int, users: int, seed: int, warmup: int, profile: Path | None, 
 
         async with create_sessionmaker(engine)() as db:
             results["b_full_stack"]["db_users"] = await count_users(db, (100_000, 100_000 + users - 1))
-            results["b_full_stack"]["db_history_rows"] = await count_history(db)
-            results["b_full_stack"]["db_error_rows"] = await count_history(db, "error")
+            results["b_full_stack"]["db_history_rows"] = await count_requests(db)
+            results["b_full_stack"]["db_error_rows"] = await count_requests(db, "error")
         await engine.dispose()
     ratio = results["b_full_stack"]["updates_per_s"] / results["a_bare_aiogram"]["updates_per_s"]
     return {"n": n, "users": users, "seed": seed, "concurrency": concurrency, "mix": dict(MIX),

@@ -1,5 +1,4 @@
 """Repositories for users, chats and history."""
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,20 +75,6 @@ async def record_history(session: AsyncSession, *, user_id: int | None, chat_id:
     return entry
 
 
-async def user_history(session: AsyncSession, user_id: int, *, offset: int = 0,
-                       limit: int | None = None) -> Sequence[HistoryEntry]:
-    query = (select(HistoryEntry).where(HistoryEntry.user_id == user_id)
-             .order_by(HistoryEntry.created_at.desc(), HistoryEntry.id.desc()).offset(offset))
-    if limit is not None:
-        query = query.limit(limit)
-    return (await session.scalars(query)).all()
-
-
-async def count_user_history(session: AsyncSession, user_id: int) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(HistoryEntry).where(HistoryEntry.user_id == user_id)) or 0
-
-
 async def forget_user(session: AsyncSession, user_id: int) -> int:
     """Delete every row about the user; returns how many history rows went with them."""
     result = await session.execute(delete(HistoryEntry).where(HistoryEntry.user_id == user_id))
@@ -106,7 +91,8 @@ async def count_users(session: AsyncSession, ids: tuple[int, int] | None = None)
     return await session.scalar(query) or 0
 
 
-async def count_history(session: AsyncSession, status: str | None = None) -> int:
+async def count_requests(session: AsyncSession, status: str | None = None) -> int:
+    """History rows of everyone, or those with this status."""
     query = select(func.count()).select_from(HistoryEntry)
     if status is not None:
         query = query.where(HistoryEntry.status == status)

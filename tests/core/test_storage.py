@@ -7,13 +7,12 @@ from sqlalchemy import func, select, text
 from storage.db import create_engine, create_sessionmaker
 from storage.repo.core import (
     bot_stats,
-    count_user_history,
     forget_user,
     record_history,
     upsert_chat,
     upsert_user,
-    user_history,
 )
+from storage.repo.privacy import count_history, history_rows
 from storage.schema.core import Chat, HistoryEntry, User
 
 
@@ -69,7 +68,7 @@ async def test_twenty_concurrent_upserts_of_one_user(migrated_engine):
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(User)) == 1
         assert await session.scalar(select(func.count()).select_from(Chat)) == 1
-        assert await count_user_history(session, 777) == 20
+        assert await count_history(session, 777, None) == 20
         assert (await session.get(User, 777)).first_name in names
 
 
@@ -88,8 +87,8 @@ async def test_history_paging_order_and_truncation(migrated_engine):
             entry.created_at = entries[0].created_at
         entries[-1].created_at = entries[0].created_at - timedelta(days=1)
     async with sessionmaker() as session:
-        assert await count_user_history(session, 1) == 25
-        pages = [await user_history(session, 1, offset=offset, limit=10) for offset in (0, 10, 20)]
+        assert await count_history(session, 1, None) == 25
+        pages = [await history_rows(session, 1, None, offset=offset, limit=10) for offset in (0, 10, 20)]
         commands = [entry.command for page in pages for entry in page]
         assert len(commands) == 25 and len(set(commands)) == 25
         assert commands[-1] == "c24"  # the oldest, whatever its id says
@@ -112,7 +111,7 @@ async def test_forget_user_deletes_their_rows_only(migrated_engine):
         assert await forget_user(session, 1) == 2
     async with sessionmaker() as session:
         assert await session.get(User, 1) is None and await session.get(User, 2) is not None
-        assert await count_user_history(session, 1) == 0 and await count_user_history(session, 2) == 1
+        assert await count_history(session, 1, None) == 0 and await count_history(session, 2, None) == 1
         assert await session.get(Chat, -5) is not None  # the group is not theirs alone
 
 
@@ -171,6 +170,6 @@ async def test_nul_and_overlong_values_are_stored_on_both_backends(migrated_engi
         user = await session.get(User, 8)
         assert user.first_name.startswith("Ada") and len(user.first_name) == 256 and len(user.username) == 64
         assert (await session.get(Chat, -8)).title == "g" * 200
-        [entry] = await user_history(session, 8)
+        [entry] = await history_rows(session, 8, None)
         assert (entry.command, entry.arguments) == ("c" * 32, "ab")
         assert entry.result == {"text": "x\x00y"}
