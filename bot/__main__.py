@@ -1,4 +1,4 @@
-"""`python -m bot run | console | migrate`."""
+"""`python -m bot run | web | scheduler | console | migrate` (the roles: bot/roles.py)."""
 import argparse
 import asyncio
 import sys
@@ -13,7 +13,11 @@ TOKEN_HINT = ("No BOT_TOKEN set: get one from @BotFather in Telegram (/newbot) a
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="long polling, or a webhook server when WEBHOOK_URL is set")
+    sub.add_parser("run", help="all in one: migrate, then long polling or a webhook server (WEBHOOK_URL), and "
+                              "the digest scheduler if this process wins its lock")
+    sub.add_parser("web", help="updates only (webhook, or polling for one replica); needs the schema at head")
+    sub.add_parser("scheduler", help="digest sources, composition and broadcasting only; one holds the lock, "
+                                     "others wait to take over")
     console = sub.add_parser("console", help="offline terminal chat through the real dispatcher and database")
     console.add_argument("--user-id", type=int, default=1, help="simulated Telegram user id (default 1)")
     console.add_argument("--lang", default="en", help="simulated Telegram language_code (en, ru, fa, he, …)")
@@ -21,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--admin", action="store_true", help="make the simulated user a bot admin")
     console.add_argument("--stay", type=float, default=0.0, metavar="SECONDS",
                          help="keep running this long after the input ends (to watch scheduled digests arrive)")
-    migrate = sub.add_parser("migrate", help="apply database migrations (also done at every start)")
+    migrate = sub.add_parser("migrate", help="apply database migrations under a lock (a release step; `run` "
+                                             "also migrates at every start)")
     migrate.add_argument("revision", nargs="?", default="heads")
     args = parser.parse_args(argv)
     from bot import redact
@@ -40,11 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings, args.revision))
     if args.command == "console":
         return asyncio.run(_console(settings, args))
-    if settings.bot.bot_token is None:
+    if settings.bot.bot_token is None and args.command == "run":
         print(TOKEN_HINT, file=sys.stderr)
         return asyncio.run(_console(settings, argparse.Namespace(user_id=1, lang="en", chat="private", admin=True,
                                                                  stay=0.0)))
-    return asyncio.run(_run(settings))
+    from bot.roles import run_role
+
+    return asyncio.run(run_role(settings, args.command))
 
 
 async def _migrate(settings: AppSettings, revision: str) -> int:
@@ -63,22 +70,6 @@ async def _console(settings: AppSettings, args: argparse.Namespace) -> int:
 
     return await run_console(settings, user_id=args.user_id, language=args.lang, chat_type=args.chat,
                              admin=args.admin, stay=args.stay)
-
-
-async def _run(settings: AppSettings) -> int:
-    from bot.app import create_bot
-    from bot.transports.telegram import run_polling, run_webhook
-
-    bot = create_bot(settings.bot)
-    async with runtime(settings, bot=bot) as rt:
-        try:
-            if settings.bot.webhook_url:
-                await run_webhook(bot, rt.dispatcher, settings.bot)
-            else:
-                await run_polling(bot, rt.dispatcher, settings.bot)
-        finally:
-            await bot.session.close()
-    return 0
 
 
 if __name__ == "__main__":

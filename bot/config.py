@@ -74,6 +74,9 @@ class Settings(EnvSettings):
     # serves them on WEBHOOK_PORT as well); 0 turns that server off.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
+    # How often a process without the digest-scheduler lock tries to take it (how soon a standby scheduler takes
+    # over from one that died).
+    scheduler_lock_retry_s: float = Field(15.0, ge=0.1, le=3600)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

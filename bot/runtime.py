@@ -13,7 +13,7 @@ from bot.app import create_dispatcher, create_hub
 from bot.config import AppSettings
 from models.config import EnvSettings, ModelSettings
 from storage.db import create_engine, create_sessionmaker
-from storage.migrate import upgrade
+from storage.migrate import require_head, upgrade
 
 if TYPE_CHECKING:
     from digests.scheduler import DigestScheduler
@@ -32,13 +32,23 @@ class Runtime:
 
 
 @asynccontextmanager
-async def runtime(settings: AppSettings, *, with_models: bool = True, bot: Bot | None = None) -> AsyncIterator[Runtime]:
-    """With a `bot` (the real transports), the digest scheduler runs here too, if this process wins its lock."""
+async def runtime(settings: AppSettings, *, with_models: bool = True, bot: Bot | None = None,
+                  migrate: bool = True) -> AsyncIterator[Runtime]:
+    """With a `bot` (the real transports), the digest scheduler runs here too, if this process wins its lock.
+    `migrate=False` (the web and scheduler roles, bot/roles.py): the schema must already be at head, else
+    `storage.migrate.SchemaNotAtHead` says to run `python -m bot migrate`."""
     from bot import redact
 
     redact.install_on_loop()  # "Task exception was never retrieved" and friends: logged, redacted
     engine = create_engine(settings.bot.database_url)
-    await upgrade(engine)  # migrations are applied at every start: a new version never meets an old schema
+    try:
+        if migrate:
+            await upgrade(engine)  # all-in-one: migrations are applied at every start (under the migration lock)
+        else:
+            await require_head(engine)  # replicas never migrate: a release runs `python -m bot migrate` first
+    except BaseException:
+        await engine.dispose()
+        raise
     sessionmaker = create_sessionmaker(engine)
     hub = create_hub(settings.models) if with_models else None
     dp = create_dispatcher(settings, sessionmaker, hub)
@@ -68,7 +78,8 @@ async def start_digest_scheduler(dp: Dispatcher, engine: AsyncEngine, settings: 
     service.broadcaster = Broadcaster(bot, service.sessionmaker, settings.digests)
     scheduler = DigestScheduler(service, engine, settings.bot.database_url,
                                 fetch_interval_min=settings.digests.digest_fetch_interval_min,
-                                misfire_grace_s=settings.digests.digest_misfire_grace_s)
+                                misfire_grace_s=settings.digests.digest_misfire_grace_s,
+                                retry_lock_s=settings.bot.scheduler_lock_retry_s)
     await scheduler.start()
     dp["digest_scheduler"] = scheduler
     return scheduler

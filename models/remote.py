@@ -56,6 +56,7 @@ class RemoteTextEngine:
         self.client = httpx.AsyncClient(base_url=remote.base_url.rstrip("/"), headers=headers,
                                         timeout=httpx.Timeout(remote.timeout_s, connect=10.0),
                                         limits=httpx.Limits(max_connections=32))
+        self.requests = self.errors = 0  # HTTP attempts and failed ones, exported by bot/metrics.py
 
     @property
     def name(self) -> str:
@@ -107,6 +108,7 @@ class RemoteTextEngine:
     async def _post(self, path: str, body: dict) -> dict:
         last_error = "no attempt"
         for attempt in range(self.remote.retries + 1):
+            self.requests += 1
             try:
                 response = await self.client.post(path, json=body)
             except httpx.TimeoutException:
@@ -119,10 +121,13 @@ class RemoteTextEngine:
                     try:
                         return response.json()
                     except ValueError:
+                        self.errors += 1
                         raise RemoteError(f"{self.name}: the endpoint returned invalid JSON", status) from None
                 if status not in RETRY_STATUSES:
+                    self.errors += 1
                     raise RemoteError(f"{self.name}: HTTP {status}: {_error_text(response)}", status)
                 last_error, wait = f"HTTP {status}: {_error_text(response)}", retry_after_seconds(response)
+            self.errors += 1
             if attempt == self.remote.retries:
                 break
             delay = wait if wait is not None else min(8.0, 0.5 * 2**attempt) * (0.5 + random.random())

@@ -114,6 +114,17 @@ class SchemaStatus:
                 "run `python -m bot migrate` first")
 
 
+class SchemaNotAtHead(RuntimeError):
+    """Raised by `require_head`: the message says what to run."""
+
+
+async def require_head(engine: AsyncEngine) -> None:
+    """For processes that must not migrate (the `web` and `scheduler` roles): refuse a schema not at head."""
+    status = await schema_status(engine)
+    if not status.at_head:
+        raise SchemaNotAtHead(status.describe())
+
+
 def script_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 

@@ -82,6 +82,13 @@ async def test_retries_429_and_5xx_then_clear_errors(hub, server):
         await embedder.embed(["slow"], timeout=0.5)
 
 
+async def test_remote_text_engine_counts_attempts_and_failures(hub, server):
+    engine = hub.text()
+    server.then(Scripted(status=503))
+    await engine.generate(["Hi"])
+    assert (engine.requests, engine.errors) == (2, 1)  # what /metrics exports as remote requests and errors
+
+
 async def test_missing_key_and_wrong_kind_are_clear(server, monkeypatch):
     monkeypatch.delenv("EMBED_KEY", raising=False)
     with pytest.raises(ModelUnavailable, match="EMBED_KEY"):
