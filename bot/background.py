@@ -2,26 +2,22 @@
 import asyncio
 import logging
 from collections.abc import Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 class BackgroundTasks:
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task] = set()  # strong references: the loop keeps only weak ones
-        # Set by the durable inbox (bot/transports/inbox.py): each task is journaled as a job, so a restart can
-        # tell its user it was interrupted.
-        self.journal = None
+        self._tasks: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
 
-    def spawn(self, coroutine: Coroutine, name: str) -> asyncio.Task:
-        if self.journal is not None:
-            coroutine = self.journal.track(coroutine, name)
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> "asyncio.Task[Any]":
         task = asyncio.create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: "asyncio.Task[Any]") -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
