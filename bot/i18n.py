@@ -2,12 +2,13 @@
 
 Arguments are HTML-escaped here, once, because every message goes out in HTML parse mode: a handler cannot forget.
 Pass `Html("<b>…</b>")` for a fragment that is already safe markup."""
-from functools import lru_cache
+import unicodedata
+from functools import cache
 from pathlib import Path
 
 from fluent.runtime import FluentBundle, FluentResource
 
-from bot.render import escape
+from bot.render import FSI, PDI, escape
 
 LOCALES = Path(__file__).with_name("locales")
 LANGUAGES = ("en", "ru", "fa", "he")
@@ -20,10 +21,12 @@ class Html(str):
     """A string that is already valid Telegram HTML and must not be escaped again."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bundle(lang: str) -> FluentBundle:
-    # Unicode isolation of placeables (FSI…PDI) keeps Latin names and numbers in order inside RTL sentences;
-    # in LTR languages it only adds invisible characters, so it is on for Persian and Hebrew alone.
+    # Unicode isolation of placeables (FSI…PDI) keeps Latin names and numbers in order inside RTL sentences. In
+    # left-to-right languages the translator isolates the values that have a direction of their own (see
+    # `needs_isolation`): isolating "Ada" or "10" changes nothing on screen, but the invisible characters would be
+    # copied along with an id or a zone name a user copies from a reply into their next command.
     bundle = FluentBundle([lang], use_isolating=lang in RTL_LANGUAGES)
     for path in sorted((LOCALES / lang).glob("*.ftl")):
         bundle.add_resource(FluentResource(path.read_text(encoding="utf-8")))
@@ -43,6 +46,16 @@ def normalize_language(code: str | None) -> str | None:
     return base if base in LANGUAGES else None
 
 
+# Bidi classes that give a string a direction of its own, or change the direction of what follows.
+_DIRECTIONAL = frozenset({"R", "AL", "RLE", "RLO", "LRE", "LRO", "PDF", "RLI", "LRI", "FSI", "PDI"})
+
+
+def needs_isolation(text: str) -> bool:
+    """True when `text` has right-to-left letters or explicit bidi controls (isolating anything else in a
+    left-to-right sentence changes nothing on screen)."""
+    return not text.isascii() and any(unicodedata.bidirectional(char) in _DIRECTIONAL for char in text)
+
+
 class Translator:
     def __init__(self, lang: str):
         self.lang = lang if lang in LANGUAGES else FALLBACK
@@ -54,6 +67,11 @@ class Translator:
     def __call__(self, key: str, /, **args) -> str:
         safe = {name: (value if isinstance(value, (int, float, Html)) else escape(value))
                 for name, value in args.items()}
+        if not self.rtl:
+            # A user's string with right-to-left letters or a bidi control (an RLO in a name, a Hebrew topic) is
+            # isolated in every language: otherwise it flips the rest of the English line.
+            safe = {name: (Html(f"{FSI}{value}{PDI}") if isinstance(value, str) and needs_isolation(value) else value)
+                    for name, value in safe.items()}
         for lang in (self.lang, FALLBACK):
             bundle = _bundle(lang)
             if bundle.has_message(key):

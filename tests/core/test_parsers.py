@@ -238,3 +238,51 @@ def test_subscribe_reasons_for_the_hostile_options():
 def test_clean_text_drops_nul_and_lone_surrogates():
     assert clean_text("a\x00b\ud800c") == "ab\ufffdc"
     assert clean_text("😀 ok") == "😀 ok"
+
+
+# ---------------------------------------------------------------- bidi isolation in every language
+RLO = "\u202e"
+
+
+@pytest.mark.parametrize("text", [f"/lang x{RLO}yz", f"/unknowncmd{RLO}abc", f"/subscribe llm size={RLO}5",
+                                  f"/subscribe llm tz=Asia/{RLO}x"])
+async def test_right_to_left_override_is_isolated_in_english_replies(harness, text):
+    chat = harness.chat(user_id=4242, lang="en")
+    calls = await chat.send(text)
+    replies = [call.text for call in calls if call.text]
+    assert replies, text
+    echoed = [reply for reply in replies if RLO in reply]
+    assert echoed, replies  # the bad input is echoed …
+    for reply in echoed:  # … inside an isolate, so it cannot flip the rest of the line
+        before, _, after = reply.partition(RLO)
+        assert before.count("\u2068") > before.count("\u2069") and "\u2069" in after, reply
+
+
+def test_plain_latin_values_are_not_wrapped_in_english():
+    assert "\u2068" not in Translator("en")("input-bad-time", value="25:00")
+    assert "\u2068" in Translator("en")("input-bad-time", value="שלום")
+    assert "\u2068" in Translator("he")("input-bad-time", value="25:00")  # RTL languages isolate everything
+
+
+# ---------------------------------------------------------------- the storage boundary
+async def test_nul_and_lone_surrogates_are_stored_on_both_databases(migrated_engine):
+    """PostgreSQL refuses NUL in text ("invalid byte sequence for encoding UTF8: 0x00") and UTF-8 cannot encode a
+    lone surrogate: every string bound to any statement (ORM, Core, raw SQL) is cleaned on the way."""
+    from sqlalchemy import select, text
+
+    from storage.db import create_sessionmaker
+    from storage.repo.core import upsert_user
+    from storage.schema.core import HistoryEntry
+
+    sessionmaker = create_sessionmaker(migrated_engine)
+    async with sessionmaker() as session, session.begin():
+        await upsert_user(session, user_id=77, first_name="A\x00da\ud800", last_name=None, username="a\x00",
+                          telegram_language="en")
+        session.add(HistoryEntry(user_id=77, chat_id=None, command="sub\x00mit", arguments="x\x00y\udfff",
+                                 status="ok", result={}))
+        await session.execute(text("UPDATE users SET last_name = :name WHERE id = 77"), {"name": "L\x00ast"})
+    async with sessionmaker() as session:
+        row = (await session.execute(text("SELECT first_name, last_name, username FROM users WHERE id = 77"))).one()
+        entry = (await session.scalars(select(HistoryEntry).where(HistoryEntry.user_id == 77))).one()
+    assert tuple(row) == ("Ada\ufffd", "Last", "a")
+    assert (entry.command, entry.arguments) == ("submit", "xy\ufffd")
