@@ -286,3 +286,25 @@ async def test_nul_and_lone_surrogates_are_stored_on_both_databases(migrated_eng
         entry = (await session.scalars(select(HistoryEntry).where(HistoryEntry.user_id == 77))).one()
     assert tuple(row) == ("Ada\ufffd", "Last", "a")
     assert (entry.command, entry.arguments) == ("submit", "xy\ufffd")
+
+
+# ---------------------------------------------------------------- the hostile list through the real dispatcher
+@pytest.mark.parametrize("text, expected", [
+    ("/unsubscribe ²", "is not an id"),
+    ("/unsubscribe ٣", "is not an id"),
+    ("/unsubscribe " + "9" * 5000, "is not an id"),
+    ("/unsubscribe 99999999999999999999", "is not an id"),
+    ("/subscribe llm size=²", "size"),
+    ("/subscribe llm size=" + "9" * 5000, "size"),
+    ("/subscribe llm weekly=٣", "day"),
+    ("/subscribe llm tz=" + "A" * 300, "timezone"),
+    ("/history ²", "whole number"),
+    ("/history " + "9" * 5000, "whole number"),
+])
+async def test_hostile_input_gets_a_localized_reason_not_the_apology(harness, text, expected):
+    chat = harness.chat(user_id=4343, lang="en")
+    replies = [call.text for call in await chat.send(text) if call.text]
+    apology = Translator("en")("error-apology")
+    assert replies and apology not in replies, replies
+    assert any(expected in reply.lower() or expected in reply for reply in replies), replies
+    assert all(len(reply) < 1000 for reply in replies)  # the 5000 digits are not echoed
