@@ -1,15 +1,19 @@
 """The WikiSpell-style benchmark: accuracy (exact match, %) and character error rate per system, language and
 frequency bucket."""
+import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
+from models.spelling.evalsets import held_out
 from models.spelling.llm import FEW_SHOT, llm_spell
 from models.spelling.metrics import cer
 from models.spelling.seq2seq import Speller
-from models.spelling.words import LANGUAGES, make_split, read_tsv, script_of
+from models.spelling.words import LANGUAGES, read_tsv, script_of
 
 LLM_SYSTEMS = ("gemma-3-270m", "smollm2-135m-instruct")
 TRAINED_SYSTEMS = ("char-blind", "char-aware")
@@ -32,29 +36,37 @@ def load_trained(name: str) -> Speller:
     return _TRAINED[name]
 
 
-def test_sets(languages, words_args, limit: int) -> dict[str, dict[str, list[str]]]:
+def test_sets(languages: Iterable[str], words_args: list[str], limit: int) -> dict[str, dict[str, list[str]]]:
+    """language → bucket → words. From `--words BUCKET=PATH ...` (each word's language told by its script, words of
+    no known script counted as English), else the shipped held-out lists (`evalsets.py`) less the few-shot
+    examples."""
     if words_args:
         sets: dict[str, dict[str, list[str]]] = {}
         for item in words_args:
             bucket, _, path = item.partition("=")
+            if not path:
+                bucket, path = Path(item).stem, item
             for word, target in read_tsv(path):
                 language = script_of(target) or script_of(word) or "en"
                 sets.setdefault(language, {}).setdefault(bucket, []).append(target)
-        return {lang: {b: (w[:limit] if limit else w) for b, w in buckets.items()} for lang, buckets in sets.items()}
-    split = make_split()
+        wanted = set(languages)
+        return {lang: {b: (w[:limit] if limit else w) for b, w in buckets.items()}
+                for lang, buckets in sets.items() if lang in wanted}
     result = {}
+    lists = held_out()
     for language in languages:
-        examples = set(FEW_SHOT[language])
-        result[language] = {bucket: [w for w in words if w not in examples][: limit or None]
-                            for bucket, words in split.test[language].items()}
+        examples = {w.casefold() for w in FEW_SHOT[language]}
+        result[language] = {bucket: [w for w in words if w.casefold() not in examples][: limit or None]
+                            for bucket, words in lists[language].items()}
     return result
 
 
 async def run_bench(hub, tokenizer, *, languages=LANGUAGES, systems=ALL_SYSTEMS, words_args=(), limit: int = 0,
-                    progress=None) -> dict:
+                    progress=None, errors: list[dict] | None = None, results: list[dict] | None = None) -> dict:
+    """`errors`, when given, collects every wrong spelling (system, language, bucket, word, predicted)."""
     started = time.perf_counter()
     sets = test_sets(languages, list(words_args), limit)
-    results = []
+    results = [] if results is None else results
     total = len(systems) * sum(len(buckets) for buckets in sets.values())
     done = 0
     for language, buckets in sets.items():
@@ -63,10 +75,14 @@ async def run_bench(hub, tokenizer, *, languages=LANGUAGES, systems=ALL_SYSTEMS,
                 if not words:
                     continue
                 predicted = await spell_with(system, words, language, hub, tokenizer)
-                correct = sum(p == w for p, w in zip(predicted, words))
+                correct = sum(p == w for p, w in zip(predicted, words, strict=True))
+                if errors is not None:
+                    errors.extend({"system": system, "language": language, "bucket": bucket, "word": w,
+                                   "predicted": p} for p, w in zip(predicted, words, strict=True) if p != w)
                 results.append({"system": system, "language": language, "bucket": bucket, "n": len(words),
                                 "accuracy": round(100 * correct / len(words), 1),
-                                "cer": round(sum(cer(p, w) for p, w in zip(predicted, words)) / len(words), 3)})
+                                "cer": round(sum(cer(p, w) for p, w in zip(predicted, words, strict=True)) / len(words),
+                                             3)})
                 done += 1
                 if progress is not None:
                     await progress(done, total)
@@ -100,7 +116,7 @@ def chart(report: dict, path: str | Path) -> Path:
     systems = list(dict.fromkeys(r["system"] for r in rows))
     figure, axes = plt.subplots(1, len(languages), figsize=(4.2 * len(languages), 4), squeeze=False, sharey=True)
     width = 0.8 / len(systems)
-    for axis, language in zip(axes[0], languages):
+    for axis, language in zip(axes[0], languages, strict=True):
         for index, system in enumerate(systems):
             cells = {r["bucket"]: r["accuracy"] for r in rows if r["language"] == language and r["system"] == system}
             axis.bar([i + index * width for i in range(len(buckets))], [cells.get(b, 0) for b in buckets], width,
@@ -130,15 +146,33 @@ async def run_cli(args) -> int:
     tokenizer, _ = gemma_tokenizer_and_embeddings(with_embeddings=False)
     hub = ModelHub(ModelSettings(engine_queue_size=512, engine_request_timeout_s=3600))
     try:
+        errors: list[dict] = []
+        cells: list[dict] = []
+
+        async def progress(done: int, total: int) -> None:
+            # Long runs (the LLMs on a CPU) say where they are, and leave what they measured if stopped.
+            row = cells[-1] if cells else {}
+            logging.getLogger(__name__).info("%d/%d %s", done, total, row)
+            if args.json:
+                partial = {"results": cells, "seconds": None, "partial": True}
+                await asyncio.to_thread(write_outputs, argparse.Namespace(json=args.json, chart=None), partial, [])
+
         report = await run_bench(hub, tokenizer, languages=args.lang or list(LANGUAGES), systems=systems,
-                                 words_args=args.words, limit=args.limit)
+                                 words_args=args.words, limit=args.limit, errors=errors, progress=progress,
+                                 results=cells)
     finally:
         await hub.close()
     print(table(report))
     print(f"({report['seconds']} s)")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    await asyncio.to_thread(write_outputs, args, report, errors)
+    return 0
+
+
+def write_outputs(args: argparse.Namespace, report: dict, errors: list[dict]) -> None:
+    """--json (the report), --errors (every wrong spelling), --chart."""
+    for path, data in ((args.json, report), (getattr(args, "errors", None), errors)):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1))
     if args.chart:
         chart(report, args.chart)
-    return 0

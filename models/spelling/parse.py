@@ -1,9 +1,11 @@
-"""What `/spell <word>` accepts: one word, letters of one of the four scripts, at most 30 characters."""
+"""What `/spell <word>` accepts: one word of one of the four scripts — letters in any case, with digits, hyphens
+and apostrophes inside — at most 30 characters."""
 import unicodedata
 
-from models.spelling.words import ZWNJ, normalize, script_of
+from models.spelling.seq2seq import MAX_CHARS
+from models.spelling.words import NEUTRAL, ZWNJ, normalize, script_of
 
-MAX_CHARS = 30
+__all__ = ["MAX_CHARS", "SpellInputError", "parse_word"]
 
 
 class SpellInputError(ValueError):
@@ -16,8 +18,8 @@ class SpellInputError(ValueError):
 
 
 def _script(char: str) -> str:
-    if char == ZWNJ:
-        return "zwnj"
+    if char == ZWNJ or char in NEUTRAL:
+        return "neutral"
     name = unicodedata.name(char, "")
     for prefix in ("LATIN", "CYRILLIC", "HEBREW", "ARABIC"):
         if name.startswith(prefix):
@@ -26,23 +28,21 @@ def _script(char: str) -> str:
 
 
 def parse_word(text: str | None) -> tuple[str, str]:
-    """(normalized word, language) or SpellInputError."""
+    """(normalized word, language) or SpellInputError. The word keeps the user's case (`models.spelling.words.
+    normalize`: NFC, Persian yeh/kaf, niqqud and harakat dropped)."""
     text = (text or "").strip()
     if not text:
         raise SpellInputError("empty")
     if len(text.split()) > 1:
         raise SpellInputError("several")
-    if len(text) > MAX_CHARS:
+    word = normalize(text)
+    if len(word) > MAX_CHARS:  # counted after normalisation: vowel marks are not characters to spell
         raise SpellInputError("too-long")
-    # Hebrew niqqud and Arabic-script harakat are vowel marks, not letters: the word lists carry none.
-    word = "".join(c for c in normalize(text).lower() if unicodedata.category(c) != "Mn" or c == ZWNJ)
-    word = unicodedata.normalize("NFC", word)
-    letters = [char for char in word if char.isalpha()]
-    if not letters:
+    if not any(char.isalpha() for char in word):
         raise SpellInputError("no-letters")
-    if any(not char.isalpha() and char != ZWNJ for char in word):
+    if any(not char.isalpha() and char != ZWNJ and char not in NEUTRAL for char in word):
         raise SpellInputError("symbols")
-    scripts = {_script(char) for char in word} - {"zwnj"}
+    scripts = {_script(char) for char in word} - {"neutral"}
     if len(scripts) > 1:
         raise SpellInputError("mixed-scripts")
     language = script_of(word)

@@ -1,9 +1,7 @@
-"""WikiSpell-style word lists from wordfreq: script-pure words, frequency buckets, disjoint train/test splits."""
-import random
+"""Words: the four scripts, the one normalisation rule, wordfreq's ranked lists and frequency bands, WikiSpell TSV."""
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LANGUAGES = ("en", "ru", "fa", "he")
@@ -21,21 +19,52 @@ BUCKETS = (("top1", 0.0, 0.01), ("1-10", 0.01, 0.10), ("10-20", 0.10, 0.20), ("2
 LIST_SIZE = 20_000
 
 
+# What a word may contain besides its script's letters (both cases): digits (ASCII, Persian, Arabic-Indic), hyphens
+# (and the Hebrew maqaf) and apostrophes (ASCII, typographic, and the Hebrew geresh/gershayim). They belong to no
+# language, so a word's language is told by its letters alone.
+DIGITS = "0123456789" + "".join(map(chr, range(0x06F0, 0x06FA))) + "".join(map(chr, range(0x0660, 0x066A)))
+JOINERS = "-\u05be'\u2019\u05f3\u05f4"
+NEUTRAL = DIGITS + JOINERS
+# Each language's letters in both cases. English takes the Latin-1 letters too (café, naïve, Zoë, Brontë), as
+# English text carries them in names and loanwords.
+LATIN1 = "".join(chr(c) for c in range(0xC0, 0x100) if chr(c).isalpha())
+LETTERS = {
+    "en": "".join(map(chr, range(0x61, 0x7B))) + "".join(map(chr, range(0x41, 0x5B))) + LATIN1,
+    "ru": "".join(map(chr, range(0x430, 0x450))) + "ё" + "".join(map(chr, range(0x410, 0x430))) + "Ё",
+    "he": "".join(map(chr, range(0x05D0, 0x05EB))),
+    "fa": "".join(map(chr, [*range(0x0621, 0x063B), *range(0x0641, 0x064B), 0x067E, 0x0686, 0x0698, 0x06A9, 0x06AF,
+                           0x06CC, 0x06C0])) + ZWNJ,
+}
+# Normalised input never holds these: Arabic yeh/kaf become the Persian letters, and "ي"/"ك" drop out of the alphabet.
+LETTERS["fa"] = LETTERS["fa"].replace("\u064a", "").replace("\u0643", "")
+WORD_PATTERNS = {language: re.compile(f"[{re.escape(letters + NEUTRAL)}]*[{re.escape(letters)}]"
+                                      f"[{re.escape(letters + NEUTRAL)}]*")
+                 for language, letters in LETTERS.items()}
+# The output alphabet of both trained spellers: every character a word may hold, in a fixed order.
+ALPHABET: tuple[str, ...] = tuple(dict.fromkeys("".join(LETTERS.values()) + NEUTRAL))
+TATWEEL = "\u0640"
+
+
 def normalize(word: str) -> str:
+    """The one normalisation rule for words (lists, /spell input, bench files): NFC; Persian: Arabic yeh/kaf →
+    Persian forms, no ZWNJ at the ends, no tatweel; Hebrew niqqud and Arabic harakat (combining marks) dropped —
+    they are vowel signs, not letters. Case is kept: the user's `Strawberry` is spelled `S t r a w b e r r y`."""
     word = unicodedata.normalize("NFC", word.strip())
-    # Persian: Arabic yeh/kaf → Persian forms, no ZWNJ at the ends.
-    word = word.replace("\u064a", "\u06cc").replace("\u0643", "\u06a9").strip(ZWNJ)
-    return word
+    word = word.replace("\u064a", "\u06cc").replace("\u0643", "\u06a9").replace(TATWEEL, "")
+    # Marks left after NFC composition are not part of any letter (é, й, ۀ and آ compose and stay).
+    word = "".join(c for c in word if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", word).strip(ZWNJ)
 
 
 def script_of(word: str) -> str | None:
-    for language, pattern in SCRIPTS.items():
+    """The language whose letters (any case, with digits, hyphens, apostrophes) make up the word, or None."""
+    for language, pattern in WORD_PATTERNS.items():
         if pattern.fullmatch(word):
             return language
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def ranked_words(language: str, size: int = LIST_SIZE) -> tuple[str, ...]:
     from wordfreq import top_n_list
 
@@ -59,7 +88,7 @@ def buckets(language: str) -> dict[str, list[str]]:
 def bucket_of(word: str, language: str) -> str:
     words = ranked_words(language)
     try:
-        rank = words.index(normalize(word))
+        rank = words.index(normalize(word).lower())  # the lists are lower-case; the band of "Paris" is "paris"
     except ValueError:
         return "rare"
     fraction = rank / len(words)
@@ -67,33 +96,6 @@ def bucket_of(word: str, language: str) -> str:
         if start <= fraction < end:
             return name
     return "30-50"
-
-
-@dataclass
-class Split:
-    train: list[tuple[str, str]]  # (word, language)
-    test: dict[str, dict[str, list[str]]]  # language → bucket → words
-
-
-def make_split(*, test_per_bucket: int = 100, train_size: int = 6000, seed: int = 0) -> Split:
-    """Test words drawn per bucket; training words from the rest, half uniform and half frequency-weighted (1/rank)
-    like WikiSpell's, so the model sees both frequent and rare words. Train and test never share a word."""
-    rng = random.Random(seed)
-    train, test = [], {}
-    for language in LANGUAGES:
-        test[language] = {}
-        held = set()
-        for name, words in buckets(language).items():
-            chosen = rng.sample(words, min(test_per_bucket, len(words)))
-            test[language][name] = chosen
-            held.update(chosen)
-        pool = [w for w in ranked_words(language) if w not in held]
-        uniform = rng.sample(pool, train_size // 2)
-        weights = [1.0 / (rank + 1) for rank in range(len(pool))]
-        weighted = rng.choices(pool, weights=weights, k=train_size // 2)
-        train.extend((word, language) for word in dict.fromkeys(uniform + weighted))
-    rng.shuffle(train)
-    return Split(train, test)
 
 
 def spelled(word: str) -> str:
