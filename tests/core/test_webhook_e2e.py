@@ -156,7 +156,7 @@ async def test_flood_control_429_is_waited_out_and_the_message_arrives(webhook):
     assert calls[1].at - calls[0].at >= 0.95  # Retry-After honoured, not hammered
     assert time.monotonic() - started < 5
     assert webhook.fake.delivered[-1][0] == 3003 and "Hi, Ada" in webhook.fake.delivered[-1][1]
-    assert [(entry.command, entry.status) for entry in await webhook.history(3003)] == [("start", "ok")]
+    assert [(entry.command, entry.status) for entry in await webhook.history(3003, expect=1)] == [("start", "ok")]
 
 
 @pytest.mark.parametrize("status, description", [
