@@ -3,15 +3,17 @@
 Moving windows counted by `limits` (bot/middlewares/quota_backends.py): in this process by default, or in Redis
 (`QUOTA_STORAGE=redis://…`) so that every replica shares one window per user and per chat."""
 import math
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.config import Settings
 
 
-def command_of(event) -> tuple[str, str]:
+def command_of(event: TelegramObject) -> tuple[str, str]:
     """('leak', 'yellow | He works as a') for a message; ('cb', data) for a button press."""
     if isinstance(event, Message) and event.text and event.text.startswith("/"):
         head, _, rest = event.text.partition(" ")
@@ -22,14 +24,15 @@ def command_of(event) -> tuple[str, str]:
 
 
 class QuotaMiddleware(BaseMiddleware):
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         from bot.middlewares.quota_backends import LimitsQuota
 
         self.user_limit, self.chat_limit = settings.quota_user_requests, settings.quota_chat_requests
         # In this process by default; QUOTA_STORAGE=redis://… shares the windows between replicas.
         self.backend = LimitsQuota(settings.quota_storage, settings.quota_window_s)
 
-    async def __call__(self, handler, event, data):
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
         if not get_flag(data, "expensive"):
             return await handler(event, data)
         from bot import metrics
