@@ -184,15 +184,15 @@ def loop_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, A
 def install_hooks() -> None:
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
-    warnings.showwarning = _showwarning  # type: ignore[assignment]
+    warnings.showwarning = _showwarning
     logging.captureWarnings(False)
 
 
 def install_streams() -> None:
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = RedactingStream(sys.stdout)
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr)
 
 
 def install_on_loop(loop: asyncio.AbstractEventLoop | None = None) -> None:

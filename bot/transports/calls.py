@@ -78,7 +78,8 @@ class CallJournal:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url.set(database=path).render_as_string(hide_password=False))
             async with engine.begin() as connection:  # its own file: the one table, created here
-                await connection.run_sync(lambda sync: InboxCall.__table__.create(sync, checkfirst=True))
+                await connection.run_sync(lambda sync: InboxCall.metadata.create_all(
+                    sync, tables=[InboxCall.metadata.tables["inbox_calls"]]))
         else:
             engine = create_engine(database_url)  # the table comes with the migrations
         return cls(engine)
