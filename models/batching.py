@@ -19,8 +19,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from models.errors import EngineBusy, EngineClosed, RequestTimeout
 
@@ -102,7 +103,7 @@ class _Queue:
         self.start()
         try:
             return await asyncio.wait_for(asyncio.shield(ticket.future), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._cancel(ticket)
             raise RequestTimeout(timeout or 0.0) from None
         except asyncio.CancelledError:
@@ -140,7 +141,7 @@ class _Queue:
         try:
             if self.setup is not None:
                 self.setup()
-        except BaseException as error:  # noqa: BLE001 - reported to every caller
+        except BaseException as error:  # reported to every caller
             self._setup_error = error
             log.exception("engine %s failed to load", self.name)
         finally:
@@ -204,14 +205,14 @@ class BatchQueue(_Queue):
                 continue
             try:
                 outputs = self.process(live)
-            except BaseException as error:  # noqa: BLE001 - the batch fails, the worker lives on
+            except BaseException as error:  # the batch fails, the worker lives on
                 log.exception("engine %s batch failed", self.name)
                 for row in live:
                     self._resolve(row.ticket, exception=error)
                 continue
             self.batches_run += 1
             self.rows_run += len(live)
-            for row, output in zip(live, outputs):
+            for row, output in zip(live, outputs, strict=True):
                 self._complete(row, output)
 
     def _next_batch(self) -> list[Row] | None:
@@ -226,7 +227,7 @@ class BatchQueue(_Queue):
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            batch = []
+            batch: list[Row] = []
             while self._pending and len(batch) < self.max_batch:
                 row = self._pending.popleft()
                 self._start_row(row)
@@ -323,7 +324,7 @@ class StepScheduler(_Queue):
                     done = self.model.step()
                     self._retire(done)
                     finished += done
-            except BaseException as error:  # noqa: BLE001 - the running rows fail, the worker lives on
+            except BaseException as error:  # the running rows fail, the worker lives on
                 log.exception("engine %s step failed", self.name)
                 with self._cond:
                     failed = list(self._running)
@@ -331,7 +332,7 @@ class StepScheduler(_Queue):
                         self._forget(row)
                 try:
                     self.model.reset()
-                except BaseException:  # noqa: BLE001
+                except BaseException:
                     log.exception("engine %s reset failed", self.name)
                 for row in failed:
                     self._resolve(row.ticket, exception=error)

@@ -180,6 +180,7 @@ class DecodeBatch:
         self.top_p: torch.Tensor | None = None
         self.prefill_rows = 0  # prompts actually prefilled (after sharing)
         self.prefill_tokens = 0
+        self.share_prefixes = True  # False only to measure what sharing saves (bench/engine.py)
 
     def bind(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
@@ -201,10 +202,11 @@ class DecodeBatch:
 
         loaded = self._loaded()
         device = loaded.device
-        groups: dict[tuple[int, ...], int] = {}
-        for row in rows:
-            groups.setdefault(row.payload.prompt_ids, len(groups))
-        prompts = list(groups)
+        groups: dict[Any, int] = {}
+        keys = [row.payload.prompt_ids if self.share_prefixes else (row.payload.prompt_ids, id(row)) for row in rows]
+        for key in keys:
+            groups.setdefault(key, len(groups))
+        prompts = [key if self.share_prefixes else key[0] for key in groups]
         width = max(len(p) for p in prompts)
         ids = torch.tensor([[self._pad] * (width - len(p)) + list(p) for p in prompts], device=device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
@@ -215,7 +217,7 @@ class DecodeBatch:
         self.prefill_rows += len(prompts)
         self.prefill_tokens += sum(len(p) for p in prompts)
         # The n samples of a prompt share its prefill: its cache row is copied to each of them.
-        index = torch.tensor([groups[row.payload.prompt_ids] for row in rows], device=device)
+        index = torch.tensor([groups[key] for key in keys], device=device)
         for layer in cache.layers:
             layer.keys = layer.keys.index_select(0, index)
             layer.values = layer.values.index_select(0, index)
@@ -292,7 +294,7 @@ class DecodeBatch:
         assert self.temperature is not None and self.top_p is not None
         old_width, new_width = self.mask.shape[1], mask.shape[1]
         width = max(old_width, new_width)
-        for old, new in zip(self.cache.layers, cache.layers):
+        for old, new in zip(self.cache.layers, cache.layers, strict=True):
             for name in ("keys", "values"):
                 a, b = getattr(old, name), getattr(new, name)
                 a = F.pad(a, (0, 0, width - old_width, 0)) if width > old_width else a
