@@ -158,7 +158,7 @@ async def run_case(kind: str, sig: signal.Signals, n: int, concurrency: int, at:
         env.update(PYTHONPATH=str(ROOT), BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=fake.base_url,
                    WEBHOOK_URL="https://bench.example.org/tg/hook", WEBHOOK_SECRET=SECRET,
                    WEBHOOK_HOST="127.0.0.1", WEBHOOK_PORT=str(port), DATABASE_URL=database_url,
-                   DIGEST_SCHEDULER="off", LOG_LEVEL="INFO", INBOX_LEASE_S="5", SHUTDOWN_GRACE_S="20")
+                   DIGEST_SCHEDULER="off", LOG_LEVEL="INFO", INBOX_LEASE_S="15", SHUTDOWN_GRACE_S="20")
         bot = BotProcess(env, tmp, port)
         await bot.start()
         acknowledged: set[int] = set()

@@ -271,12 +271,15 @@ class Inbox:
             if free > 0:
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        claimed = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s)
+                        claimed = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s,
+                                                   running=list(self._running))
                 except Exception:
                     log.exception("inbox: claim failed")
             if self._stopping:
                 break  # claimed just now: stop() gives them back
             for row in claimed:
+                if row.update_id in self._running:
+                    continue  # finished meanwhile and claimed again? never two runs of one update in a process
                 self._running[row.update_id] = asyncio.create_task(self._process(row),
                                                                    name=f"update-{row.update_id}")
             if claimed and len(claimed) == free:

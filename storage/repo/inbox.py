@@ -61,14 +61,17 @@ async def store_updates(session: AsyncSession, updates: Iterable[tuple[int, dict
 
 
 async def claim(session: AsyncSession, *, owner: str, limit: int, lease_s: float,
-                now: datetime | None = None) -> list[Claimed]:
-    """Claim up to `limit` updates (oldest first): pending ones, and processing ones whose lease ran out."""
+                now: datetime | None = None, running: Sequence[int] = ()) -> list[Claimed]:
+    """Claim up to `limit` updates (oldest first): pending ones, and processing ones whose lease ran out — except
+    `running`, the ones this process is working on (a lease that ran out under load is not a dead process)."""
     now = now or utcnow()
     claimable = (select(InboxUpdate.update_id)
                  .where(or_(InboxUpdate.status == PENDING,
                             (InboxUpdate.status == PROCESSING) & (InboxUpdate.lease_until < now)))
                  .order_by(InboxUpdate.update_id).limit(limit)
                  .with_for_update(skip_locked=True))  # rendered on PostgreSQL only; SQLite serialises writers
+    if running:
+        claimable = claimable.where(InboxUpdate.update_id.not_in(list(running)))
     statement = (update(InboxUpdate).where(InboxUpdate.update_id.in_(claimable.scalar_subquery()))
                  .values(status=PROCESSING, owner=owner, lease_until=now + timedelta(seconds=lease_s),
                          attempts=InboxUpdate.attempts + 1)

@@ -351,3 +351,17 @@ async def test_a_reply_sent_before_a_crash_is_not_sent_again(make_bot):
         assert (bot.replies_to(1500), bot.replies_to(1501), bot.replies_to(1502)) == (0, 0, 1)
         assert [await bot.history_count(1500 + index) for index in range(3)] == [1, 1, 1]
         assert bot.inbox._calls_middleware is not None and bot.inbox._calls_middleware.replayed == 2
+
+
+async def test_a_lease_that_ran_out_under_load_is_not_claimed_again_by_its_own_process(make_bot):
+    async with make_bot() as bot:
+        sessionmaker = bot.rt.sessionmaker
+        await bot.inbox.stop(0)
+        updates = [message("/start", user_id=1600 + index) for index in range(3)]
+        async with sessionmaker() as session, session.begin():
+            await repo.store_updates(session, [(u["update_id"], u) for u in updates])
+            first = await repo.claim(session, owner="me", limit=3, lease_s=1, now=utcnow() - timedelta(seconds=60))
+        running = [row.update_id for row in first[:2]]  # still working on two of them; all three leases ran out
+        async with sessionmaker() as session, session.begin():
+            again = await repo.claim(session, owner="me", limit=10, lease_s=30, running=running)
+        assert [row.update_id for row in again] == [first[2].update_id]
