@@ -1,10 +1,11 @@
 """One engine per model, created on first use and shared by every caller in the process."""
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from models.config import ModelSettings
 from models.embeddings import EmbeddingEngine
 from models.engine import LocalTextEngine
+from models.protocols import Embedder, TextEngine
 from models.registry import best_embedder, grouping_embedder, resolve, text_model_names
 
 if TYPE_CHECKING:
@@ -14,9 +15,9 @@ if TYPE_CHECKING:
 class ModelHub:
     def __init__(self, settings: ModelSettings | None = None):
         self.settings = settings or ModelSettings()
-        self._engines: dict[str, object] = {}
+        self._engines: dict[str, TextEngine | Embedder] = {}
 
-    def text(self, name: str | None = None):
+    def text(self, name: str | None = None) -> TextEngine:
         """The text engine for `name` (default: DEFAULT_TEXT_MODEL); raises UnknownModel / ModelUnavailable."""
         name = name or self.settings.default_text_model
         if name not in self._engines:
@@ -30,7 +31,7 @@ class ModelHub:
             else:
                 spec.locate()  # fail now, with the install hint, rather than inside the worker
                 self._engines[name] = LocalTextEngine(spec, self.settings)
-        return self._engines[name]
+        return cast(TextEngine, self._engines[name])  # a name resolves to one kind only
 
     def embedder(self, name: str | None = None) -> "EmbeddingEngine | RemoteEmbeddingEngine":
         """The embedding engine for `name` (default: DEFAULT_EMBEDDER): local, or a remote `/v1/embeddings`
@@ -47,7 +48,7 @@ class ModelHub:
             else:
                 spec.locate()
                 self._engines[name] = EmbeddingEngine(spec, self.settings)
-        return self._engines[name]
+        return cast("EmbeddingEngine | RemoteEmbeddingEngine", self._engines[name])
 
     def embedder_for(self, language: str) -> "EmbeddingEngine | RemoteEmbeddingEngine":
         """The embedder measured best for similarity within `language` (models.registry.best_embedder), unless the
@@ -68,7 +69,7 @@ class ModelHub:
     def text_models(self) -> list[str]:
         return text_model_names(self.settings)
 
-    def loaded(self) -> dict[str, object]:
+    def loaded(self) -> dict[str, TextEngine | Embedder]:
         return dict(self._engines)
 
     async def close(self, drain: bool = False) -> None:
