@@ -69,13 +69,14 @@ def parse_command(text: str | None) -> tuple[str, str | None, str] | None:
 
 def command_input(arguments: str | None, message: Message) -> tuple[str, bool]:
     """What a command works on: its typed arguments, or, when there are none and the command replies to a
-    message, that message's text (or caption). Returns (text, taken_from_reply)."""
+    message, that message's text (or caption). Returns (text, taken_from_reply); an empty reply gives "" and the
+    command's usual "empty" answer."""
     typed = (arguments or "").strip()
     if typed:
         return typed, False
-    replied = message.reply_to_message
+    replied = replied_text(message)
     if replied is not None:
-        return (replied.text or replied.caption or "").strip(), True
+        return replied, True
     return "", False
 
 

@@ -103,15 +103,23 @@ class JobRegistry:
             self._jobs.pop(job.id, None)
 
     def spawn(self, spawn: Callable[[Coroutine[Any, Any, None], str], Any], work: Coroutine[Any, Any, None], *,
-              name: str, chat_id: int, user_id: int | None, command: str, arguments: str = "",
-              on_cancelled: Callable[[JobCancelled], Awaitable[None]] | None = None) -> None:
-        """Background work (BackgroundTasks.spawn) that /cancel can stop; `on_cancelled` reports it."""
+              name: str, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], chat_id: int,
+              user_id: int | None, command: str, arguments: str = "", status_message_id: int | None = None,
+              cancelled_text: str) -> None:
+        """Background work (`spawn` is BackgroundTasks.spawn) that /cancel can stop: when it does, the status
+        message says `cancelled_text` and a `cancelled` history row is written in a session of its own."""
         async def guarded() -> None:
+            async def tracked() -> None:
+                job = current_job.get()
+                if job is not None and job.status_message_id is None:
+                    job.status_message_id = status_message_id  # the progress message the handler sent
+                await work
+
             try:
-                await self.run(work, chat_id=chat_id, user_id=user_id, command=command, arguments=arguments)
+                await self.run(tracked(), chat_id=chat_id, user_id=user_id, command=command, arguments=arguments)
             except JobCancelled as cancelled:
-                if on_cancelled is not None:
-                    await on_cancelled(cancelled)
+                await announce_cancelled(bot, cancelled.job, cancelled_text)
+                await record_cancelled(sessionmaker, cancelled.job)
 
         spawn(guarded(), name)
 

@@ -6,7 +6,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import EVERYWHERE, CommandSpec
+from bot.commands import EVERYWHERE, CommandSpec, Permission, command_input
 from bot.config import Settings
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
@@ -16,36 +16,20 @@ from digests.service import DigestService
 from digests.subscription import describe
 from handlers.failures import feature_router
 from services.digest import DigestChatService
-from services.errors import UserInputError
 from services.subscriptions import Resync, SubscriptionService
+from storage.repo.groups import top_voted_papers
 from storage.schema.digest import DigestSource, Subscription
 
 commands = [
-    CommandSpec("subscribe", "cmd-subscribe", usage_key="subscribe-usage", chat_types=EVERYWHERE),
+    # A group's subscriptions (and the topic its digest goes to) are the group's: its admins change them.
+    CommandSpec("subscribe", "cmd-subscribe", usage_key="subscribe-usage", chat_types=EVERYWHERE,
+                permission=Permission.CHAT_ADMIN),
     CommandSpec("subscriptions", "cmd-subscriptions"),
-    CommandSpec("unsubscribe", "cmd-unsubscribe"),
+    CommandSpec("unsubscribe", "cmd-unsubscribe", permission=Permission.CHAT_ADMIN),
     CommandSpec("digest", "cmd-digest", expensive=True),
     CommandSpec("submit", "cmd-submit", usage_key="submit-usage"),
     CommandSpec("sources", "cmd-sources", admin_only=True),
 ]
-
-
-async def may_manage(message: Message, bot: Bot, settings: Settings) -> bool:
-    """Private chats: the user. Groups: chat admins (and bot admins). Channels: whoever can post there is an admin."""
-    if message.chat.type in ("private", "channel"):
-        return True
-    user = message.from_user
-    if user is None:  # anonymous group admin posting as the group
-        return message.sender_chat is not None and message.sender_chat.id == message.chat.id
-    if settings.is_admin(user.id):
-        return True
-    member = await bot.get_chat_member(message.chat.id, user.id)
-    return member.status in ("creator", "administrator")
-
-
-async def require_manager(message: Message, bot: Bot, settings: Settings) -> None:
-    if not await may_manage(message, bot, settings):
-        raise UserInputError("digest-admins-only", "not admin")
 
 
 def subscription_line(subscription: Subscription) -> str:
@@ -67,10 +51,12 @@ def source_line(src: DigestSource, l10n: Translator) -> str:
 
 async def subscribe(message: Message, command: CommandObject, bot: Bot, settings: Settings, session: AsyncSession,
                     l10n: Translator, history: HistoryRecorder, digest_scheduler: Resync | None = None) -> None:
+    # Who may: the command's CommandSpec rule (CHAT_ADMIN), checked by the guard router before this runs.
     history.begin("subscribe", command.args or "")
-    await require_manager(message, bot, settings)
     subscription = await SubscriptionService(session, digest_scheduler).subscribe(
         message.chat.id, command.args, l10n.lang, message.from_user.id if message.from_user else None)
+    # In a forum the digest goes to the topic /subscribe was sent in (General when sent there).
+    subscription.thread_id = message.message_thread_id if message.is_topic_message else None
     await message.answer(Html(l10n("subscribe-done") + "\n" + subscription_line(subscription)))
     await history.record("subscribe", command.args or "", result={"subscription": subscription.id})
 
@@ -86,7 +72,6 @@ async def subscriptions(message: Message, session: AsyncSession, l10n: Translato
 async def unsubscribe(message: Message, command: CommandObject, bot: Bot, settings: Settings, session: AsyncSession,
                       l10n: Translator, history: HistoryRecorder, digest_scheduler: Resync | None = None) -> None:
     history.begin("unsubscribe", command.args or "")
-    await require_manager(message, bot, settings)
     outcome = await SubscriptionService(session, digest_scheduler).unsubscribe(message.chat.id, command.args)
     if not outcome.removed:
         listing = "\n" + "\n".join(subscription_line(s) for s in outcome.found) if outcome.found else ""
@@ -109,20 +94,21 @@ async def digest_preview(message: Message, command: CommandObject, session: Asyn
 
 
 async def sources(message: Message, session: AsyncSession, settings: Settings, l10n: Translator) -> None:
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        await message.answer(l10n("admin-only"))
-        return
     rows = await DigestChatService(session).sources()
     if not rows:
         await message.answer(l10n("sources-none"))
         return
     lines = [l10n("sources-title")] + [source_line(src, l10n) for src in rows]
+    votes = await top_voted_papers(session)  # readers' 👍/👎 under delivered digests
+    if votes:
+        lines += ["", l10n("sources-votes")]
+        lines += [f"• {isolate(escape(title[:120]))}: 👍 {up} · 👎 {down}" for title, up, down in votes]
     await answer_long(message, Html("\n".join(lines)), disable_web_page_preview=True)
 
 
 async def submit(message: Message, command: CommandObject, session: AsyncSession, l10n: Translator,
                  history: HistoryRecorder) -> None:
-    text = (command.args or "").strip()
+    text, _ = command_input(command.args, message)  # a reply submits the replied message
     history.begin("submit", text[:200])
     user = message.from_user
     outcome = await DigestChatService(session).submit(text, chat_id=user.id if user else message.chat.id,

@@ -5,12 +5,14 @@ import time
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import BackgroundTasks
-from bot.commands import CommandSpec
+from bot.commands import CommandSpec, command_input
 from bot.config import Settings
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
+from bot.jobs import JobRegistry
 from bot.render import escape, isolate
 from bot.sending import chat_action, send_long
 from handlers.failures import feature_router
@@ -59,7 +61,10 @@ def render(analysis: SpellAnalysis, l10n: Translator) -> str:
 async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, l10n: Translator,
                 history: HistoryRecorder) -> None:
     history.begin("spell", command.args or "")
-    word, language = parse(command.args)
+    typed, from_reply = command_input(command.args, message)
+    if from_reply:  # a reply spells the replied message's first word; an empty one gets the usual "empty" answer
+        typed = next(iter(typed.split()), "")
+    word, language = parse(typed)
     history.begin("spell", word)
     async with chat_action(bot, message.chat.id):
         analysis = await SpellService(hub).analyse(word, language)
@@ -69,14 +74,15 @@ async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHu
 
 
 async def spellbench(message: Message, bot: Bot, hub: ModelHub, settings: Settings, l10n: Translator,
-                     history: HistoryRecorder, background: BackgroundTasks) -> None:
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        await message.answer(l10n("admin-only"))
-        await history.record("spellbench", status="rejected", result={"reason": "not admin"})
-        return
+                     history: HistoryRecorder, background: BackgroundTasks, jobs: JobRegistry,
+                     sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    # Who may: the bot's admins (CommandSpec admin_only), checked by the guard router before this runs.
     status = await message.answer(l10n("spell-bench-progress", done="0", total="…"))
-    background.spawn(_bench(bot, message.chat.id, status.message_id, SpellService(hub), settings.spell_bench_limit,
-                            l10n), name="spellbench")
+    jobs.spawn(background.spawn, _bench(bot, message.chat.id, status.message_id, SpellService(hub),
+                                        settings.spell_bench_limit, l10n),
+               name="spellbench", bot=bot, sessionmaker=sessionmaker, chat_id=message.chat.id,
+               user_id=message.from_user.id if message.from_user else None, command="spellbench",
+               status_message_id=status.message_id, cancelled_text=l10n("job-cancelled"))
     await history.record("spellbench", result={"limit": settings.spell_bench_limit})
 
 

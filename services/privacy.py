@@ -43,6 +43,8 @@ TABLE_RULES: dict[str, str] = {
     "digest_sources": "no personal data (feeds, channels, the shared /submit source)",
     "inbox_updates": "updates sent by the user (raw Telegram JSON): deleted once processed",
     "inbox_cursors": "no personal data (polling offsets)",
+    "inbox_calls": "the bot's answers to the user's updates and to their private chat: deleted (the /forget update's "
+                   "own answer goes with the inbox's retention pruning)",
     "jobs": "the user's long-running jobs: exported; deleted",
 }
 
@@ -139,10 +141,28 @@ async def _forget_inbox(session: AsyncSession, user_id: int, report: ForgetRepor
         if doomed:
             await session.execute(delete(inbox).where(inbox.c.update_id.in_(doomed)))
         report.deleted["inbox_updates"] = len(doomed)
+        calls = Base.metadata.tables.get("inbox_calls")
+        if calls is not None and {"update_id", "result"} <= set(calls.c.keys()):
+            found = await repo.mentioning(session, calls, calls.c.result, str(user_id))
+            answers = {row.update_id for row in found if _mentions_user(row.result, user_id)} | set(doomed)
+            if answers:
+                await session.execute(delete(calls).where(calls.c.update_id.in_(list(answers))))
+            report.deleted["inbox_calls"] = len(answers)
     jobs = Base.metadata.tables.get("jobs")
     if jobs is not None and "user_id" in jobs.c:
         result = await session.execute(delete(jobs).where(jobs.c.user_id == user_id))
         report.deleted["jobs"] = int(getattr(result, "rowcount", 0) or 0)
+
+
+def _mentions_user(value: Any, user_id: int) -> bool:
+    """True when a stored Bot API answer is about the user (their private chat, or them)."""
+    if isinstance(value, dict):
+        if value.get("id") == user_id:
+            return True
+        return any(_mentions_user(item, user_id) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions_user(item, user_id) for item in value)
+    return False
 
 
 def _from_user(payload: Any, user_id: int) -> bool:

@@ -6,7 +6,7 @@ from bot.i18n import Translator
 from digests.broadcast import Broadcaster
 from storage.schema.digest import Subscription
 from storage.schema.groups import DigestVote
-from tests.groups.conftest import CHAT_ADMIN, GROUP, MEMBER, TOPIC, Person, plain, sends
+from tests.groups.conftest import BOT_ADMIN, CHAT_ADMIN, GROUP, MEMBER, TOPIC, Person, plain, sends
 
 CAM = Person(CHAT_ADMIN, "Cam")
 MIA = Person(MEMBER, "Mia")
@@ -23,9 +23,7 @@ async def _deliver(group_bot) -> tuple[int, dict]:
     assert ack.params["message_thread_id"] == TOPIC
     async with group_bot.sessionmaker() as session:
         subscription = (await session.scalars(select(Subscription))).one()
-    if subscription.thread_id is None:  # captured by /subscribe where the handler stores it
-        async with group_bot.sessionmaker() as session, session.begin():
-            (await session.get(Subscription, subscription.id)).thread_id = TOPIC
+    assert subscription.thread_id == TOPIC  # the topic /subscribe was sent in
     issue = await service.build_issue(subscription.id)
     assert issue is not None and issue.papers > 0
     broadcaster = Broadcaster(group_bot.bot, group_bot.sessionmaker, group_bot.config.digests, translator=Translator)
@@ -61,6 +59,10 @@ async def test_the_digest_goes_to_the_topic_with_vote_and_unsubscribe_buttons(gr
         votes = sorted((v.user_id, v.value) for v in (await session.scalars(select(DigestVote))).all())
     expected = sorted([(MIA.id, -1), (OTTO.id, -1)] + ([(MIA.id, 1)] if papers > 1 else []))
     assert votes == expected
+
+    # /sources (the bot's admins) shows the readers' votes.
+    [listing] = sends(await group_bot.send("/sources", Person(BOT_ADMIN, "Bo"), chat_id=BOT_ADMIN))
+    assert "Readers' votes" in listing.params["text"] and "👎 2" in plain(listing.params["text"])
 
     # Unsubscribe: a member is refused (alert, rejected row); the group's admin stops it.
     calls = await group_bot.press(message, len(buttons) - 1, MIA)

@@ -43,7 +43,7 @@ text-too-long = That is too long: at most { $limit } characters.
 model-err-limits = This request asks the model for more than this bot allows ({ $what } = { $value }, at most { $limit }). The bot's admin can change the limits.
 # --- groups: permissions, /cancel, private data (issue 12) ---
 refused-bot-admin = /{ $command } is for the bot's admins.
-refused-chat-admin = Only this group's admins can use /{ $command } here.
+refused-chat-admin = Only this chat's admins can use /{ $command } here.
 lang-admins-only = Only this group's admins can change its language.
 help-rule-chat-admin = group admins
 help-rule-bot-admin = bot admins
