@@ -70,9 +70,9 @@ class WebhookBot:
         return self.sent_to(user_id)[before:]
 
     async def history(self, user_id: int, expect: int | None = None) -> list[HistoryEntry]:
-        """The user's history; with `expect`, waits (up to 5 s) for that many rows: the webhook answers Telegram
+        """The user's history; with `expect`, waits (up to 20 s: a busy CI machine) for that many rows: the webhook answers Telegram
         at once and the update's transaction commits after the reply has gone out."""
-        for _ in range(100):
+        for _ in range(400):
             async with self.rt.sessionmaker() as session:
                 query = select(HistoryEntry).where(HistoryEntry.user_id == user_id).order_by(HistoryEntry.id)
                 rows = list((await session.scalars(query)).all())
