@@ -70,8 +70,8 @@ class WebhookBot:
         return self.sent_to(user_id)[before:]
 
     async def history(self, user_id: int, expect: int | None = None) -> list[HistoryEntry]:
-        """The user's history; with `expect`, waits (up to 20 s: a busy CI machine) for that many rows: the webhook answers Telegram
-        at once and the update's transaction commits after the reply has gone out."""
+        """The user's history; with `expect`, waits (up to 20 s on a busy machine) for that many rows: the webhook
+        answers Telegram once the update is stored, and its transaction commits after the reply has gone out."""
         for _ in range(400):
             async with self.rt.sessionmaker() as session:
                 query = select(HistoryEntry).where(HistoryEntry.user_id == user_id).order_by(HistoryEntry.id)
