@@ -47,6 +47,12 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
                              "ci95": [round(low, 1), round(high, 1)] if valid else None,
                              # kept for diagnosis only; not a Leak-Rate where the embedder does not separate
                              "unvalidated_leak_rate": round(float(rates.mean()) * 100, 1)}
+        kept = [p["by_measure"]["cosine:" + _embedder(measure, p["probe"]["language"]) if measure == "auto"
+                             else measure]["leak_rate"] / 100 for p in payload["probes"]
+                if row.get(p["probe"]["language"], {}).get("separates")]
+        low, high = bootstrap_ci(kept, seed=0)
+        row["separated"] = {"n_probes": len(kept), "leak_rate": round(float(np.mean(kept)) * 100, 1) if kept else None,
+                            "ci95": [round(low, 1), round(high, 1)] if kept else None}
         out["measures"][measure] = row
     return out
 
@@ -56,9 +62,9 @@ def table(summaries: list[dict[str, Any]]) -> str:
     for summary in summaries:
         lines.append(f"## {summary['model']} (n={summary['n_samples']}, T={summary['temperatures']}, "
                      f"{summary['seconds']:.0f} s)")
-        languages = sorted({lang for row in summary["measures"].values() for lang in row})
-        lines.append("| measure | " + " | ".join(languages) + " |")
-        lines.append("|---|" + "---|" * len(languages))
+        languages = sorted({lang for row in summary["measures"].values() for lang in row} - {"separated"})
+        lines.append("| measure | separated languages | " + " | ".join(languages) + " |")
+        lines.append("|---|---|" + "---|" * len(languages))
         for measure, row in summary["measures"].items():
             cells = []
             for language in languages:
@@ -70,7 +76,10 @@ def table(summaries: list[dict[str, Any]]) -> str:
                     cells.append(f"— ({entry['embedder']} does not separate {language}) ({entry['n_probes']})")
                 else:
                     cells.append("—")
-            lines.append(f"| {measure} | " + " | ".join(cells) + " |")
+            kept = row["separated"]
+            overall = (f"{kept['leak_rate']:.1f} [{kept['ci95'][0]:.1f}, {kept['ci95'][1]:.1f}] ({kept['n_probes']})"
+                       if kept["leak_rate"] is not None else "—")
+            lines.append(f"| {measure} | {overall} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 

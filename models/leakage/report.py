@@ -20,6 +20,12 @@ def table(result: SuiteResult) -> str:
              f"{'':<16}{'Leak-Rate':>10}{'95% CI':>18}{'probes':>8}",
              f"{'overall':<16}{_rate(result.leak_rate, lo, hi)}{len(result.runs):>8}"]
     validity = result.language_validity()
+    if any(not valid for _, valid in validity.values()):
+        separated = result.measure_summary()["separated"]
+        if separated["leak_rate"] is not None:
+            low, high = separated["ci95"]
+            lines.append(f"{'separated only':<16}{_rate(separated['leak_rate'], low, high)}"
+                         f"{separated['n_probes']:>8}  (languages whose embedder separates related text)")
     keys: tuple[tuple[str, Callable[[LeakProbe], str]], ...] = (
         ("category", lambda p: p.category), ("language", lambda p: p.language))
     for title, key in keys:
@@ -45,6 +51,10 @@ def measures_table(result: SuiteResult) -> str:
     for measure in result.measures:
         summary = result.with_measure(measure).measure_summary()
         cells = [f"overall {summary['leak_rate']:.1f} [{summary['ci95'][0]:.1f}, {summary['ci95'][1]:.1f}]"]
+        if summary["separated"]["leak_rate"] is not None and summary["separated"]["n_probes"] < len(result.runs):
+            kept = summary["separated"]
+            cells.append(f"separated {kept['leak_rate']:.1f} [{kept['ci95'][0]:.1f}, {kept['ci95'][1]:.1f}] "
+                         f"n={kept['n_probes']}")
         for language in languages:
             entry = summary["by_language"][language]
             if entry["leak_rate"] is None:

@@ -172,8 +172,14 @@ class SuiteResult:
                           "note": f"{embedder} does not separate related from unrelated {name} text "
                                   f"(python -m models.leakage embeddings): no meaningful Leak-Rate"}
             languages[name] = entry
+        kept = [run.leak_rate / 100 for run in self.runs if validity.get(run.probe.language, ("", False))[1]]
+        low_kept, high_kept = bootstrap_ci(kept, seed=self.seed)
         return {"leak_rate": round(self.leak_rate, 2), "ci95": [round(lo, 2), round(hi, 2)],
                 "p_value": round(probe_sign_test_p(self.probe_rates()), 6), "n_probes": len(self.runs),
+                # over the probes of the languages the measure separates (the overall above includes the others)
+                "separated": {"leak_rate": round(float(np.mean(kept)) * 100, 2) if kept else None,
+                              "ci95": [round(low_kept, 2), round(high_kept, 2)] if kept else None,
+                              "n_probes": len(kept)},
                 "by_language": languages}
 
     def probe_rates(self) -> np.ndarray:
