@@ -7,13 +7,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import BackgroundTasks
-from bot.commands import CommandSpec
+from bot.commands import CommandSpec, replied_text
 from bot.config import Settings
 from bot.history import HistoryRecorder, Progress
 from bot.i18n import Html, Translator
+from bot.jobs import JobRegistry
 from bot.parsing import RowId
 from bot.render import bar, escape, isolate
 from bot.sending import chat_action, send_long
@@ -103,6 +104,10 @@ async def run_and_reply(bot: Bot, chat_id: int, probe: LeakProbe, model: str, le
 async def leak(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, settings: Settings,
                session: AsyncSession, l10n: Translator, history: HistoryRecorder, db_user: User | None) -> None:
     arguments = (command.args or "").strip()
+    replied = replied_text(message)
+    if replied is not None and "|" not in arguments:
+        # A reply: the replied message is the prompt, the typed words the concept (docs/leakage.md).
+        arguments = f"{arguments} | {replied}"
     history.begin("leak", arguments)
     probes = service(session, hub, settings)
     probe = probes.probe_for(arguments, l10n.lang)
@@ -136,17 +141,18 @@ async def leak_samples(query: CallbackQuery, callback_data: LeakAction, bot: Bot
 
 
 async def leakbench(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, settings: Settings,
-                    l10n: Translator, history: HistoryRecorder, background: BackgroundTasks) -> None:
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        await message.answer(l10n("admin-only"))
-        await history.record("leakbench", status="rejected", result={"reason": "not admin"})
-        return
+                    l10n: Translator, history: HistoryRecorder, background: BackgroundTasks, jobs: JobRegistry,
+                    sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    # Who may: the bot's admins (CommandSpec admin_only), checked by the guard router before this runs.
     probes = service(None, hub, settings)
     model = (command.args or "").strip() or probes.default_model()
     history.begin("leakbench", model)
     suite = probes.bench_probes(model)  # an unknown model is answered now, by the error router
     status = await message.answer(l10n("leak-bench-progress", model=model, done="0", total=str(len(suite))))
-    background.spawn(_bench(bot, message.chat.id, status.message_id, model, probes, l10n), name=f"leakbench-{model}")
+    jobs.spawn(background.spawn, _bench(bot, message.chat.id, status.message_id, model, probes, l10n),
+               name=f"leakbench-{model}", bot=bot, sessionmaker=sessionmaker, chat_id=message.chat.id,
+               user_id=message.from_user.id if message.from_user else None, command="leakbench", arguments=model,
+               status_message_id=status.message_id, cancelled_text=l10n("job-cancelled"))
     await history.record("leakbench", model, result={"probes": len(suite)}, model=model)
 
 

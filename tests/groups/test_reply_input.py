@@ -56,3 +56,34 @@ async def test_spell_as_a_reply_spells_the_first_word(make_group_bot, hub):
     [answer] = sends(calls, "sendMessage")
     assert "strawberry" in answer.params["text"] and "fields" not in answer.params["text"]
     assert_in_topic_as_reply(calls, update["message"]["message_id"])  # the typing action too
+
+
+async def test_leak_reply_errors_match_typed_input(group_bot):
+    post = group_bot.replied("He works as a", BEN)
+    [typed] = sends(await group_bot.send("/leak | He works as a", ADA, thread=None))
+    [replied] = sends(await group_bot.send("/leak", ADA, thread=None, reply_to=post))  # no concept typed
+    assert replied.params["text"] == typed.params["text"]
+    photo = group_bot.replied("", BEN)
+    del photo["text"]
+    [typed] = sends(await group_bot.send("/leak yellow |", ADA, thread=None))
+    [replied] = sends(await group_bot.send("/leak yellow", ADA, thread=None, reply_to=photo))  # nothing to continue
+    assert replied.params["text"] == typed.params["text"]
+    long_post = group_bot.replied("word " * 100, BEN)
+    [too_long] = sends(await group_bot.send("/leak yellow", ADA, thread=None, reply_to=long_post))
+    assert "300" in too_long.params["text"]
+
+
+async def test_leak_as_a_reply_uses_the_replied_text_as_the_prompt(make_group_bot, hub):
+    bot = await make_group_bot(hub=hub, leak_samples=2)
+    post = bot.replied("He works as a", BEN)
+    update = bot.message("/leak yellow", ADA, reply_to=post)
+    calls = await bot.feed(update)
+    assert_in_topic_as_reply(calls, update["message"]["message_id"])
+    [final] = [call for call in calls if call.method == "editMessageText"]
+    assert "Leak-Rate" in final.params["text"] and "He likes" in final.params["text"]
+    async with bot.sessionmaker() as session:
+        from storage.schema.leak import LeakResult
+
+        stored = (await session.scalars(select(LeakResult))).one()
+    assert (stored.concept, stored.control, stored.test) == ("yellow", "He works as a",
+                                                            "He likes yellow. He works as a")
