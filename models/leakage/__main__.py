@@ -42,7 +42,8 @@ async def bench(args: argparse.Namespace) -> int:
         return 2
     probes = suite.probes[:args.limit] if args.limit else suite.probes
     # A benchmark waits as long as it takes: the chat's per-request timeout would fail a long suite on a busy CPU.
-    settings = ModelSettings(engine_max_n=max(16, args.n), engine_queue_size=256, engine_request_timeout_s=86400)
+    settings = ModelSettings.load(engine_max_n=max(16, args.n), engine_queue_size=256,
+                                  engine_request_timeout_s=86400)  # this command's settings, once (reads .env)
     hub = ModelHub(settings)
     try:
         engine = await hub.text(args.model).ready()
@@ -75,7 +76,7 @@ async def embeddings(args: argparse.Namespace) -> int:
     from models.leakage import embedeval
     from models.registry import EMBEDDER_CHOICE
 
-    hub = ModelHub(ModelSettings())
+    hub = ModelHub(ModelSettings.load())  # this command's settings, once (reads .env)
     try:
         engines: dict[str, Any] = {}
         for name in args.embedders:
