@@ -12,7 +12,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Router
 from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
-from aiogram.filters import ExceptionTypeFilter
+from aiogram.filters import ExceptionTypeFilter, Filter
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update
 
 from bot.history import HistoryRecorder
@@ -41,7 +41,7 @@ class _OwnErrors(BaseMiddleware):
             if not isinstance(update, Update):
                 raise
             response = await self.router.errors.trigger(ErrorEvent(update=update, exception=error),
-                                                         **{**data, "source_event": event})
+                                                         **{**data, "source_event": event, "raised_in": self.router})
             if response is UNHANDLED:
                 raise
             return response
@@ -64,14 +64,25 @@ async def reply(source: TelegramObject, bot: Bot, history: HistoryRecorder, text
         await source.answer(text, show_alert=alert)
 
 
+class RaisedIn(Filter):
+    """Matches an error event only when it comes from this router's own handlers (through `_OwnErrors`): the
+    Dispatcher later offers every unhandled error to every router, and another feature's error is not ours."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def __call__(self, event: ErrorEvent, **data: Any) -> bool:
+        return data.get("raised_in") is self.router
+
+
 def feature_router(name: str, *, model_errors: str | None = None, image_errors: bool = False) -> Router:
     """A fresh Router for one feature. Its UserInputErrors are always answered; `model_errors` names the prefix of
     its model-error strings (`leak` → leak-err-busy, …) when it runs models; `image_errors` when it calls image
     APIs. Anything else goes on to the Dispatcher's error router."""
     router = Router(name=name)
-    own = _OwnErrors(router)
+    catch = _OwnErrors(router)
     for observer in (router.message, router.callback_query, router.channel_post):
-        observer.outer_middleware(own)
+        observer.outer_middleware(catch)
 
     async def record(error: Exception, source: TelegramObject, history: HistoryRecorder,
                      result: dict[str, Any]) -> None:
@@ -100,9 +111,10 @@ def feature_router(name: str, *, model_errors: str | None = None, image_errors: 
         await reply(source_event, bot, history, image_error_text(error, l10n), alert=True)
         await record(error, source_event, history, {"error": error.code})
 
-    router.errors.register(on_user_input, ExceptionTypeFilter(UserInputError))
+    own = RaisedIn(router)
+    router.errors.register(on_user_input, own, ExceptionTypeFilter(UserInputError))
     if model_errors is not None:
-        router.errors.register(on_model_error, ExceptionTypeFilter(ModelError))
+        router.errors.register(on_model_error, own, ExceptionTypeFilter(ModelError))
     if image_errors:
-        router.errors.register(on_image_error, ExceptionTypeFilter(ImageGenError))
+        router.errors.register(on_image_error, own, ExceptionTypeFilter(ImageGenError))
     return router
