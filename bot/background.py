@@ -10,8 +10,13 @@ log = logging.getLogger(__name__)
 class BackgroundTasks:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
+        # Set by the durable inbox (bot/transports/inbox.py, a `JobJournal`): each task is journaled as a job, so a
+        # restart can tell its user it was interrupted.
+        self.journal: Any = None
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> "asyncio.Task[Any]":
+        if self.journal is not None:
+            coroutine = self.journal.track(coroutine, name)
         task = asyncio.create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
