@@ -1,10 +1,17 @@
-"""Engine benchmark: one sampling workload through (1) naive sequential `model.generate`, (2) the batching engine,
-(3) llama.cpp single-stream on the same GGUF when llama-cpp-python is installed.
+"""Engine benchmark: one sampling workload (the leak workload: every prompt × `--samples` samples at T = 1)
+through (1) naive sequential `model.generate`, (2) the engine (continuous batching, shared prefill), (2b) the engine
+with prefix sharing switched off (what one prefill per prompt saves), (3) llama.cpp on the same GGUF with the
+engine's thread count, single stream, and (3b) llama.cpp's own batching (several sequences in one `llama_batch`
+through the binding's low-level API), when llama-cpp-python is installed; plus (4) a default /leak probe
+(both prompts, `--leak-n` samples, 20 new tokens, stop at a newline, embeddings included).
 
-    python bench/engine.py [--model gemma-3-270m] [--prompts 64] [--samples 8] [--tokens 32] [--json OUT]
+    python bench/engine.py [--model gemma-3-270m] [--quantization auto] [--prompts 64] [--samples 8]
+                           [--tokens 32] [--json OUT]
 
-Naive sequential runs one (prompt, sample) at a time with HF `generate`; it is timed on the first
-`--naive-requests` requests only (its tokens/s do not depend on how many there are) so the run stays short."""
+Naive sequential and llama.cpp single stream run one (prompt, sample) at a time; they are timed on the first
+`--naive-requests` requests only (their tokens/s do not depend on how many there are) so the run stays short.
+llama-cpp-python is an optional extra, never installed by this script: `pip install llama-cpp-python==0.3.36`
+(it compiles llama.cpp; see docs/models.md for the build that runs)."""
 import argparse
 import asyncio
 import importlib.util
@@ -17,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.config import ModelSettings  # noqa: E402
-from models.hub import ModelHub  # noqa: E402
-from models.loading import converted_dir  # noqa: E402
-from models.registry import resolve  # noqa: E402
+from models.config import ModelSettings
+from models.hub import ModelHub
+from models.loading import converted_dir
+from models.registry import resolve
 
 TOPICS = ["He likes yellow. He works as a", "The weather in Paris today is", "My favourite animal is the",
           "Москва — это город, где", "The recipe starts with", "In 2024 the conference on machine learning",
@@ -73,86 +80,218 @@ async def engine_run(engine, workload: list[str], samples: int, tokens: int):
     return sum(counts) / elapsed, statistics.median(latencies), latencies[int(0.95 * (len(latencies) - 1))]
 
 
-def llamacpp(spec, workload, samples, tokens, limit) -> tuple[float | None, str]:
-    """llama.cpp single stream in a child process: a crash inside llama.cpp (it happens: native code) costs the
-    reference number, not the whole benchmark. Returns (tokens/s or None, why it is None)."""
+async def leak_default(hub, model: str, n: int) -> float:
+    """Seconds for one /leak as the handler runs it (both prompts, n samples at T = 1, 20 new tokens, stop at a
+    newline, then the embeddings), on a warm engine."""
+    from models.leakage.probes import LeakProbe
+    from models.leakage.runner import run_probe
+
+    engine = await hub.text(model).ready()
+    embedder = await hub.embedder().ready()
+    probe = LeakProbe(id="bench-yellow", category="colours", language="en", concept="yellow",
+                      control="He works as a", test="He likes yellow. He works as a")
+    started = time.perf_counter()
+    await run_probe(engine, embedder, probe, n=n, temperatures=(1.0,), seed=1, max_new_tokens=20)
+    return time.perf_counter() - started
+
+
+def llamacpp_info() -> tuple[str | None, str]:
+    """(version, note): None and why when llama-cpp-python is not importable."""
     if importlib.util.find_spec("llama_cpp") is None:
-        return None, "llama-cpp-python not installed"
+        return None, ("llama-cpp-python not installed (optional: pip install llama-cpp-python==0.3.36, "
+                      "built from source)")
+    from importlib.metadata import version
+
+    return version("llama-cpp-python"), ""
+
+
+def llamacpp(spec, workload, samples, tokens, limit, threads: int) -> dict:
+    """llama.cpp in a child process that imports nothing but llama_cpp: a crash inside llama.cpp costs the reference
+    numbers, not the whole benchmark. Single stream (one sequence at a time through `Llama.__call__`) and batched
+    (all samples of a prompt as parallel sequences of one `llama_batch`)."""
+    version, note = llamacpp_info()
+    out = {"llamacpp_version": version, "llamacpp_threads": threads, "llamacpp_tok_s": None,
+           "llamacpp_batched_tok_s": None, "llamacpp_note": note}
+    if version is None:
+        return out
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(_llamacpp_run, str(spec.locate()), workload, samples, tokens, limit).result(), ""
-        except BrokenProcessPool:
-            return None, "llama.cpp crashed on this model/machine"
-        except Exception as error:  # noqa: BLE001 - reported, not fatal
-            return None, f"llama.cpp failed: {type(error).__name__}: {error}"[:200]
+    notes = []
+    for key, job in (("llamacpp_tok_s", _llamacpp_single), ("llamacpp_batched_tok_s", _llamacpp_batched)):
+        # A fresh interpreter per run, started from this file's directory-free helper module: the spawned child
+        # must not import torch (two OpenMP runtimes in one process; see docs/models.md).
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                out[key] = round(pool.submit(job, str(spec.locate()), workload, samples, tokens, limit,
+                                             threads).result(), 1)
+            except BrokenProcessPool:
+                notes.append(f"{key}: llama.cpp crashed")
+            except Exception as error:  # noqa: BLE001 - reported, not fatal
+                notes.append(f"{key}: {type(error).__name__}: {error}"[:200])
+    out["llamacpp_note"] = "; ".join(notes)
+    return out
 
 
-def _llamacpp_run(model_path: str, workload, samples, tokens, limit) -> float:
+def _llamacpp_single(model_path: str, workload, samples, tokens, limit, threads) -> float:
     from llama_cpp import Llama
 
-    llm = Llama(model_path=model_path, n_ctx=512, verbose=False)
+    llm = Llama(model_path=model_path, n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
     generated, started, done = 0, time.perf_counter(), 0
     for prompt in workload:
         for sample in range(samples):
             if done >= limit:
                 break
-            out = llm(prompt, max_tokens=tokens, temperature=1.0, seed=sample)
+            out = llm(prompt, max_tokens=tokens, temperature=1.0, top_p=1.0, seed=sample)
             generated += out["usage"]["completion_tokens"]
             done += 1
+    return generated / (time.perf_counter() - started)
+
+
+def _llamacpp_batched(model_path: str, workload, samples, tokens, limit, threads) -> float:
+    """llama.cpp's parallel decoding (its `batched` example): the prompt's tokens carry every sample's sequence id,
+    so the prompt is evaluated once; then each step decodes one token of every live sequence in one batch.
+    Sampling (T = 1, full vocabulary) in numpy. Timed on the first `limit` (prompt, sample) pairs, whole prompts."""
+
+    import llama_cpp
+    import numpy as np
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=model_path, n_ctx=samples * 128, n_batch=512, n_seq_max=samples, n_threads=threads,
+                n_threads_batch=threads, verbose=False)
+    ctx, n_vocab = llm.ctx, llm.n_vocab()
+    eos = llm.token_eos()
+    rng = np.random.default_rng(0)
+    batch = llama_cpp.llama_batch_init(512, 0, samples)
+    memory = llama_cpp.llama_get_memory(ctx)
+
+    def add(index: int, token: int, pos: int, seqs: list[int], logits: bool) -> None:
+        batch.token[index] = token
+        batch.pos[index] = pos
+        batch.n_seq_id[index] = len(seqs)
+        for j, seq in enumerate(seqs):
+            batch.seq_id[index][j] = seq
+        batch.logits[index] = logits
+
+    generated, started, done = 0, time.perf_counter(), 0
+    try:
+        for prompt in workload:
+            if done >= limit:
+                break
+            llama_cpp.llama_memory_clear(memory, True)
+            ids = llm.tokenize(prompt.encode(), add_bos=True)
+            for i, token in enumerate(ids):
+                add(i, token, i, list(range(samples)), i == len(ids) - 1)
+            batch.n_tokens = len(ids)
+            if llama_cpp.llama_decode(ctx, batch) != 0:
+                raise RuntimeError("llama_decode failed on the prompt")
+            rows = {seq: len(ids) - 1 for seq in range(samples)}  # sequence -> index of its logits in the batch
+            pos = len(ids)
+            for _step in range(tokens):
+                if not rows:
+                    break
+                logits = np.stack([np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, index),
+                                                         shape=(n_vocab,)) for index in rows.values()])
+                probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+                cdf = np.cumsum(probs, axis=1)
+                picks = [int(np.searchsorted(cdf[r], rng.random() * cdf[r, -1], side="right"))
+                         for r in range(len(rows))]
+                batch.n_tokens = 0
+                next_rows = {}
+                for (seq, _), token in zip(rows.items(), picks, strict=True):
+                    generated += 1
+                    if token == eos:
+                        continue
+                    add(batch.n_tokens, token, pos, [seq], True)
+                    next_rows[seq] = batch.n_tokens
+                    batch.n_tokens += 1
+                pos += 1
+                rows = next_rows
+                if rows and llama_cpp.llama_decode(ctx, batch) != 0:
+                    raise RuntimeError("llama_decode failed")
+            done += samples
+    finally:
+        llama_cpp.llama_batch_free(batch)
     return generated / (time.perf_counter() - started)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="gemma-3-270m")
+    parser.add_argument("--quantization", default="auto", help="MODEL_QUANTIZATION for the engine (default auto)")
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--naive-requests", type=int, default=16)
     parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--leak-n", type=int, default=5, help="samples per prompt of the default /leak (default 5)")
+    parser.add_argument("--no-sharing-run", action="store_true", help="skip (2b), the engine without prefix sharing")
+    parser.add_argument("--no-naive", action="store_true", help="skip (1)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     settings = ModelSettings(engine_max_batch=args.max_batch, engine_queue_size=max(64, args.prompts),
-                             engine_max_n=max(16, args.samples), engine_request_timeout_s=3600)
+                             engine_max_n=max(16, args.samples), engine_request_timeout_s=3600,
+                             model_quantization=args.quantization)
     spec = resolve(args.model, settings)
     converted_dir(spec, settings) if spec.backend == "gguf" else None
     workload = prompts(args.prompts)
 
     async def run():
+        import torch
+
         hub = ModelHub(settings)
         engine = await hub.text(args.model).ready()
-        naive_tok_s, naive_done = await asyncio.to_thread(naive, engine, workload, args.samples, args.tokens,
-                                                          args.naive_requests)
+        threads = torch.get_num_threads()
+        naive_tok_s, naive_done = (None, 0) if args.no_naive else await asyncio.to_thread(
+            naive, engine, workload, args.samples, args.tokens, args.naive_requests)
+        prefill_before = engine.batch.prefill_tokens
         engine_tok_s, p50, p95 = await engine_run(engine, workload, args.samples, args.tokens)
+        prefill_tokens = engine.batch.prefill_tokens - prefill_before
+        noshare = None
+        if not args.no_sharing_run:
+            engine.batch.share_prefixes = False
+            noshare = (await engine_run(engine, workload, args.samples, args.tokens))[0]
+            engine.batch.share_prefixes = True
+        leak_s = await leak_default(hub, args.model, args.leak_n)
+        info = engine.info()
         await hub.close()
-        return naive_tok_s, naive_done, engine_tok_s, p50, p95
+        return (naive_tok_s, naive_done, engine_tok_s, p50, p95, noshare, prefill_tokens, leak_s, threads, info)
 
-    naive_tok_s, naive_done, engine_tok_s, p50, p95 = asyncio.run(run())
-    llama_tok_s, llama_note = llamacpp(spec, workload, args.samples, args.tokens, args.naive_requests)
+    (naive_tok_s, naive_done, engine_tok_s, p50, p95, noshare, prefill_tokens, leak_s, threads,
+     info) = asyncio.run(run())
+    llama = llamacpp(spec, workload, args.samples, args.tokens, args.naive_requests, threads)
+    llama_tok_s = llama["llamacpp_tok_s"]
     result = {
         "model": args.model,
         "workload": {"prompts": args.prompts, "samples": args.samples, "new_tokens": args.tokens,
                      "temperature": 1.0, "naive_requests_timed": naive_done, "max_batch": args.max_batch},
-        "naive_tok_s": round(naive_tok_s, 1), "engine_tok_s": round(engine_tok_s, 1),
-        "llamacpp_tok_s": round(llama_tok_s, 1) if llama_tok_s else None, "llamacpp_note": llama_note,
+        "naive_tok_s": round(naive_tok_s, 1) if naive_tok_s else None, "engine_tok_s": round(engine_tok_s, 1),
+        **llama,
         "engine_p50_ms": round(p50), "engine_p95_ms": round(p95), "peak_rss_mb": round(peak_rss_mb()),
-        "engine_vs_naive": round(engine_tok_s / naive_tok_s, 2),
+        "engine_vs_naive": round(engine_tok_s / naive_tok_s, 2) if naive_tok_s else None,
         "engine_vs_llamacpp": round(engine_tok_s / llama_tok_s, 2) if llama_tok_s else None,
+        "engine_threads": threads, "quantization": info.get("quantization"), "weights_mb": info.get("memory_mb"),
+        "engine_no_sharing_tok_s": round(noshare, 1) if noshare else None,
+        "prefill_tokens_shared": prefill_tokens,
+        "leak_default_s": round(leak_s, 2), "leak_default_n": args.leak_n,
     }
-    print(f"{args.model}: {args.prompts} prompts × {args.samples} samples × {args.tokens} new tokens, T=1")
-    print(f"{'system':<34}{'tokens/s':>10}")
-    print(f"{'(1) naive sequential HF generate':<34}{result['naive_tok_s']:>10}")
-    print(f"{'(2) batching engine':<34}{result['engine_tok_s']:>10}   p50 {result['engine_p50_ms']} ms, "
+    print(f"{args.model} ({result['quantization']}, {threads} torch threads): {args.prompts} prompts × "
+          f"{args.samples} samples × {args.tokens} new tokens, T=1")
+    print(f"{'system':<44}{'tokens/s':>10}")
+    print(f"{'(1) naive sequential HF generate':<44}{str(result['naive_tok_s']):>10}")
+    print(f"{'(2) engine (continuous batching)':<44}{result['engine_tok_s']:>10}   p50 {result['engine_p50_ms']} ms, "
           f"p95 {result['engine_p95_ms']} ms")
-    print(f"{'(3) llama.cpp single stream':<34}{str(result['llamacpp_tok_s']):>10}"
-          + (f"   ({llama_note})" if llama_tok_s is None else ""))
-    print(f"engine / naive: {result['engine_vs_naive']}×   engine / llama.cpp: {result['engine_vs_llamacpp']}   "
-          f"peak RSS {result['peak_rss_mb']} MB")
+    print(f"{'(2b) engine without prefix sharing':<44}{str(result['engine_no_sharing_tok_s']):>10}")
+    lc = f"llama.cpp {llama['llamacpp_version']}, {threads} threads"
+    print(f"{'(3) ' + lc + ', single stream':<44}{str(llama_tok_s):>10}")
+    print(f"{'(3b) ' + lc + ', batched':<44}{str(llama['llamacpp_batched_tok_s']):>10}")
+    if llama["llamacpp_note"]:
+        print(f"    llama.cpp: {llama['llamacpp_note']}")
+    print(f"engine / naive: {result['engine_vs_naive']}×   engine / llama.cpp single stream: "
+          f"{result['engine_vs_llamacpp']}×   peak RSS {result['peak_rss_mb']} MB, weights {result['weights_mb']} MB")
+    print(f"default /leak (both prompts, n={args.leak_n}, warm): {result['leak_default_s']} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))
