@@ -174,7 +174,8 @@ def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     inbox = inbox or Inbox.from_settings(bot, dp, settings)
     app[INBOX] = inbox
-    app.router.add_post(_path(settings), WebhookHandler(bot, inbox, secret))
+    # The bound coroutine method, not the instance: aiohttp deprecates handlers that are not coroutine functions.
+    app.router.add_post(_path(settings), WebhookHandler(bot, inbox, secret).__call__)
 
     async def healthz(_request: web.Request) -> web.Response:
         if not inbox.accepting:
