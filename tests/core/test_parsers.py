@@ -11,13 +11,20 @@ from typing import Any
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bot.i18n import LANGUAGES, Translator
 from bot.parsing import (
-    INT64_MAX, UserInputError, clean_payload, clean_text, parse_callback, parse_id, parse_int, parse_time,
-    parse_timezone, parse_weekday,
+    INT64_MAX,
+    UserInputError,
+    clean_payload,
+    clean_text,
+    parse_callback,
+    parse_id,
+    parse_int,
+    parse_time,
+    parse_timezone,
+    parse_weekday,
 )
 from bot.transports.telegram import BadUpdate, parse_update_body
 from digests.subscription import SubscribeError, parse_subscribe
@@ -228,8 +235,9 @@ def test_ids_outside_bigint_are_refused():
 
 
 def test_subscribe_reasons_for_the_hostile_options():
-    for text, code in (("llm size=²", "bad-size"), ("llm size=" + "9" * 5000, "bad-size"), ("llm weekly=٣", "bad-weekday"),
-                       ("llm tz=" + "A" * 300, "bad-timezone"), ("llm daily=٠٩:٠٠", "bad-time")):
+    for text, code in (("llm size=²", "bad-size"), ("llm size=" + "9" * 5000, "bad-size"),
+                       ("llm weekly=٣", "bad-weekday"), ("llm tz=" + "A" * 300, "bad-timezone"),
+                       ("llm daily=٠٩:٠٠", "bad-time")):
         with pytest.raises(SubscribeError) as raised:
             parse_subscribe(text)
         assert raised.value.code == code and len(raised.value.detail) <= 40

@@ -5,8 +5,7 @@ and the chunks are the text's own pieces in order (only whitespace may fall at a
 examples cross many cuts; the 4096 limit gets long generated texts."""
 import re
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bot.i18n import LANGUAGES, normalize_language
 from bot.middlewares.quota import command_of
