@@ -5,8 +5,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from aiogram.types import (
-    BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat, Message,
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Message,
 )
 
 PRIVATE = frozenset({"private"})

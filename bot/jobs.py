@@ -132,7 +132,7 @@ async def announce_cancelled(bot: Bot, job: Job, text: str) -> None:
             return
         except TelegramAPIError as error:  # a photo (no text to edit), or deleted meanwhile
             log.info("job %s: status message not edited (%s)", job.id, type(error).__name__)
-    await bot.send_message(job.chat_id, text, **({"message_thread_id": job.thread_id} if job.thread_id else {}))
+    await bot.send_message(job.chat_id, text, message_thread_id=job.thread_id)
 
 
 async def record_cancelled(sessionmaker: async_sessionmaker[AsyncSession], job: Job) -> None:
@@ -171,8 +171,9 @@ class JobMiddleware(BaseMiddleware):
             return await handler(event, data)
         from bot.middlewares.quota import command_of
 
+        message: Message
         if isinstance(event, Message):
-            message: Message | None = event
+            message = event
         elif isinstance(event, CallbackQuery) and isinstance(event.message, Message):
             message = event.message
         else:

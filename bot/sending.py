@@ -21,12 +21,29 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import (
-    SendAnimation, SendAudio, SendChatAction, SendDocument, SendMediaGroup, SendMessage, SendPhoto, SendPoll,
-    SendSticker, SendVideo, SendVoice, TelegramMethod,
+    SendAnimation,
+    SendAudio,
+    SendChatAction,
+    SendDocument,
+    SendMediaGroup,
+    SendMessage,
+    SendPhoto,
+    SendPoll,
+    SendSticker,
+    SendVideo,
+    SendVoice,
+    TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
-    CallbackQuery, InaccessibleMessage, InputFile, InputMediaPhoto, Message, ReplyParameters, TelegramObject, Update,
+    CallbackQuery,
+    InaccessibleMessage,
+    InputFile,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+    TelegramObject,
+    Update,
 )
 from aiogram.utils.chat_action import ChatActionSender
 
@@ -244,5 +261,5 @@ async def edit_or_send(query: CallbackQuery, markup: str, **kwargs: Any) -> None
     InaccessibleMessage that cannot be edited, so the answer then comes as a new message."""
     if isinstance(query.message, Message):
         await query.message.edit_text(markup, **kwargs)
-    elif query.message is not None:
+    elif query.message is not None and query.bot is not None:
         await query.bot.send_message(query.message.chat.id, markup, **kwargs)

@@ -22,7 +22,8 @@ def digest_keyboard(issue_id: int, subscription_id: int | None, papers: int,
     builder = InlineKeyboardBuilder()
     count = min(papers, MAX_PAPERS_WITH_BUTTONS)
     for position in range(1, count + 1):
-        builder.button(text=f"👍 {position}", callback_data=DigestVoteButton(issue_id=issue_id, paper=position, value=1))
+        builder.button(text=f"👍 {position}",
+                       callback_data=DigestVoteButton(issue_id=issue_id, paper=position, value=1))
         builder.button(text=f"👎 {position}",
                        callback_data=DigestVoteButton(issue_id=issue_id, paper=position, value=-1))
     sizes = [4] * (count // 2) + ([2] if count % 2 else [])
@@ -31,4 +32,5 @@ def digest_keyboard(issue_id: int, subscription_id: int | None, papers: int,
         sizes.append(1)
     if not list(builder.buttons):
         return None
-    return builder.adjust(*sizes).as_markup()
+    markup = builder.adjust(*sizes).as_markup()
+    return markup if isinstance(markup, InlineKeyboardMarkup) else None

@@ -16,12 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import CommandSpec
+from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
 from bot.parsing import Count, TelegramId, UserInputError, parse_int
 from bot.render import escape, isolate
 from bot.sending import Replier, ReplyTarget, edit_or_send
 from services.privacy import export_user, forget_user
 from storage.repo.privacy import count_history, history_rows
+from storage.schema.core import HistoryEntry, User
 
 router = Router(name="history")
 commands = [
@@ -44,7 +46,7 @@ class ForgetChoice(CallbackData, prefix="forget"):
     confirm: bool
 
 
-def _line(entry, l10n: Translator) -> str:
+def _line(entry: HistoryEntry, l10n: Translator) -> str:
     when = entry.created_at.strftime("%Y-%m-%d %H:%M")
     args = entry.arguments if len(entry.arguments) <= 60 else entry.arguments[:59] + "…"
     parts = [f"<code>{when}</code>", f"/{escape(entry.command)}"]
@@ -85,7 +87,7 @@ def scope_of(message: Message) -> int | None:
 
 @router.message(Command("history"))
 async def history_command(message: Message, command: CommandObject, session: AsyncSession, l10n: Translator,
-                          db_user, history) -> None:
+                          db_user: User | None, history: HistoryRecorder) -> None:
     if db_user is None:  # a channel post: nobody to show history to
         return
     size = DEFAULT_PAGE

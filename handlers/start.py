@@ -30,7 +30,7 @@ def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code in LANGUAGES:
         builder.button(text=LANGUAGE_NAMES[code], callback_data=LanguageChoice(code=code))
-    return builder.adjust(4).as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=builder.adjust(4).export())
 
 
 @router.message(CommandStart(deep_link=True, magic=F.args == "export"), F.chat.type == "private")
@@ -78,7 +78,7 @@ def _rule(spec: CommandSpec, chat_type: str, l10n: Translator) -> str:
 
 
 @router.message(Command("help"))
-async def help_(message: Message, l10n: Translator, settings: Settings, history) -> None:
+async def help_(message: Message, l10n: Translator, settings: Settings, history: Any) -> None:
     # Answered straight from memory: no model, no network, so it stays instant while models are busy.
     user_id = message.from_user.id if message.from_user else None
     from bot.sending import answer_long
@@ -88,7 +88,8 @@ async def help_(message: Message, l10n: Translator, settings: Settings, history)
 
 
 @router.message(Command("lang"))
-async def lang(message: Message, command: CommandObject, l10n: Translator, db_user, db_chat, history, context) -> None:
+async def lang(message: Message, command: CommandObject, l10n: Translator, db_user: Any, db_chat: Any, history: Any,
+               context: Any) -> None:
     if not command.args:
         await message.answer(l10n("lang-choose"), reply_markup=language_keyboard())
         return
@@ -121,7 +122,7 @@ async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: 
     await query.answer()
 
 
-async def _set_language(code: str, db_user, db_chat, context) -> None:
+async def _set_language(code: str, db_user: Any, db_chat: Any, context: Any) -> None:
     # In a private chat the choice is the user's; in a group it is the chat's (everyone reads the same replies).
     if db_chat is not None and db_chat.type != "private":
         db_chat.language = code

@@ -58,8 +58,9 @@ class ForgetReport:
     anonymised_items: int = 0
 
 
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
+    safe: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return safe
 
 
 async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """Forum topics and replies on every send path; group etiquette (addressed commands, other bots, mentions)."""
 import json
+
 from sqlalchemy import select
 
 from storage.schema.core import HistoryEntry
