@@ -4,7 +4,7 @@ import asyncio
 import sys
 
 from bot.config import AppSettings
-from bot.runtime import runtime, setup_logging
+from bot.runtime import setup_logging
 
 TOKEN_HINT = ("No BOT_TOKEN set: get one from @BotFather in Telegram (/newbot) and put it in .env; "
               "starting the offline console instead.")

@@ -66,13 +66,14 @@ class RemoteEmbeddingEngine:
         try:
             parts = await asyncio.wait_for(asyncio.gather(*(self._embed_chunk(chunk) for chunk in chunks)),
                                            timeout or self.request_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise RequestTimeout(timeout or self.request_timeout_s) from None
         matrix = np.concatenate(parts, axis=0).astype(np.float32, copy=False)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         if np.any(norms == 0) or not np.all(np.isfinite(norms)):
             raise RemoteError(f"{self.name}: the endpoint returned a zero or non-finite vector")
-        return matrix / norms
+        normalised: np.ndarray = matrix / norms
+        return normalised
 
     async def _embed_chunk(self, inputs: list[str]) -> np.ndarray:
         data = await self._post("/embeddings", {"model": self.remote.model, "input": inputs,

@@ -17,8 +17,8 @@ from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "paperbot-quota"
@@ -50,8 +50,10 @@ class LimitsQuota:
             if self.shared:
                 # Any backend error arrives as limits.errors.StorageError.
                 options = {"key_prefix": self.key_prefix, "wrap_exceptions": True}
-            self._storage = storage_from_string(storage_uri(self.uri), **options)
-            self._limiter = MovingWindowRateLimiter(self._storage)
+            storage = storage_from_string(storage_uri(self.uri), **options)
+            assert isinstance(storage, Storage)  # an async+ URI gives the asyncio implementation
+            self._storage = storage
+            self._limiter = MovingWindowRateLimiter(storage)
             self._local = MovingWindowRateLimiter(MemoryStorage()) if self.shared else self._limiter
         return self._limiter, self._local
 
@@ -64,7 +66,7 @@ class LimitsQuota:
         shared, local = self._limiters()
         try:
             return await self._acquire(shared, checks)
-        except Exception as error:  # noqa: BLE001 - a shared store that fails must not take the commands down
+        except Exception as error:
             if not self.shared:
                 raise
             if time.monotonic() - self._warned_at > 60:

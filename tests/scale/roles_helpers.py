@@ -33,7 +33,7 @@ class Child:
         self.role, self.workdir = role, workdir
         self.log_path = workdir / f"{name or role}.log"
         full = {**self.base_env(), **env}
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in wait()
+        self._log = open(self.log_path, "w")
         # cwd is a scratch folder: no developer's .env is read.
         self.process = subprocess.Popen([sys.executable, "-m", "bot", role], cwd=workdir, env=full,
                                         stdout=self._log, stderr=subprocess.STDOUT)
@@ -72,7 +72,7 @@ async def wait_until_up(child: Child, url: str, timeout: float = 120) -> None:
         try:
             await get(url, timeout=2)
             return
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             await asyncio.sleep(0.2)
     raise AssertionError(f"{child.role} did not answer {url} in {timeout} s:\n{child.output()[-3000:]}")
 
@@ -85,7 +85,7 @@ async def wait_for_status(url: str, status: int, timeout: float = 60) -> str:
             last = await get(url, timeout=3)
             if last[0] == status:
                 return last[1]
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             last = (0, repr(error))
         await asyncio.sleep(0.2)
     raise AssertionError(f"{url} did not answer {status} in {timeout} s; last: {last}")

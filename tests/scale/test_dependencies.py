@@ -38,7 +38,10 @@ def _imports(directories: tuple[str, ...]) -> dict[str, Path]:
                 else:
                     continue
                 for name in names:
-                    found.setdefault(name.split(".")[0], path.relative_to(ROOT))
+                    top = name.split(".")[0]
+                    if (path.parent / f"{top}.py").exists():  # a script's sibling (bench/*.py import each other)
+                        continue
+                    found.setdefault(top, path.relative_to(ROOT))
     return {name: path for name, path in found.items()
             if name not in sys.stdlib_module_names and name not in LOCAL and not name.startswith("_")}
 

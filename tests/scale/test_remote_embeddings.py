@@ -1,5 +1,6 @@
 """Embeddings over an OpenAI-compatible `/v1/embeddings` endpoint (the loopback fake): the local embedder's contract,
 retries, clear errors, and `/leak` answered with no local model loaded."""
+import json
 import time
 
 import numpy as np
@@ -101,8 +102,8 @@ async def test_missing_key_and_wrong_kind_are_clear(server, monkeypatch):
 
 
 def test_remote_models_from_the_environment(server, monkeypatch):
-    monkeypatch.setenv("REMOTE_MODELS", '{"e": {"base_url": "%s", "model": "m", "kind": "embedder"}}'
-                       % server.base_url)
+    monkeypatch.setenv("REMOTE_MODELS", json.dumps({"e": {"base_url": server.base_url, "model": "m",
+                                                          "kind": "embedder"}}))
     monkeypatch.setenv("DEFAULT_EMBEDDER", "e")
     settings = ModelSettings()
     assert settings.default_embedder == "e" and settings.remote_models["e"].kind == "embedder"

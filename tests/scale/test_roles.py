@@ -16,7 +16,7 @@ from storage.db import create_engine
 from storage.migrate import upgrade
 from tests.core.test_inbox import PollingAPI
 from tests.core.test_webhook_e2e import WebhookBot
-from tests.scale.roles_helpers import ROOT, Child, free_port, get, wait_for_status, wait_until_up
+from tests.scale.roles_helpers import Child, free_port, get, wait_for_status, wait_until_up
 
 pytestmark = pytest.mark.timeout(300)
 SECRET = "roles-secret_1"

@@ -17,7 +17,7 @@ async def _redis_reachable() -> bool:
         _reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", 6379), 2)
     except OSError:
         return False
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     writer.close()
     return True
