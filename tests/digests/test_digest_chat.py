@@ -47,7 +47,8 @@ async def test_only_group_admins_change_group_subscriptions(harness):
 
 async def test_channel_posts_are_ingested_and_channel_admins_subscribe(harness):
     chat = harness.chat()
-    await chat.feed(chat.channel_post_update("Новая статья про утечку: https://arxiv.org/abs/2408.06518 <b>", chat_id=-100_9))
+    post = "Новая статья про утечку: https://arxiv.org/abs/2408.06518 <b>"
+    await chat.feed(chat.channel_post_update(post, chat_id=-100_9))
     await chat.feed(chat.channel_post_update("доброе утро", chat_id=-100_9))  # chatter is not a paper post
     calls = await chat.feed(chat.channel_post_update("/subscribe llm lang=ru", chat_id=-100_9))
     assert any("Подписка оформлена" in (call.text or "") or "Subscribed" in (call.text or "") for call in calls)

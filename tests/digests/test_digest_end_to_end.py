@@ -2,7 +2,7 @@
 bundled sample sources in the user's language, and the scheduled job (APScheduler, fired by its trigger) delivers
 it to the chat once through the broadcaster."""
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -40,7 +40,7 @@ async def test_subscribe_preview_and_scheduled_delivery_from_sample_sources(make
             subscription = (await session.scalars(select(Subscription))).one()
         job = scheduler.scheduler.get_job(f"digest:{subscription.id}")
         before = len(sent_texts(harness, 11))
-        job.modify(next_run_time=datetime.now(timezone.utc))  # its time has come
+        job.modify(next_run_time=datetime.now(UTC))  # its time has come
         for _ in range(200):
             if len(sent_texts(harness, 11)) > before:
                 break

@@ -1,7 +1,7 @@
 """APScheduler 3 with its job store in the bot's database: jobs survive a restart, one cron job per subscription
 follows subscription changes, and the scheduler lock lets only one process run it."""
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
@@ -84,7 +84,7 @@ async def test_a_missed_run_within_grace_runs_once_after_restart(migrated_engine
     store = SQLAlchemyJobStore(url=jobstore_url(database_url), tablename=JOB_TABLE)
     store.start(None, "default")
     stored = store.lookup_job(job.id)
-    stored.next_run_time = datetime.now(timezone.utc) - timedelta(minutes=10)
+    stored.next_run_time = datetime.now(UTC) - timedelta(minutes=10)
     store.update_job(stored)
     store.shutdown()
 
@@ -100,7 +100,7 @@ async def test_a_missed_run_within_grace_runs_once_after_restart(migrated_engine
             await asyncio.sleep(0.1)
         assert await session.scalar(select(func.count(DigestIssue.id))) == 1
     next_run = restarted.scheduler.get_job(job.id).next_run_time
-    assert next_run > datetime.now(timezone.utc)
+    assert next_run > datetime.now(UTC)
     await restarted.stop()
 
 

@@ -1,7 +1,6 @@
 """Fetching from a local arXiv API and RSS feed over real HTTP, grouping posts into papers across languages (real
 MiniLM), issues per subscription slot: nothing twice, nothing missed, empty-day policy, escaping and RTL."""
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from storage.db import create_sessionmaker
 from storage.schema.core import Chat
 from storage.schema.digest import Delivery, DigestIssue, DigestItem, DigestSource, Paper, Subscription
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -32,7 +31,8 @@ async def feeds():
                    "Markup in titles must be escaped.", NOW - timedelta(hours=7), ("cs.LG",)),
     ]
     server.feeds["blog"] = [FeedEntry("Semantic leakage, explained", "https://blog.example/leak?a=1&b=2",
-                                      "A post about arXiv 2408.06518 and yellow school buses.", NOW - timedelta(hours=3))]
+                                      "A post about arXiv 2408.06518 and yellow school buses.",
+                                      NOW - timedelta(hours=3))]
     async with server:
         yield server
 
@@ -124,7 +124,7 @@ async def test_silent_empty_issue_sends_nothing(feeds, migrated_engine):
 
 def test_last_slot_in_the_subscribers_timezone():
     subscription = Subscription(schedule="daily", time="09:00", timezone="Asia/Tehran", weekday=None)
-    now = datetime(2026, 11, 25, 5, 0, tzinfo=timezone.utc)  # 08:30 in Tehran: today's 09:00 has not come
+    now = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)  # 08:30 in Tehran: today's 09:00 has not come
     assert last_slot(subscription, now).strftime("%Y-%m-%d %H:%M") == "2026-11-24 09:00"
     weekly = Subscription(schedule="weekly", time="18:30", timezone="UTC", weekday=0)
     assert last_slot(weekly, now).strftime("%a %Y-%m-%d %H:%M") == "Mon 2026-11-23 18:30"

@@ -5,7 +5,6 @@ import os
 import time
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from fakes.image_api import FakeImageAPI, render
@@ -59,8 +58,9 @@ async def fake(monkeypatch):
 
 @needs_ocr
 async def test_cli_text_suite_writes_the_contract_json(fake, tmp_path):
-    from models.imagegen.__main__ import main_async
     import argparse
+
+    from models.imagegen.__main__ import main_async
 
     out = tmp_path / "text.json"
     code = await main_async(argparse.Namespace(command="test", suite="text", subject=None, json=str(out),

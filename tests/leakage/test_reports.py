@@ -26,7 +26,7 @@ def test_languages_without_a_separating_embedder_get_no_number():
     assert "e5-small does not separate fa: no meaningful Leak-Rate" in text
     fa_line = next(line for line in text.splitlines() if line.startswith("fa "))
     assert "100.0" not in fa_line
-    assert "separated only" in text and "50.0" in next(l for l in text.splitlines() if l.startswith("separated"))
+    assert "separated only" in text and "50.0" in next(row for row in text.splitlines() if row.startswith("separated"))
     summary = json.loads(json.dumps(result.to_json()))["measures"]
     assert summary["auto"]["by_language"]["fa"]["leak_rate"] is None
     assert summary["auto"]["by_language"]["en"]["leak_rate"] == 50.0
