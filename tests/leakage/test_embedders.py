@@ -42,8 +42,9 @@ async def test_committed_choice_matches_the_evaluation(hub):
     assert minilm[("paraphrase", "en")].separates and not minilm[("translation", "he")].separates
     assert "does not separate" in embedeval.report(results, choice)
     assert grouping_embedder()[0] == choice["grouping"]["embedder"]
-    for language, name in choice["similarity"].items():
-        assert best_embedder(language) == (name or "minilm")
+    assert committed["similarity_fallback"] == choice["similarity_fallback"]
+    for language, name in choice["similarity"].items():  # where none separates, the least bad one still runs
+        assert best_embedder(language) == (name or choice["similarity_fallback"][language])
 
 
 async def test_token_measure_needs_token_vectors_and_named_measures_need_a_hub(hub):
