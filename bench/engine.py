@@ -158,10 +158,16 @@ def _llamacpp_batched(model_path: str, workload, samples, tokens, limit, threads
     import numpy as np
     from llama_cpp import Llama
 
-    llm = Llama(model_path=model_path, n_ctx=samples * 128, n_batch=512, n_seq_max=samples, n_threads=threads,
-                n_threads_batch=threads, verbose=False)
-    ctx, n_vocab = llm.ctx, llm.n_vocab()
-    eos = llm.token_eos()
+    llm = Llama(model_path=model_path, n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
+    # `Llama` makes a one-sequence context; parallel sequences need their own (n_seq_max, one unified KV cache).
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx, params.n_batch, params.n_seq_max = samples * 256, 512, samples
+    params.n_threads = params.n_threads_batch = threads
+    params.kv_unified = True
+    ctx = llama_cpp.llama_init_from_model(llm._model.model, params)
+    if not ctx:
+        raise RuntimeError("llama_init_from_model failed")
+    n_vocab, eos = llm.n_vocab(), llm.token_eos()
     rng = np.random.default_rng(0)
     batch = llama_cpp.llama_batch_init(512, 0, samples)
     memory = llama_cpp.llama_get_memory(ctx)
@@ -200,9 +206,9 @@ def _llamacpp_batched(model_path: str, workload, samples, tokens, limit, threads
                 batch.n_tokens = 0
                 next_rows = {}
                 for (seq, _), token in zip(rows.items(), picks, strict=True):
-                    generated += 1
                     if token == eos:
                         continue
+                    generated += 1
                     add(batch.n_tokens, token, pos, [seq], True)
                     next_rows[seq] = batch.n_tokens
                     batch.n_tokens += 1
@@ -213,6 +219,7 @@ def _llamacpp_batched(model_path: str, workload, samples, tokens, limit, threads
             done += samples
     finally:
         llama_cpp.llama_batch_free(batch)
+        llama_cpp.llama_free(ctx)
     return generated / (time.perf_counter() - started)
 
 
