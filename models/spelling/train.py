@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # char-blind's token table: the ids the training stream uses most, then those of the word lists in three cases,
 # capped so the float16 weights stay under 8 MB (96 values × 2 bytes a row). Ids outside it read as UNK.
 TOKEN_TABLE = 28_000
-STEPS = 1500  # per model; see docs/spelling.md for the time it takes
+STEPS = 800  # per model; see docs/spelling.md for the time it takes
 
 
 def gemma_tokenizer_and_embeddings(with_embeddings: bool = True) -> tuple[Any, torch.Tensor | None]:
