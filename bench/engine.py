@@ -100,9 +100,14 @@ def llamacpp_info() -> tuple[str | None, str]:
     if importlib.util.find_spec("llama_cpp") is None:
         return None, ("llama-cpp-python not installed (optional: pip install llama-cpp-python==0.3.36, "
                       "built from source)")
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version("llama-cpp-python"), ""
+    try:
+        return version("llama-cpp-python"), ""
+    except PackageNotFoundError:  # importable from a build tree (PYTHONPATH + LLAMA_CPP_LIB_PATH), no metadata
+        import llama_cpp
+
+        return str(getattr(llama_cpp, "__version__", "unknown")), ""
 
 
 def llamacpp(spec, workload, samples, tokens, limit, threads: int) -> dict:
