@@ -61,7 +61,8 @@ async def test_webhook_serves_metrics_and_readiness(webhook):
     # The reply goes out before the update's transaction ends: wait for the third update to be counted.
     for _ in range(200):
         after = await scrape(webhook.http, webhook.url)
-        if sum(grew("paperbot_updates_total", command=c, status="ok") for c in ("help", "unknown_command")) >= 3:
+        if (sum(grew("paperbot_updates_total", command=c, status="ok") for c in ("help", "unknown_command")) >= 3
+                and sample(after, "paperbot_inbox_updates", state="done") >= 3):
             break
         await asyncio.sleep(0.05)
 
