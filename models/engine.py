@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -142,12 +143,17 @@ class LocalTextEngine:
     def _load(self) -> None:
         import torch
 
-        threads = self.settings.torch_threads
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(self.settings.torch_threads or default_torch_threads())
         self.loaded = load_causal_lm(self.spec, self.settings, quantization=self._quantization, device=self._device)
         self.batch.bind(self.loaded)
         log.info("loaded %s (torch threads: %d)", self.loaded.describe(), torch.get_num_threads())
+
+
+def default_torch_threads() -> int:
+    """One core fewer than the process may use (at least one): the event loop keeps a core while the engine runs,
+    and torch's OpenMP pool never waits at a step barrier for a thread the OS has descheduled, which on a shared
+    2-core machine cost more than the second thread gained (docs/models.md, "Threads")."""
+    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 @dataclass(eq=False)
@@ -272,7 +278,8 @@ class DecodeBatch:
         if self._keep_arg is not None:
             kwargs[self._keep_arg] = 1
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
-        return out.logits[:, -1, :].float()
+        logits: torch.Tensor = out.logits[:, -1, :].float()
+        return logits
 
     def _sample(self, logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor,
                 live: list[_Live]) -> list[int]:
