@@ -148,13 +148,13 @@ def _accuracy(model, words, tokenizer):
     return sum(p == w for p, w in zip(predicted, words, strict=True)) / len(words)
 
 
-def test_char_aware_spells_every_held_out_bucket_and_char_blind_fails_rare_words(aware, blind, tokenizer):
+def test_char_aware_spells_every_held_out_bucket_and_char_blind_does_not(aware, blind, tokenizer):
     for language in LANGUAGES:
-        lists = held_out()[language]
-        for bucket, words in lists.items():
-            assert _accuracy(aware, words, tokenizer) >= 0.99, (language, bucket)
-        top, rare = _accuracy(blind, lists["top"], tokenizer), _accuracy(blind, lists["rare"], tokenizer)
-        assert rare < top and rare < 0.9, (language, top, rare)
+        for bucket, words in held_out()[language].items():
+            aware_accuracy = _accuracy(aware, words, tokenizer)
+            assert aware_accuracy >= 0.99, (language, bucket, aware_accuracy)
+            # The same architecture, data and budget reading tokens: far behind (docs/spelling.md has the numbers).
+            assert _accuracy(blind, words, tokenizer) < aware_accuracy - 0.5, (language, bucket)
 
 
 def test_char_aware_keeps_case_and_long_words(aware):
