@@ -187,6 +187,7 @@ class DecodeBatch:
         self.prefill_rows = 0  # prompts actually prefilled (after sharing)
         self.prefill_tokens = 0
         self.share_prefixes = True  # False only to measure what sharing saves (bench/engine.py)
+        self.tokens_generated = 0
 
     def bind(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
@@ -325,6 +326,7 @@ class DecodeBatch:
             ended = token in self._eos
             if not ended:
                 live.produced.append(token)
+                self.tokens_generated += 1
                 payload = live.payload
                 if payload.stop and _extend_text(live, tokenizer):
                     ended = True
