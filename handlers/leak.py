@@ -24,6 +24,7 @@ from models.errors import ModelError
 from models.hub import ModelHub
 from models.leakage.probes import LeakProbe
 from models.leakage.runner import ProbeRun
+from models.registry import embedder_separates
 from services.leak import LeakBench, LeakPolicy, LeakService, StoredLeak
 from storage.schema.core import User
 
@@ -66,6 +67,10 @@ def render_run(run: ProbeRun, l10n: Translator) -> str:
         l10n("leak-similarity", cbar=bar(max(csim, 0)), csim=f"{csim:.2f}", tbar=bar(max(tsim, 0)), tsim=f"{tsim:.2f}"),
         l10n("leak-time", seconds=f"{run.seconds:.1f}"),
     ]
+    if not embedder_separates(run.probe.language):
+        # No embedder we ship tells related from unrelated text in this language (models/embedder_choice.json):
+        # the number is shown, but not as a Leak-Rate anyone should quote.
+        lines.append(l10n("leak-unmeasurable", language=run.probe.language))
     return Html("\n".join(lines))
 
 

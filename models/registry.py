@@ -129,6 +129,12 @@ def best_embedder(language: str) -> str:
                or "minilm")
 
 
+def embedder_separates(language: str) -> bool:
+    """Whether any measured embedder separates related from unrelated text in `language` (unmeasured: assumed)."""
+    similarity = embedder_choice().get("similarity", {})
+    return language not in similarity or similarity[language] is not None
+
+
 def grouping_embedder() -> tuple[str, float]:
     """The embedder that matches posts across languages best, and its calibrated same-paper threshold."""
     grouping = embedder_choice().get("grouping") or _FALLBACK_CHOICE["grouping"]

@@ -28,3 +28,4 @@ leak-err-prompt-too-long = The prompt is too long for the model ({ $value } toke
 leak-bench-progress = Leak benchmark on { $model }: { $done }/{ $total } probes…
 leak-bench-done = <b>Leak benchmark</b> · { $model } · { $seconds } s
 leak-stale = This result is no longer stored; run /leak again.
+leak-unmeasurable = ⚠️ No embedded similarity model separates related from unrelated text in “{ $language }” (docs/leakage.md): read this rate as noise, not as a measurement.

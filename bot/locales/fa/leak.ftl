@@ -28,3 +28,4 @@ leak-err-prompt-too-long = جمله برای مدل خیلی طولانی است
 leak-bench-progress = سنجش نشت روی { $model }: { $done }/{ $total } آزمون…
 leak-bench-done = <b>سنجش نشت</b> · { $model } · { $seconds } ثانیه
 leak-stale = این نتیجه دیگر ذخیره نیست؛ دوباره /leak را بزنید.
+leak-unmeasurable = ⚠️ هیچ مدل شباهتِ داخلی، متنِ مرتبط را از نامرتبط در «{ $language }» جدا نمی‌کند (docs/leakage.md): این نرخ را نویز بدانید، نه اندازه‌گیری.

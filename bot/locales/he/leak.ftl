@@ -28,3 +28,4 @@ leak-err-prompt-too-long = המשפט ארוך מדי למודל ({ $value } ט�
 leak-bench-progress = מדד הדליפה על { $model }: { $done }/{ $total } בדיקות…
 leak-bench-done = <b>מדד הדליפה</b> · { $model } · { $seconds } שניות
 leak-stale = התוצאה הזאת כבר לא שמורה; הריצו /leak שוב.
+leak-unmeasurable = ⚠️ אף מודל דמיון מובנה אינו מבדיל בין טקסט קשור ללא קשור ב־„{ $language }” (docs/leakage.md): קראו את השיעור הזה כרעש ולא כמדידה.
