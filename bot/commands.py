@@ -10,6 +10,7 @@ from aiogram.types import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    BotCommandScopeUnion,
     Message,
 )
 
@@ -99,7 +100,7 @@ Describe = Callable[[str, str], str]  # (language, Fluent id) -> plain text
 
 def command_menus(specs: list[CommandSpec], languages: Iterable[str | None], describe: Describe,
                   default_language: str, bot_admin_ids: Iterable[int] = ()) -> list[
-                      tuple[object, str | None, list[BotCommand]]]:
+                      tuple[BotCommandScopeUnion, str | None, list[BotCommand]]]:
     """(scope, language_code, commands) for every menu: members of private chats and groups see the commands
     they may use; group admins also see the chat-admin ones (BotCommandScopeAllChatAdministrators); each bot admin
     sees everything in their private chat with the bot (BotCommandScopeChat)."""
@@ -111,7 +112,7 @@ def command_menus(specs: list[CommandSpec], languages: Iterable[str | None], des
         return build
 
     everyone = {Permission.ANYONE}
-    menus: list[tuple[object, Callable[[str], list[BotCommand]]]] = [
+    menus: list[tuple[BotCommandScopeUnion, Callable[[str], list[BotCommand]]]] = [
         (BotCommandScopeAllPrivateChats(), listed(PRIVATE, everyone)),
         (BotCommandScopeAllGroupChats(), listed(GROUPS, everyone)),
         (BotCommandScopeAllChatAdministrators(), listed(GROUPS, everyone | {Permission.CHAT_ADMIN})),
