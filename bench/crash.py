@@ -108,22 +108,18 @@ class BotProcess:
 
 async def count(database_url: str, n: int) -> tuple[Counter[int], int]:
     """History rows per update (user = FIRST_USER + update id), and unfinished inbox rows."""
-    from sqlalchemy import func, select
-
     from storage.db import create_engine, create_sessionmaker
-    from storage.schema.core import HistoryEntry
-    from storage.schema.inbox import InboxUpdate
+    from storage.repo.core import count_history_by_user
+    from storage.repo.inbox import count_unfinished
 
     engine = create_engine(database_url)
     try:
         async with create_sessionmaker(engine)() as session:
-            rows = (await session.execute(select(HistoryEntry.user_id, func.count()).group_by(HistoryEntry.user_id)
-                                          .where(HistoryEntry.command == "start"))).all()
-            unfinished = await session.scalar(select(func.count()).select_from(InboxUpdate)
-                                              .where(InboxUpdate.status.in_(["pending", "processing"])))
+            per_user = await count_history_by_user(session, "start")
+            unfinished = await count_unfinished(session)
     finally:
         await engine.dispose()
-    return Counter({int(user) - FIRST_USER: int(c) for user, c in rows if user is not None}), int(unfinished or 0)
+    return Counter({user - FIRST_USER: n for user, n in per_user.items()}), unfinished
 
 
 async def make_database(kind: str, tmp: Path) -> tuple[str, Any]:

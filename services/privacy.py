@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repo import privacy as repo
@@ -79,8 +78,7 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any] | N
         document[name] = [repo.row_dict(row) for row in rows]
     jobs = Base.metadata.tables.get("jobs")
     if jobs is not None and "user_id" in jobs.c:
-        document["jobs"] = [dict(row._mapping) for row in
-                            (await session.execute(select(jobs).where(jobs.c.user_id == user_id))).all()]
+        document["jobs"] = await repo.table_rows(session, jobs, "user_id", user_id)
     return _json_safe(document)
 
 
@@ -140,19 +138,18 @@ async def _forget_inbox(session: AsyncSession, user_id: int, report: ForgetRepor
         doomed = [row.update_id for row in found if _from_user(row.payload, user_id)
                   and getattr(row, "status", "done") != "processing"]  # the /forget update itself is in flight
         if doomed:
-            await session.execute(delete(inbox).where(inbox.c.update_id.in_(doomed)))
+            await repo.delete_where_in(session, inbox, "update_id", doomed)
         report.deleted["inbox_updates"] = len(doomed)
         calls = Base.metadata.tables.get("inbox_calls")
         if calls is not None and {"update_id", "result"} <= set(calls.c.keys()):
             found = await repo.mentioning(session, calls, calls.c.result, str(user_id))
             answers = {row.update_id for row in found if _mentions_user(row.result, user_id)} | set(doomed)
             if answers:
-                await session.execute(delete(calls).where(calls.c.update_id.in_(list(answers))))
+                await repo.delete_where_in(session, calls, "update_id", list(answers))
             report.deleted["inbox_calls"] = len(answers)
     jobs = Base.metadata.tables.get("jobs")
     if jobs is not None and "user_id" in jobs.c:
-        result = await session.execute(delete(jobs).where(jobs.c.user_id == user_id))
-        report.deleted["jobs"] = int(getattr(result, "rowcount", 0) or 0)
+        report.deleted["jobs"] = await repo.delete_where_equal(session, jobs, "user_id", user_id)
 
 
 def _mentions_user(value: Any, user_id: int) -> bool:

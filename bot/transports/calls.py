@@ -31,13 +31,11 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from pydantic_core import to_jsonable_python
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine, create_sessionmaker
-from storage.schema.base import utcnow
+from storage.repo import calls as repo
 from storage.schema.inbox import InboxCall
 
 log = logging.getLogger("bot.calls")
@@ -66,7 +64,6 @@ class CallJournal:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.sessionmaker = create_sessionmaker(engine)
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     @classmethod
     async def open(cls, database_url: str) -> CallJournal:
@@ -86,8 +83,7 @@ class CallJournal:
 
     async def recall(self, update_id: int, seq: int) -> Recorded | None:
         async with self.sessionmaker() as session:
-            row = (await session.execute(select(InboxCall.method, InboxCall.result)
-                                         .where(InboxCall.update_id == update_id, InboxCall.seq == seq))).first()
+            row = await repo.recall(session, update_id, seq)
         if row is None:
             return None
         method, result = row
@@ -95,25 +91,20 @@ class CallJournal:
 
     async def intend(self, update_id: int, seq: int, method: str) -> None:
         async with self.sessionmaker() as session, session.begin():
-            statement = self._insert(InboxCall).values(update_id=update_id, seq=seq, method=method, result=None,
-                                                       created_at=utcnow())
-            await session.execute(statement.on_conflict_do_update(
-                index_elements=["update_id", "seq"], set_={"method": method, "result": None}))
+            await repo.intend(session, update_id, seq, method)
 
     async def answer(self, update_id: int, seq: int, value: Any) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(InboxCall).where(InboxCall.update_id == update_id, InboxCall.seq == seq)
-                                  .values(result={"value": value}).execution_options(synchronize_session=False))
+            await repo.answer(session, update_id, seq, value)
 
     async def forget(self, update_id: int, seq: int) -> None:
         """The request failed: nothing reached the chat, a later run sends it again."""
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(delete(InboxCall).where(InboxCall.update_id == update_id, InboxCall.seq == seq))
+            await repo.forget(session, update_id, seq)
 
     async def prune(self, before: datetime) -> int:
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(delete(InboxCall).where(InboxCall.created_at < before))
-        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+            return await repo.prune(session, before)
 
     async def close(self) -> None:
         await self.engine.dispose()

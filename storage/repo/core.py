@@ -99,6 +99,13 @@ async def count_requests(session: AsyncSession, status: str | None = None) -> in
     return await session.scalar(query) or 0
 
 
+
+async def count_history_by_user(session: AsyncSession, command: str) -> dict[int, int]:
+    """History rows of one command, per user (rows without a user left out)."""
+    rows = (await session.execute(select(HistoryEntry.user_id, func.count()).group_by(HistoryEntry.user_id)
+                                  .where(HistoryEntry.command == command))).all()
+    return {int(user): int(n) for user, n in rows if user is not None}
+
 @dataclass
 class BotStats:
     users: int

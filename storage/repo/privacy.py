@@ -2,7 +2,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy import Table, Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.schema.base import Base
@@ -145,3 +145,20 @@ async def count_history(session: AsyncSession, user_id: int, chat_id: int | None
 
     return int(await session.scalar(select(func.count()).select_from(HistoryEntry)
                                     .where(*_history_filter(user_id, chat_id))) or 0)
+
+
+async def table_rows(session: AsyncSession, table: Table, column: str, value: int) -> list[dict[str, Any]]:
+    """Rows of a table looked up by name (another feature's, e.g. "jobs") whose `column` equals `value`."""
+    result = await session.execute(select(table).where(table.c[column] == value))
+    return [dict(row._mapping) for row in result.all()]
+
+
+async def delete_where_in(session: AsyncSession, table: Table, column: str, values: Sequence[Any]) -> None:
+    """Delete the rows of a table looked up by name whose `column` is one of `values`."""
+    await session.execute(delete(table).where(table.c[column].in_(list(values))))
+
+
+async def delete_where_equal(session: AsyncSession, table: Table, column: str, value: int) -> int:
+    """Delete the rows of a table looked up by name whose `column` equals `value`. Returns how many."""
+    result = await session.execute(delete(table).where(table.c[column] == value))
+    return int(getattr(result, "rowcount", 0) or 0)
