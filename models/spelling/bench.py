@@ -6,8 +6,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from models.spelling.evalsets import held_out
 from models.spelling.llm import FEW_SHOT, llm_spell
@@ -20,7 +21,7 @@ TRAINED_SYSTEMS = ("char-blind", "char-aware")
 ALL_SYSTEMS = LLM_SYSTEMS + TRAINED_SYSTEMS
 
 
-async def spell_with(system: str, words: list[str], language: str, hub, tokenizer) -> list[str]:
+async def spell_with(system: str, words: list[str], language: str, hub: Any, tokenizer: Any) -> list[str]:
     if system in TRAINED_SYSTEMS:
         model = load_trained(system)
         return await asyncio.to_thread(model.spell, words, tokenizer)
@@ -61,8 +62,11 @@ def test_sets(languages: Iterable[str], words_args: list[str], limit: int) -> di
     return result
 
 
-async def run_bench(hub, tokenizer, *, languages=LANGUAGES, systems=ALL_SYSTEMS, words_args=(), limit: int = 0,
-                    progress=None, errors: list[dict] | None = None, results: list[dict] | None = None) -> dict:
+async def run_bench(hub: Any, tokenizer: Any, *, languages: Iterable[str] = LANGUAGES,
+                    systems: Sequence[str] = ALL_SYSTEMS, words_args: Iterable[str] = (), limit: int = 0,
+                    progress: Callable[[int, int], Awaitable[None]] | None = None,
+                    errors: list[dict[str, Any]] | None = None,
+                    results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """`errors`, when given, collects every wrong spelling (system, language, bucket, word, predicted)."""
     started = time.perf_counter()
     sets = test_sets(languages, list(words_args), limit)
@@ -89,7 +93,7 @@ async def run_bench(hub, tokenizer, *, languages=LANGUAGES, systems=ALL_SYSTEMS,
     return {"results": results, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def table(report: dict) -> str:
+def table(report: dict[str, Any]) -> str:
     rows = report["results"]
     buckets = list(dict.fromkeys(r["bucket"] for r in rows))
     lines = []
@@ -104,7 +108,7 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def chart(report: dict, path: str | Path) -> Path:
+def chart(report: dict[str, Any], path: str | Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,7 +137,7 @@ def chart(report: dict, path: str | Path) -> Path:
     return path
 
 
-async def run_cli(args) -> int:
+async def run_cli(args: argparse.Namespace) -> int:
     from models.config import ModelSettings
     from models.hub import ModelHub
     from models.spelling.train import gemma_tokenizer_and_embeddings
@@ -146,8 +150,8 @@ async def run_cli(args) -> int:
     tokenizer, _ = gemma_tokenizer_and_embeddings(with_embeddings=False)
     hub = ModelHub(ModelSettings(engine_queue_size=512, engine_request_timeout_s=3600))
     try:
-        errors: list[dict] = []
-        cells: list[dict] = []
+        errors: list[dict[str, Any]] = []
+        cells: list[dict[str, Any]] = []
 
         async def progress(done: int, total: int) -> None:
             # Long runs (the LLMs on a CPU) say where they are, and leave what they measured if stopped.
@@ -168,7 +172,7 @@ async def run_cli(args) -> int:
     return 0
 
 
-def write_outputs(args: argparse.Namespace, report: dict, errors: list[dict]) -> None:
+def write_outputs(args: argparse.Namespace, report: dict[str, Any], errors: list[dict[str, Any]]) -> None:
     """--json (the report), --errors (every wrong spelling), --chart."""
     for path, data in ((args.json, report), (getattr(args, "errors", None), errors)):
         if path:

@@ -95,8 +95,13 @@ def real_word(rng: random.Random, language: str) -> str:
     """A training word, frequency-weighted half the time (WikiSpell mixes uniform and frequency-weighted draws), in a
     random case, sometimes joined to another by a hyphen or given a digit or apostrophe."""
     words = training_words(language)
-    pick = (lambda: words[min(int(rng.paretovariate(0.6)) - 1, len(words) - 1)]) if rng.random() < 0.5 else \
-        (lambda: rng.choice(words))
+    weighted = rng.random() < 0.5
+
+    def pick() -> str:
+        if weighted:
+            return words[min(int(rng.paretovariate(0.6)) - 1, len(words) - 1)]
+        return rng.choice(words)
+
     word = pick()
     roll = rng.random()
     if roll < 0.12:

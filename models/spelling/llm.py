@@ -1,4 +1,6 @@
 """Few-shot letter-by-letter spelling with the embedded LLMs (WikiSpell's target format), and what they see."""
+from typing import Any
+
 from models.spelling.words import spelled, unspell
 
 FEW_SHOT = {
@@ -18,7 +20,7 @@ def few_shot_prompt(word: str, language: str) -> str:
     return "\n".join(lines)
 
 
-async def llm_spell(engine, words: list[str], language: str) -> list[str]:
+async def llm_spell(engine: Any, words: list[str], language: str) -> list[str]:
     """One greedy generation per word, batched by the engine; the answer's spaces are removed."""
     await engine.ready()
     max_tokens = min(engine.settings.engine_max_new_tokens, 64) if hasattr(engine, "settings") else 64

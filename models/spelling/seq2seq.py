@@ -95,14 +95,16 @@ class Speller(nn.Module):
         positions = torch.arange(source.shape[1], device=source.device)
         # Embeddings and positions start at the same scale (no √d factor, which would drown the positions).
         src = slots.sum(2) + self.position(positions)
-        return self.transformer.encoder(src, src_key_padding_mask=source[..., 0] == PAD)
+        memory: torch.Tensor = self.transformer.encoder(src, src_key_padding_mask=source[..., 0] == PAD)
+        return memory
 
     def decode(self, memory: torch.Tensor, source: torch.Tensor, target_in: torch.Tensor) -> torch.Tensor:
         tgt = self.target_embed(target_in) + self.position(torch.arange(target_in.shape[1], device=target_in.device))
         causal = nn.Transformer.generate_square_subsequent_mask(target_in.shape[1], device=target_in.device)
         hidden = self.transformer.decoder(tgt, memory, tgt_mask=causal, tgt_key_padding_mask=target_in == PAD,
                                           memory_key_padding_mask=source[..., 0] == PAD, tgt_is_causal=True)
-        return self.output(hidden)
+        logits: torch.Tensor = self.output(hidden)
+        return logits
 
     def forward(self, source: torch.Tensor, target_in: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(source), source, target_in)
