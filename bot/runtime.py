@@ -75,7 +75,7 @@ async def start_digest_scheduler(dp: Dispatcher, engine: AsyncEngine, settings: 
     if settings.digests.digest_scheduler == "off":
         log.info("digest scheduler disabled here (DIGEST_SCHEDULER=off)")
         return None
-    service.broadcaster = Broadcaster(bot, service.sessionmaker, settings.digests)
+    service.broadcaster = Broadcaster(bot, service.sessionmaker, settings.digests, translator=service.translator)
     scheduler = DigestScheduler(service, engine, settings.bot.database_url,
                                 fetch_interval_min=settings.digests.digest_fetch_interval_min,
                                 misfire_grace_s=settings.digests.digest_misfire_grace_s,
