@@ -4,7 +4,8 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import feedparser
 import httpx
@@ -75,11 +76,17 @@ def arxiv_query(categories: list[str], keywords: list[str]) -> str:
     return " AND ".join(parts) or "cat:cs.CL"
 
 
-def _entry(entry) -> FetchedItem:
-    link = entry.get("link") or next((l.get("href") for l in entry.get("links", []) if l.get("href")), None)
+def _entry(entry: Any) -> FetchedItem:
+    """`entry` is a feedparser FeedParserDict (feedparser ships no type information)."""
+    link = entry.get("link") or next((ref.get("href") for ref in entry.get("links", []) if ref.get("href")), None)
     ids = arxiv_ids(entry.get("id", "") + " " + (link or ""))
     published = entry.get("published_parsed") or entry.get("updated_parsed")
-    when = datetime(*published[:6], tzinfo=timezone.utc) if published else utcnow()
+    if published:
+        # feedparser gives a UTC time.struct_time; its first six fields are year … second.
+        year, month, day, hour, minute, second = published[:6]
+        when = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    else:
+        when = utcnow()
     summary = " ".join((entry.get("summary") or "").split())
     return FetchedItem(ids[0] if ids else (entry.get("id") or link or entry.get("title", "")), " ".join(
         (entry.get("title") or "").split()), summary, link, when)
@@ -135,6 +142,6 @@ async def ingest_post(session: AsyncSession, *, chat_id: int, message_id: int, t
     """A channel post (or a /submit): stored as an item of that channel's source."""
     src = await source(session, kind, str(chat_id) if kind == "channel" else "submit", title)
     first_line = text.strip().splitlines()[0][:300] if text.strip() else ""
-    item = FetchedItem(f"{chat_id}:{message_id}", first_line, text, (links(text) or [None])[0],
+    item = FetchedItem(f"{chat_id}:{message_id}", first_line, text, next(iter(links(text)), None),
                        published_at or utcnow())
     return await store(session, src, [item])
