@@ -1,5 +1,6 @@
 """Routers in the order they see updates; the fallback router must stay last."""
 import importlib
+from collections.abc import Callable
 from functools import lru_cache
 from types import ModuleType
 
@@ -28,19 +29,8 @@ def _modules() -> list[ModuleType]:
 def get_routers() -> list[Router]:
     """Fresh routers, in order, for one Dispatcher: a process may build several (tests, benchmarks), and a router
     belongs to one parent, so each feature module builds its routers in `create_router()`."""
-    return [module.create_router() if hasattr(module, "create_router") else _rebuilt(module.router)
-            for module in _modules()]
-
-
-def _rebuilt(template: Router) -> Router:
-    """For a module that still declares a module-level `router`: a new Router with the same handlers, so the
-    template itself is never attached to a dispatcher."""
-    router = Router(name=template.name)
-    for event_name, observer in template.observers.items():
-        for handler in observer.handlers:
-            filters = [item.magic if item.magic is not None else item.callback for item in handler.filters or []]
-            router.observers[event_name].register(handler.callback, *filters, flags=dict(handler.flags))
-    return router
+    factories: list[Callable[[], Router]] = [module.create_router for module in _modules()]
+    return [factory() for factory in factories]
 
 
 def all_commands() -> list[CommandSpec]:

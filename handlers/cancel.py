@@ -9,16 +9,15 @@ from aiogram.types import Message
 from bot.commands import CommandSpec
 from bot.config import Settings
 from bot.filters import admin_cache, is_chat_admin
+from bot.history import HistoryRecorder
 from bot.i18n import Translator
 from bot.jobs import Job, JobRegistry
 
-router = Router(name="cancel")
 commands = [CommandSpec("cancel", "cmd-cancel", usage_key="cancel-usage")]
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, command: CommandObject, bot: Bot, settings: Settings, l10n: Translator,
-                 history: Any, jobs: JobRegistry, **data: Any) -> None:
+                 history: HistoryRecorder, jobs: JobRegistry, **data: Any) -> None:
     user = message.from_user
     user_id = user.id if user else None
     admin = await is_chat_admin(bot, settings, message.chat, user, message.sender_chat, admin_cache(data)) \
@@ -44,3 +43,9 @@ async def cancel(message: Message, command: CommandObject, bot: Bot, settings: S
         return
     await message.answer(l10n("cancel-done", count=len(stopped)))
     await history.record("cancel", command.args or "", result={"jobs": [job.command for job in stopped]})
+
+
+def create_router() -> Router:
+    router = Router(name="cancel")
+    router.message.register(cancel, Command("cancel"))
+    return router

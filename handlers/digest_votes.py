@@ -9,18 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import CommandSpec, Permission
 from bot.config import Settings
 from bot.filters import admin_cache, permits
+from bot.history import HistoryRecorder
 from bot.i18n import Translator
 from digests.buttons import DigestUnsubscribeButton, DigestVoteButton
-from services.subscriptions import SubscriptionService
+from services.subscriptions import Resync, SubscriptionService
 from storage.repo.groups import vote_on_paper
+from storage.schema.core import User
 
-router = Router(name="digest_votes")
 commands: list[CommandSpec] = []
 
 
-@router.callback_query(DigestVoteButton.filter())
 async def vote(query: CallbackQuery, callback_data: DigestVoteButton, session: AsyncSession, l10n: Translator,
-               db_user: Any) -> None:
+               db_user: User | None) -> None:
     if db_user is None or callback_data.value not in (1, -1):
         await query.answer(l10n("stale-button"))
         return
@@ -33,10 +33,9 @@ async def vote(query: CallbackQuery, callback_data: DigestVoteButton, session: A
     await query.answer(l10n("digest-vote-thanks", paper=callback_data.paper, up=tally[0], down=tally[1]))
 
 
-@router.callback_query(DigestUnsubscribeButton.filter())
 async def unsubscribe(query: CallbackQuery, callback_data: DigestUnsubscribeButton, bot: Bot, settings: Settings,
-                      session: AsyncSession, l10n: Translator, history: Any, digest_scheduler: Any = None,
-                      **data: Any) -> None:
+                      session: AsyncSession, l10n: Translator, history: HistoryRecorder,
+                      digest_scheduler: Resync | None = None, **data: Any) -> None:
     if query.message is None:
         await query.answer(l10n("stale-button"))
         return
@@ -54,3 +53,10 @@ async def unsubscribe(query: CallbackQuery, callback_data: DigestUnsubscribeButt
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
     await history.record("unsubscribe", str(callback_data.subscription_id), result={"removed": outcome.removed})
+
+
+def create_router() -> Router:
+    router = Router(name="digest_votes")
+    router.callback_query.register(vote, DigestVoteButton.filter())
+    router.callback_query.register(unsubscribe, DigestUnsubscribeButton.filter())
+    return router

@@ -1,21 +1,19 @@
 """The first feature router: refuses commands whose CommandSpec rule the sender does not meet (one place for every
 command's authorization), and answers a plain mention of the bot in a group with a short hint."""
-from typing import Any
-
 from aiogram import Bot, F, Router
 from aiogram.filters import BaseFilter
 from aiogram.types import Message
 
 from bot.commands import CommandSpec, Permission, parse_command
 from bot.filters import CommandRefused
+from bot.history import HistoryRecorder
 from bot.i18n import Translator
 
-router = Router(name="guard")
 commands: list[CommandSpec] = []
 
 
-@router.message(CommandRefused())
-async def refuse(message: Message, refused: CommandSpec, rule: Permission, l10n: Translator, history: Any) -> None:
+async def refuse(message: Message, refused: CommandSpec, rule: Permission, l10n: Translator,
+                 history: HistoryRecorder) -> None:
     key = "refused-bot-admin" if rule is Permission.BOT_ADMIN else "refused-chat-admin"
     await message.answer(l10n(key, command=refused.name))
     parsed = parse_command(message.text or message.caption)
@@ -40,7 +38,13 @@ class MentionsBot(BaseFilter):
         return False
 
 
-@router.message(F.chat.type.in_({"group", "supergroup"}), MentionsBot())
 async def mentioned(message: Message, l10n: Translator) -> None:
     # Works with privacy mode on (Telegram delivers mentions of the bot) and off (every message arrives).
     await message.answer(l10n("mention-hint"))
+
+
+def create_router() -> Router:
+    router = Router(name="guard")
+    router.message.register(refuse, CommandRefused())
+    router.message.register(mentioned, F.chat.type.in_({"group", "supergroup"}), MentionsBot())
+    return router

@@ -18,14 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import CommandSpec
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
+from bot.middlewares.context import ContextMiddleware
 from bot.parsing import Count, TelegramId, UserInputError, parse_int
 from bot.render import escape, isolate
 from bot.sending import Replier, ReplyTarget, edit_or_send
 from services.privacy import export_user, forget_user
+from services.subscriptions import Resync
 from storage.repo.privacy import count_history, history_rows
 from storage.schema.core import HistoryEntry, User
 
-router = Router(name="history")
 commands = [
     CommandSpec("history", "cmd-history"),
     CommandSpec("export", "cmd-export"),
@@ -85,7 +86,6 @@ def scope_of(message: Message) -> int | None:
     return None if message.chat.type == "private" else message.chat.id
 
 
-@router.message(Command("history"))
 async def history_command(message: Message, command: CommandObject, session: AsyncSession, l10n: Translator,
                           db_user: User | None, history: HistoryRecorder) -> None:
     if db_user is None:  # a channel post: nobody to show history to
@@ -105,7 +105,6 @@ async def history_command(message: Message, command: CommandObject, session: Asy
     await history.record("history", command.args or "")
 
 
-@router.callback_query(HistoryPage.filter())
 async def history_page(query: CallbackQuery, callback_data: HistoryPage, session: AsyncSession,
                        l10n: Translator) -> None:
     if callback_data.owner != query.from_user.id:
@@ -135,9 +134,8 @@ async def send_export(bot: Bot, session: AsyncSession, l10n: Translator, user_id
     return count
 
 
-@router.message(Command("export"))
-async def export(message: Message, bot: Bot, session: AsyncSession, l10n: Translator, db_user: Any,
-                 history: Any) -> None:
+async def export(message: Message, bot: Bot, session: AsyncSession, l10n: Translator, db_user: User | None,
+                 history: HistoryRecorder) -> None:
     if db_user is None:
         return
     if message.chat.type == "private":
@@ -162,8 +160,7 @@ async def export(message: Message, bot: Bot, session: AsyncSession, l10n: Transl
     await history.record("export", result={"entries": count})
 
 
-@router.message(Command("forget"))
-async def forget(message: Message, session: AsyncSession, l10n: Translator, db_user: Any) -> None:
+async def forget(message: Message, session: AsyncSession, l10n: Translator, db_user: User | None) -> None:
     if db_user is None:
         return
     builder = InlineKeyboardBuilder()
@@ -173,9 +170,8 @@ async def forget(message: Message, session: AsyncSession, l10n: Translator, db_u
     await message.answer(l10n("forget-confirm-all", count=count), reply_markup=builder.as_markup())
 
 
-@router.callback_query(ForgetChoice.filter())
 async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, session: AsyncSession,
-                        l10n: Translator, context: Any, digest_scheduler: Any = None) -> None:
+                        l10n: Translator, context: ContextMiddleware, digest_scheduler: Resync | None = None) -> None:
     if callback_data.owner != query.from_user.id:
         await query.answer(l10n("not-your-button"), show_alert=True)
         return
@@ -191,3 +187,13 @@ async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, sessi
         text = l10n("forget-cancelled")
     await edit_or_send(query, text)
     await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="history")
+    router.message.register(history_command, Command("history"))
+    router.callback_query.register(history_page, HistoryPage.filter())
+    router.message.register(export, Command("export"))
+    router.message.register(forget, Command("forget"))
+    router.callback_query.register(forget_choice, ForgetChoice.filter())
+    return router

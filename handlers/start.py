@@ -6,14 +6,17 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import CommandSpec, Permission, visible_commands
 from bot.config import Settings
 from bot.filters import admin_cache, permits
+from bot.history import HistoryRecorder
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, Translator, normalize_language
+from bot.middlewares.context import ContextMiddleware
 from bot.sending import ReplyTarget, edit_or_send
+from storage.schema.core import Chat, User
 
-router = Router(name="start")
 commands = [
     CommandSpec("start", "cmd-start"),
     CommandSpec("help", "cmd-help"),
@@ -33,8 +36,8 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=builder.adjust(4).export())
 
 
-@router.message(CommandStart(deep_link=True, magic=F.args == "export"), F.chat.type == "private")
-async def start_export(message: Message, bot: Bot, session: Any, l10n: Translator, db_user: Any, history: Any) -> None:
+async def start_export(message: Message, bot: Bot, session: AsyncSession, l10n: Translator, db_user: User | None,
+                       history: HistoryRecorder) -> None:
     """The deep link a group's /export offers when the bot could not write to the user yet."""
     from handlers.history import send_export
 
@@ -46,8 +49,7 @@ async def start_export(message: Message, bot: Bot, session: Any, l10n: Translato
     await history.record("export", "start", result={"entries": count or 0})
 
 
-@router.message(CommandStart())
-async def start(message: Message, l10n: Translator, history: Any) -> None:
+async def start(message: Message, l10n: Translator, history: HistoryRecorder) -> None:
     name = message.from_user.first_name if message.from_user else message.chat.title or ""
     await message.answer(l10n("start-greeting", name=name))
     await history.record("start")
@@ -77,8 +79,7 @@ def _rule(spec: CommandSpec, chat_type: str, l10n: Translator) -> str:
     return ""
 
 
-@router.message(Command("help"))
-async def help_(message: Message, l10n: Translator, settings: Settings, history: Any) -> None:
+async def help_(message: Message, l10n: Translator, settings: Settings, history: HistoryRecorder) -> None:
     # Answered straight from memory: no model, no network, so it stays instant while models are busy.
     user_id = message.from_user.id if message.from_user else None
     from bot.sending import answer_long
@@ -87,9 +88,8 @@ async def help_(message: Message, l10n: Translator, settings: Settings, history:
     await history.record("help")
 
 
-@router.message(Command("lang"))
-async def lang(message: Message, command: CommandObject, l10n: Translator, db_user: Any, db_chat: Any, history: Any,
-               context: Any) -> None:
+async def lang(message: Message, command: CommandObject, l10n: Translator, db_user: User | None,
+               db_chat: Chat | None, history: HistoryRecorder, context: ContextMiddleware) -> None:
     if not command.args:
         await message.answer(l10n("lang-choose"), reply_markup=language_keyboard())
         return
@@ -103,10 +103,9 @@ async def lang(message: Message, command: CommandObject, l10n: Translator, db_us
     await history.record("lang", code)
 
 
-@router.callback_query(LanguageChoice.filter())
 async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: Bot, settings: Settings,
-                      l10n: Translator, history: Any, db_user: Any, db_chat: Any, context: Any,
-                      **data: Any) -> None:
+                      l10n: Translator, history: HistoryRecorder, db_user: User | None, db_chat: Chat | None,
+                      context: ContextMiddleware, **data: Any) -> None:
     code = normalize_language(callback_data.code)
     if code is None:  # forged callback data
         await query.answer()
@@ -122,10 +121,21 @@ async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: 
     await query.answer()
 
 
-async def _set_language(code: str, db_user: Any, db_chat: Any, context: Any) -> None:
+async def _set_language(code: str, db_user: User | None, db_chat: Chat | None, context: ContextMiddleware) -> None:
     # In a private chat the choice is the user's; in a group it is the chat's (everyone reads the same replies).
     if db_chat is not None and db_chat.type != "private":
         db_chat.language = code
     elif db_user is not None:
         db_user.language = code
         context.forget(db_user.id)
+
+
+def create_router() -> Router:
+    router = Router(name="start")
+    router.message.register(start_export, CommandStart(deep_link=True, magic=F.args == "export"),
+                            F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(lang, Command("lang"))
+    router.callback_query.register(lang_button, LanguageChoice.filter())
+    return router
