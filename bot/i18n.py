@@ -74,8 +74,10 @@ class Translator:
                     for name, value in safe.items()}
         for lang in (self.lang, FALLBACK):
             bundle = _bundle(lang)
-            if bundle.has_message(key):
-                text, _errors = bundle.format_pattern(bundle.get_message(key).value, safe)
+            # A message may carry only attributes (no value): there is then nothing to format in this language.
+            pattern = bundle.get_message(key).value if bundle.has_message(key) else None
+            if pattern is not None:
+                text, _errors = bundle.format_pattern(pattern, safe)
                 return Html(text)
         return Html(escape(key))
 

@@ -22,7 +22,8 @@ def utf16_len(text: str) -> int:
 
 def _tokens(markup: str) -> list[tuple[str, str, str | None, bool]]:
     """Split markup into (kind, raw, tag name, closing) tokens: kind is 'tag', 'entity' or 'text'."""
-    tokens, position = [], 0
+    tokens: list[tuple[str, str, str | None, bool]] = []
+    position = 0
     for match in _TAG.finditer(markup):
         if match.start() > position:
             tokens.append(("text", markup[position:match.start()], None, False))

