@@ -141,6 +141,12 @@ async def make_database(kind: str, tmp: Path) -> tuple[str, Any]:
     return f"{base}/{name}", drop
 
 
+def _keep_logs(directory: Path, prefix: str, logs: list[Path]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in logs:
+        (directory / f"{prefix}-{path.name}").write_text(path.read_text(errors="replace"))
+
+
 async def run_case(kind: str, sig: signal.Signals, n: int, concurrency: int, at: float, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="crash-bench-") as tmp_name:
@@ -223,10 +229,8 @@ async def run_case(kind: str, sig: signal.Signals, n: int, concurrency: int, at:
                           if call.status == 200)
         output = bot.output()
         keep = os.environ.get("CRASH_BENCH_LOGS")
-        if keep:  # the bot's own logs, for a look at what a shutdown did
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            for path in bot.logs:
-                (Path(keep) / f"{kind}-{sig.name}-{path.name}").write_text(path.read_text(errors="replace"))
+        if keep:  # the bot's own logs, for a look at what a shutdown did (file I/O off the event loop)
+            await asyncio.to_thread(_keep_logs, Path(keep), f"{kind}-{sig.name}", bot.logs)
         await fake.stop()
         if drop is not None:
             await drop()

@@ -81,11 +81,11 @@ from aiohttp import ClientConnectorError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import split_message
-from digests.config import DigestSettings
 from digests.buttons import digest_keyboard
+from digests.config import DigestSettings
 from storage.repo import digest as repo
-from storage.repo.groups import IssueMeta, issue_meta
 from storage.repo.core import deactivate_chat
+from storage.repo.groups import IssueMeta, issue_meta
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,13 @@
 """Model-layer errors as localized messages, shared by every feature that runs a model."""
 from bot.i18n import Translator
 from models.errors import (
-    EngineBusy, EngineClosed, ModelError, ModelUnavailable, RequestTimeout, RequestTooLarge, UnknownModel,
+    EngineBusy,
+    EngineClosed,
+    ModelError,
+    ModelUnavailable,
+    RequestTimeout,
+    RequestTooLarge,
+    UnknownModel,
 )
 
 
