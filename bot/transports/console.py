@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from aiogram.methods import AnswerCallbackQuery, SendChatAction
 from aiogram.types import User
 
 from bot.app import create_bot
@@ -34,10 +35,10 @@ class ConsoleSession(RecordingSession):
         name, method = call.name, call.method
         if name in ("sendChatAction", "getMe", "setMyCommands", "answerCallbackQuery") and not (
                 name == "answerCallbackQuery" and getattr(method, "text", None)):
-            if name == "sendChatAction":
+            if isinstance(method, SendChatAction):
                 print(f"  … {method.action}", flush=True)
             return
-        if name == "answerCallbackQuery":
+        if isinstance(method, AnswerCallbackQuery):
             print(f"  [popup] {method.text}", flush=True)
             return
         prefix = {"editMessageText": "[edited]", "editMessageCaption": "[edited caption]"}.get(name, "bot:")
@@ -96,7 +97,7 @@ async def run_console(config: AppSettings, *, user_id: int, language: str | None
                 index = int(line.strip()[1:]) - 1
                 markup = message.reply_markup if message is not None else None
                 buttons = [b for row in markup.inline_keyboard for b in row] if markup is not None else []
-                if not 0 <= index < len(buttons):
+                if message is None or not 0 <= index < len(buttons):
                     print("  (no such button)", flush=True)
                     continue
                 await chat.press(message, index)

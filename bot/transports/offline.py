@@ -6,12 +6,15 @@ Dispatcher, middlewares and database are the real ones."""
 import contextvars
 import itertools
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
+from aiogram.enums import InputMediaType
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageCaption,
@@ -29,6 +32,7 @@ from aiogram.types import (
     ChatMemberMember,
     ChatMemberOwner,
     Document,
+    InlineKeyboardMarkup,
     InputFile,
     Message,
     PhotoSize,
@@ -40,9 +44,14 @@ current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("cur
 FILE_FIELDS = ("photo", "document", "animation", "video", "audio", "voice")
 
 
+def _now() -> datetime:
+    # Whole seconds in UTC, as Telegram stamps messages (and as pydantic reads the Bot API's integer dates).
+    return datetime.fromtimestamp(int(time.time()), UTC)
+
+
 @dataclass
 class RecordedCall:
-    method: TelegramMethod
+    method: TelegramMethod[Any]
     result: Any
     update_id: int | None
     files: dict[str, Path] = field(default_factory=dict)
@@ -71,11 +80,12 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         pass
 
-    async def stream_content(self, url, headers=None, timeout=30, chunk_size=65536, raise_for_status=True):
+    async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
+                             chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
         raise RuntimeError("offline session: no downloads")
         yield b""  # pragma: no cover
 
-    async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None):
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         files = await self._save_files(bot, method)
         result = self.respond(method)
         call = RecordedCall(method, result, current_update.get(), files)
@@ -91,42 +101,49 @@ class RecordingSession(BaseSession):
         chat_id = int(chat_id)
         return self.chats.get(chat_id) or Chat(id=chat_id, type="private" if chat_id > 0 else "group")
 
-    def _message(self, method: TelegramMethod, **extra) -> Message:
-        chat = self.chat(method.chat_id)
-        data: dict[str, Any] = dict(message_id=next(self._ids), date=int(time.time()), chat=chat,
-                                    from_user=self.bot_user)
-        if getattr(method, "text", None) is not None:
-            data["text"] = method.text
-        if getattr(method, "caption", None) is not None:
-            data["caption"] = method.caption
-        if getattr(method, "reply_markup", None) is not None and type(method.reply_markup).__name__ == \
-                "InlineKeyboardMarkup":
-            data["reply_markup"] = method.reply_markup
-        if getattr(method, "photo", None) is not None:
+    def _sent(self, method: TelegramMethod[Any]) -> Message:
+        """The message a send* method creates; the send methods share these fields but no base class has them."""
+        chat_id = getattr(method, "chat_id", None)
+        if not isinstance(chat_id, int | str):
+            raise ValueError(f"{method.__api_method__} has no chat_id")
+        return self._message(chat_id, text=getattr(method, "text", None),
+                             caption=getattr(method, "caption", None),
+                             reply_markup=getattr(method, "reply_markup", None),
+                             photo=getattr(method, "photo", None), document=getattr(method, "document", None))
+
+    def _message(self, chat_id: int | str, *, text: str | None = None, caption: str | None = None,
+                 reply_markup: object = None, photo: object = None, document: object = None) -> Message:
+        chat = self.chat(chat_id)
+        data: dict[str, Any] = dict(message_id=next(self._ids), date=_now(), chat=chat, from_user=self.bot_user)
+        if text is not None:
+            data["text"] = text
+        if caption is not None:
+            data["caption"] = caption
+        if isinstance(reply_markup, InlineKeyboardMarkup):  # a reply keyboard is not part of the message
+            data["reply_markup"] = reply_markup
+        if photo is not None:
             data["photo"] = [PhotoSize(file_id=f"photo-{data['message_id']}", file_unique_id=f"u{data['message_id']}",
                                        width=512, height=512)]
-        if getattr(method, "document", None) is not None:
-            name = getattr(method.document, "filename", None)
+        if document is not None:
+            name = getattr(document, "filename", None)
             data["document"] = Document(file_id=f"doc-{data['message_id']}", file_unique_id=f"d{data['message_id']}",
                                         file_name=name)
-        data.update(extra)
         message = Message(**data)
         self.messages[(chat.id, message.message_id)] = message
         return message
 
-    def respond(self, method: TelegramMethod) -> Any:
+    def respond(self, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
             return self.bot_user
         if isinstance(method, SendMediaGroup):
-            results = []
-            for media in method.media:
-                fake = type("Item", (), {"chat_id": method.chat_id, "caption": getattr(media, "caption", None),
-                                         "photo": media.media if media.type == "photo" else None})
-                results.append(self._message(fake))
-            return results
+            return [self._message(method.chat_id, caption=getattr(media, "caption", None),
+                                  photo=media.media if media.type == InputMediaType.PHOTO else None)
+                    for media in method.media]
         if isinstance(method, (EditMessageText, EditMessageCaption, EditMessageReplyMarkup)):
             if method.inline_message_id:
                 return True
+            if method.chat_id is None or method.message_id is None:
+                raise ValueError(f"{method.__api_method__} needs chat_id and message_id or inline_message_id")
             old = self.messages.get((int(method.chat_id), method.message_id))
             chat = old.chat if old else self.chat(method.chat_id)
             update: dict[str, Any] = {"reply_markup": getattr(method, "reply_markup", None)}
@@ -134,8 +151,7 @@ class RecordingSession(BaseSession):
                 update["text"] = method.text
             if isinstance(method, EditMessageCaption):
                 update["caption"] = method.caption
-            base = old or Message(message_id=method.message_id, date=int(time.time()), chat=chat,
-                                  from_user=self.bot_user)
+            base = old or Message(message_id=method.message_id, date=_now(), chat=chat, from_user=self.bot_user)
             message = base.model_copy(update=update)
             self.messages[(chat.id, message.message_id)] = message
             return message
@@ -149,12 +165,12 @@ class RecordingSession(BaseSession):
                     for uid in sorted(self.chat_admins)]
         if hasattr(method, "chat_id") and type(method).__name__.startswith("Send") and \
                 type(method).__name__ != "SendChatAction":
-            return self._message(method)
+            return self._sent(method)
         if method.__returning__ is bool or isinstance(method, AnswerCallbackQuery):
             return True
         raise NotImplementedError(f"offline Bot API does not implement {method.__api_method__}")
 
-    async def _save_files(self, bot: Bot, method: TelegramMethod) -> dict[str, Path]:
+    async def _save_files(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Path]:
         saved: dict[str, Path] = {}
         items = [(name, getattr(method, name, None)) for name in FILE_FIELDS]
         if isinstance(method, SendMediaGroup):
@@ -203,21 +219,21 @@ class OfflineChat:
                     username=self.user.username, language_code=self.user.language_code)
 
     def message_update(self, text: str, *, edited: bool = False) -> Update:
-        message = Message(message_id=next(self._message_ids), date=int(time.time()), chat=self.chat,
+        message = Message(message_id=next(self._message_ids), date=_now(), chat=self.chat,
                           from_user=self.tg_user(), text=text)
-        key = "edited_message" if edited else "message"
         if edited:
             message = message.model_copy(update={"edit_date": int(time.time())})
-        return Update(update_id=next(self._update_ids), **{key: message})
+            return Update(update_id=next(self._update_ids), edited_message=message)
+        return Update(update_id=next(self._update_ids), message=message)
 
     def channel_post_update(self, text: str, *, chat_id: int = -100_777, title: str = "ML channel") -> Update:
         chat = Chat(id=chat_id, type="channel", title=title)
         self.session.chats[chat_id] = chat
-        post = Message(message_id=next(self._message_ids), date=int(time.time()), chat=chat, text=text,
+        post = Message(message_id=next(self._message_ids), date=_now(), chat=chat, text=text,
                        sender_chat=chat)
         return Update(update_id=next(self._update_ids), channel_post=post)
 
-    def callback_update(self, message: Message, data: str) -> Update:
+    def callback_update(self, message: Message, data: str | None) -> Update:
         query = CallbackQuery(id=str(next(self._update_ids)), from_user=self.tg_user(), chat_instance="console",
                               message=message, data=data)
         return Update(update_id=next(self._update_ids), callback_query=query)
@@ -236,6 +252,8 @@ class OfflineChat:
 
     async def press(self, message: Message, button: int | str) -> list[RecordedCall]:
         """Press an inline button by its position (0-based) or its text."""
+        if message.reply_markup is None:
+            raise ValueError("this message has no inline keyboard")
         buttons = [b for row in message.reply_markup.inline_keyboard for b in row]
         chosen = buttons[button] if isinstance(button, int) else next(b for b in buttons if b.text == button)
         return await self.feed(self.callback_update(message, chosen.callback_data))

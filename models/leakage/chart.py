@@ -3,11 +3,13 @@ from pathlib import Path
 
 import matplotlib
 
+from models.leakage.runner import SuiteResult
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
-def leak_chart(results: list, path: Path | str) -> Path:
+def leak_chart(results: list[SuiteResult], path: Path | str) -> Path:
     """Bars per category and per language for one or more SuiteResults, with 95% intervals and the 50 line."""
     path = Path(path)
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})

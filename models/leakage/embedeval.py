@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
+from scipy.stats import mannwhitneyu
 
 DATA = Path(__file__).with_name("eval") / "crosslingual.jsonl"
 EMBEDDERS = ("minilm", "use-multilingual", "e5-small")  # preference order when results tie

@@ -14,6 +14,7 @@ from models.leakage.probes import LeakProbe
 from models.leakage.similarity import EmbedderSource, MeasureScores, score_measure
 from models.leakage.stats import bootstrap_ci, leak_rate, probe_sign_test_p, sign_test_p
 from models.leakage.text import first_sentence
+from models.protocols import Embedder, TextEngine
 
 INSTRUCTION = "Complete the sentence."
 PAPER_TEMPERATURES = (0.0, 0.5, 1.0, 1.5)
@@ -87,11 +88,11 @@ def _clean(answer: str, *prompts: str) -> str:
     return first_sentence(stripped)
 
 
-async def generate_pairs(engine, probe: LeakProbe, *, n: int, temperatures: Sequence[float], seed: int,
+async def generate_pairs(engine: TextEngine, probe: LeakProbe, *, n: int, temperatures: Sequence[float], seed: int,
                          max_new_tokens: int) -> tuple[list[str], list[str]]:
     prompts = [engine.format_prompt(probe.control, INSTRUCTION), engine.format_prompt(probe.test, INSTRUCTION)]
 
-    async def at(temperature: float, index: int):
+    async def at(temperature: float, index: int) -> tuple[list[str], list[str]]:
         samples = 1 if temperature == 0 else n  # greedy decoding gives the same continuation n times
         out = await engine.generate(prompts, n=samples, temperature=temperature, max_new_tokens=max_new_tokens,
                                     stop=["\n"], seed=seed + index)
@@ -104,7 +105,7 @@ async def generate_pairs(engine, probe: LeakProbe, *, n: int, temperatures: Sequ
     return control, test
 
 
-async def run_probe(engine, embedder, probe: LeakProbe, *, n: int = 10,
+async def run_probe(engine: TextEngine, embedder: Embedder, probe: LeakProbe, *, n: int = 10,
                     temperatures: Sequence[float] = PAPER_TEMPERATURES, seed: int = 0, max_new_tokens: int = 24,
                     measure: str | Sequence[str] = "cosine", embedders: EmbedderSource | None = None) -> ProbeRun:
     """`measure`: one name or several (models.leakage.similarity: "cosine", "token", "cosine:<embedder>",
@@ -218,7 +219,7 @@ class SuiteResult:
         }
 
 
-async def run_suite(engine, embedder, probes: list[LeakProbe], *, suite_name: str, n: int = 10,
+async def run_suite(engine: TextEngine, embedder: Embedder, probes: list[LeakProbe], *, suite_name: str, n: int = 10,
                     temperatures: Sequence[float] = PAPER_TEMPERATURES, seed: int = 0, max_new_tokens: int = 24,
                     measure: str | Sequence[str] = "cosine", embedders: EmbedderSource | None = None,
                     concurrency: int = 8,
@@ -239,5 +240,6 @@ async def run_suite(engine, embedder, probes: list[LeakProbe], *, suite_name: st
             await progress(done, len(probes))
 
     await asyncio.gather(*(one(i, p) for i, p in enumerate(probes)))
-    return SuiteResult(engine.name, suite_name, list(runs), n, list(temperatures), time.perf_counter() - started,
+    finished = [run for run in runs if run is not None]  # gather returned: every slot is filled
+    return SuiteResult(engine.name, suite_name, finished, n, list(temperatures), time.perf_counter() - started,
                        seed)

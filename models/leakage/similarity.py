@@ -13,14 +13,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from models.embeddings import EmbeddingEngine
 from models.leakage.probes import LeakProbe
 from models.leakage.stats import pair_scores
+from models.protocols import Embedder
 
-Measure = Callable[[object, str, list[str]], Awaitable[np.ndarray]]
+Measure = Callable[[Embedder, str, list[str]], Awaitable[np.ndarray]]
 MEASURES: dict[str, Measure] = {}
 
 
-def register(name: str):
+def register(name: str) -> Callable[[Measure], Measure]:
     def wrap(function: Measure) -> Measure:
         MEASURES[name] = function
         return function
@@ -34,17 +36,21 @@ def get_measure(name: str) -> Measure:
 
 
 @register("cosine")
-async def cosine(embedder, concept: str, texts: list[str]) -> np.ndarray:
+async def cosine(embedder: Embedder, concept: str, texts: list[str]) -> np.ndarray:
     vectors = await embedder.embed([concept, *texts])
-    return vectors[1:] @ vectors[0]
+    similarities: np.ndarray = vectors[1:] @ vectors[0]
+    return similarities
 
 
 @register("token")
-async def token_f1(embedder, concept: str, texts: list[str]) -> np.ndarray:
+async def token_f1(embedder: Embedder, concept: str, texts: list[str]) -> np.ndarray:
     """BERTScore F1 between the concept and each text from the embedder's contextual token vectors."""
     if not getattr(embedder, "has_token_vectors", True):
         raise ValueError(f"the token measure needs contextual token vectors; {embedder.name} has none (use minilm)")
     await embedder.ready()
+    # Token vectors come from the local engine's sentence-transformers model; no other embedder exposes one.
+    if not isinstance(embedder, EmbeddingEngine):
+        raise ValueError(f"the token measure needs a local embedding engine; {embedder.name} is not one")
     model = embedder.model
 
     def compute() -> np.ndarray:
@@ -68,7 +74,8 @@ async def token_f1(embedder, concept: str, texts: list[str]) -> np.ndarray:
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+    normalised: np.ndarray = matrix / np.maximum(norms, 1e-12)
+    return normalised
 
 
 class EmbedderSource(Protocol):

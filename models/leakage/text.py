@@ -35,5 +35,5 @@ def detect_script_language(text: str) -> str:
             counts["fa"] += 1
         elif char.isalpha():
             counts["en"] += 1
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda language: counts[language])
     return best if counts[best] else "en"

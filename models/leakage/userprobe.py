@@ -18,7 +18,7 @@ class UserProbeError(ValueError):
     """`code` names a localized message (leak-err-<code>): separator, empty-concept, empty-prompt, too-long,
     language."""
 
-    def __init__(self, code: str, **details):
+    def __init__(self, code: str, **details: object):
         self.code, self.details = code, details
         super().__init__(code)
 
