@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.engine import LocalTextEngine
 from models.hub import ModelHub
+from models.protocols import TextEngine
 from models.spelling.bench import LLM_SYSTEMS, load_trained
 from models.spelling.llm import llm_spell
 from models.spelling.parse import SpellInputError, parse_word
@@ -56,8 +58,8 @@ class SpellService:
         engines = {name: await self.hub.text(name).ready() for name in LLM_SYSTEMS}
         pieces = {name: engine.tokenize(word) for name, engine in engines.items()}
         spellings = await asyncio.gather(*(llm_spell(engine, [word], language) for engine in engines.values()))
-        tokenizer = engines[TOKENIZER_OF_TRAINED].tokenizer
-        trained = {}
+        tokenizer = _trained_tokenizer(engines[TOKENIZER_OF_TRAINED])
+        trained: dict[str, str] = {}
         for name in TRAINED:
             model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
             trained[name] = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
@@ -68,8 +70,16 @@ class SpellService:
         from models.spelling.bench import chart, run_bench, table
 
         gemma = await self.hub.text(TOKENIZER_OF_TRAINED).ready()
-        report = await run_bench(self.hub, gemma.tokenizer, limit=limit, progress=progress)
+        report = await run_bench(self.hub, _trained_tokenizer(gemma), limit=limit, progress=progress)
         return SpellBench(report, table(report), await asyncio.to_thread(_chart_png, report, chart))
+
+
+def _trained_tokenizer(engine: TextEngine) -> Any:
+    """The Hugging Face tokenizer behind gemma's local engine: the trained spellers read its token ids, which
+    `TextEngine.tokenize` (the pieces as strings) does not give. Only the local engine has one."""
+    if not isinstance(engine, LocalTextEngine):
+        raise TypeError(f"the trained spellers need the local {TOKENIZER_OF_TRAINED} engine, got {engine.name}")
+    return engine.tokenizer
 
 
 def _chart_png(report: dict[str, Any], chart: Callable[[dict[str, Any], Path], Path]) -> bytes:
