@@ -21,10 +21,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.config import ModelSettings
+from models.engine import LocalTextEngine
 from models.hub import ModelHub
 from models.loading import converted_dir
 from models.registry import resolve
@@ -115,7 +117,7 @@ def llamacpp(spec, workload, samples, tokens, limit, threads: int) -> dict:
     numbers, not the whole benchmark. Single stream (one sequence at a time through `Llama.__call__`) and batched
     (all samples of a prompt as parallel sequences of one `llama_batch`)."""
     version, note = llamacpp_info()
-    out = {"llamacpp_version": version, "llamacpp_threads": threads, "llamacpp_tok_s": None,
+    out: dict[str, Any] = {"llamacpp_version": version, "llamacpp_threads": threads, "llamacpp_tok_s": None,
            "llamacpp_batched_tok_s": None, "llamacpp_note": note}
     if version is None:
         return out
@@ -148,7 +150,7 @@ def _llamacpp_single(model_path: str, workload, samples, tokens, limit, threads)
         for sample in range(samples):
             if done >= limit:
                 break
-            out = llm(prompt, max_tokens=tokens, temperature=1.0, top_p=1.0, seed=sample)
+            out: Any = llm(prompt, max_tokens=tokens, temperature=1.0, top_p=1.0, seed=sample)
             generated += out["usage"]["completion_tokens"]
             done += 1
     return generated / (time.perf_counter() - started)
@@ -255,6 +257,7 @@ def main() -> int:
 
         hub = ModelHub(settings)
         engine = await hub.text(args.model).ready()
+        assert isinstance(engine, LocalTextEngine), "the engine bench measures the local engine"
         threads = torch.get_num_threads()
         naive_tok_s, naive_done = (None, 0) if args.no_naive else await asyncio.to_thread(
             naive, engine, workload, args.samples, args.tokens, args.naive_requests)

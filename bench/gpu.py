@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,12 +26,12 @@ SUITE = Path(__file__).resolve().parents[1] / "models" / "leakage" / "suites" / 
 async def one(model: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from models.config import ModelSettings
+    from models.config import ModelSettings, Quantization
     from models.hub import ModelHub
     from models.leakage.probes import read_suite
     from models.leakage.runner import run_suite
 
-    settings = ModelSettings(model_device="cuda", model_quantization=mode, engine_max_batch=64,
+    settings = ModelSettings(model_device="cuda", model_quantization=cast(Quantization, mode), engine_max_batch=64,
                              engine_queue_size=max(64, args.prompts), engine_max_n=max(16, args.samples),
                              engine_request_timeout_s=3600)
     hub = ModelHub(settings)
@@ -44,7 +44,7 @@ async def one(model: str, mode: str, args: argparse.Namespace) -> dict[str, Any]
     embedder = await hub.embedder().ready()
     suite = await run_suite(engine, embedder, list(read_suite(SUITE).probes), suite_name=SUITE.name,
                             n=args.suite_n, seed=0)
-    lo, hi = suite.ci95
+    lo, hi = suite.ci95()
     await hub.close()
     return {"model": model, "quantization": mode, "weights_mb": info.get("memory_mb"), "load_s": round(load_s, 1),
             "engine_tok_s": round(tok_s, 1), "engine_p50_ms": round(p50), "engine_p95_ms": round(p95),

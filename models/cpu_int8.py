@@ -21,6 +21,9 @@ from torch import nn
 
 
 class Int8DynamicLinear(nn.Module):
+    anchors: torch.Tensor  # registered buffers, typed for mypy
+    bias: torch.Tensor | None
+
     def __init__(self, linear: nn.Linear):
         super().__init__()
         weight = linear.weight.detach().float()
@@ -45,7 +48,8 @@ class Int8DynamicLinear(nn.Module):
         out = torch.ops.quantized.linear_dynamic(anchored, self._packed, True) * norm  # reduce_range: x86 fbgemm
         if self.bias is not None:
             out = out + self.bias
-        return out.reshape(*shape[:-1], self.out_features).to(dtype)
+        result: torch.Tensor = out.reshape(*shape[:-1], self.out_features).to(dtype)
+        return result
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-channel, per-row dynamic"

@@ -52,7 +52,7 @@ CPU_DEFAULT_QUANTIZATION = "none"  # int8-dynamic is selectable; see docs/models
 
 
 def pick_quantization(spec: ModelSpec, settings: ModelSettings, device: str) -> str:
-    chosen = settings.model_quantization_per_model.get(spec.name, "auto")
+    chosen: str = settings.model_quantization_per_model.get(spec.name, "auto")
     if chosen == "auto":
         chosen = spec.quantization if spec.quantization != "auto" else settings.model_quantization
     if chosen == "auto":
@@ -105,7 +105,8 @@ def converted_dir(spec: ModelSpec, settings: ModelSettings) -> Path:
         staging = target.parent / f".{spec.name}.tmp-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+        # transformers' model classes are only partly typed: the conversion treats the model as Any.
+        model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
         # The weights are already dequantized to float32; transformers still tags the model as "gguf-quantized"
         # and refuses to save it, so the tag goes before saving.
         model.hf_quantizer = None
@@ -144,8 +145,9 @@ def _source_digest(path: Path) -> str:
 
 
 def quantization_config(quantization: str, compute_dtype: Any) -> Any:
-    from transformers import BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig as _BitsAndBytesConfig
 
+    BitsAndBytesConfig: Any = _BitsAndBytesConfig  # untyped constructor (transformers)
     if quantization == "nf4":
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                                   bnb_4bit_compute_dtype=compute_dtype)
@@ -171,7 +173,8 @@ def load_causal_lm(spec: ModelSpec, settings: ModelSettings, *, quantization: st
         if config is not None:
             kwargs["quantization_config"] = config
             kwargs["device_map"] = {"": device if device == "cpu" else 0}
-        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        # Any: transformers' generated model methods (to, eval, get_memory_footprint) carry no types.
+        model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except OSError as error:
         raise ModelUnavailable(spec.name, f"cannot load {source}: {error}") from error
     if config is None:

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import time
+from typing import Any
 
 import httpx
 
@@ -39,7 +40,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     if parsed is None:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
 
 
@@ -65,7 +66,7 @@ class RemoteTextEngine:
     async def ready(self) -> "RemoteTextEngine":
         return self
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return {"name": self.name, "device": "remote", "endpoint": self.remote.base_url, "model": self.remote.model}
 
     def tokenize(self, text: str) -> list[str]:
@@ -93,8 +94,8 @@ class RemoteTextEngine:
             body["seed"] = seed
         try:
             data = await asyncio.wait_for(self._post("/completions", body), timeout)
-        except asyncio.TimeoutError:
-            raise RequestTimeout(timeout) from None
+        except TimeoutError:
+            raise RequestTimeout(timeout or 0.0) from None
         try:
             choices = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
             texts = [choice["text"] for choice in choices]
@@ -105,7 +106,7 @@ class RemoteTextEngine:
         texts = [cut_at_stop(text, tuple(stop or ()))[0] for text in texts]
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
 
-    async def _post(self, path: str, body: dict) -> dict:
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         last_error = "no attempt"
         for attempt in range(self.remote.retries + 1):
             self.requests += 1
@@ -119,7 +120,8 @@ class RemoteTextEngine:
                 status = response.status_code
                 if status < 300:
                     try:
-                        return response.json()
+                        parsed: dict[str, Any] = response.json()
+                        return parsed
                     except ValueError:
                         self.errors += 1
                         raise RemoteError(f"{self.name}: the endpoint returned invalid JSON", status) from None
