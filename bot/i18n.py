@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.syntax import ast
 
 from bot.render import FSI, PDI, escape
 
@@ -33,8 +34,14 @@ def _bundle(lang: str) -> FluentBundle:
     return bundle
 
 
-def message_ids(lang: str) -> set[str]:
-    return set(_bundle(lang)._messages)
+@cache
+def message_ids(lang: str) -> frozenset[str]:
+    """The message ids of a language's Fluent files (read from the parsed files: the bundle keeps them private)."""
+    ids: set[str] = set()
+    for path in sorted((LOCALES / lang).glob("*.ftl")):
+        resource = FluentResource(path.read_text(encoding="utf-8"))
+        ids |= {entry.id.name for entry in resource.body if isinstance(entry, ast.Message)}
+    return frozenset(ids)
 
 
 def normalize_language(code: str | None) -> str | None:

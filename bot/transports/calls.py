@@ -181,13 +181,20 @@ class CallJournalMiddleware(BaseRequestMiddleware):
 def install(bot: Bot, journal: CallJournal) -> CallJournalMiddleware:
     """Outermost of the session's request middlewares: journaled once per call, not once per 429 retry."""
     middleware = CallJournalMiddleware(journal)
-    bot.session.middleware._middlewares.insert(0, middleware)
+    manager = bot.session.middleware
+    # aiogram's public API only appends (`register`): take the others out and put them back after the journal.
+    others = list(manager)
+    for other in others:
+        manager.unregister(other)
+    manager.register(middleware)
+    for other in others:
+        manager.register(other)
     return middleware
 
 
 def uninstall(bot: Bot, middleware: CallJournalMiddleware) -> None:
-    if middleware in bot.session.middleware._middlewares:
-        bot.session.middleware._middlewares.remove(middleware)
+    if middleware in bot.session.middleware:
+        bot.session.middleware.unregister(middleware)
 
 
 __all__ = ["CallContext", "CallJournal", "CallJournalMiddleware", "current_calls", "install", "uninstall"]
