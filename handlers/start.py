@@ -15,6 +15,7 @@ from bot.history import HistoryRecorder
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, Translator, normalize_language
 from bot.middlewares.context import ContextMiddleware
 from bot.sending import ReplyTarget, edit_or_send
+from services.preferences import set_language
 from storage.schema.core import Chat, User
 
 commands = [
@@ -88,7 +89,7 @@ async def help_(message: Message, l10n: Translator, settings: Settings, history:
     await history.record("help")
 
 
-async def lang(message: Message, command: CommandObject, l10n: Translator, db_user: User | None,
+async def lang(message: Message, command: CommandObject, l10n: Translator, session: AsyncSession, db_user: User | None,
                db_chat: Chat | None, history: HistoryRecorder, context: ContextMiddleware) -> None:
     if not command.args:
         await message.answer(l10n("lang-choose"), reply_markup=language_keyboard())
@@ -98,14 +99,14 @@ async def lang(message: Message, command: CommandObject, l10n: Translator, db_us
         await message.answer(l10n("lang-unknown", code=command.args.strip()[:32], available=", ".join(LANGUAGES)))
         await history.record("lang", command.args, status="rejected")
         return
-    await _set_language(code, db_user, db_chat, context)
+    await _set_language(code, session, db_user, db_chat, context)
     await message.answer(Translator(code)("lang-set", language=LANGUAGE_NAMES[code]))
     await history.record("lang", code)
 
 
 async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: Bot, settings: Settings,
-                      l10n: Translator, history: HistoryRecorder, db_user: User | None, db_chat: Chat | None,
-                      context: ContextMiddleware, **data: Any) -> None:
+                      l10n: Translator, history: HistoryRecorder, session: AsyncSession, db_user: User | None,
+                      db_chat: Chat | None, context: ContextMiddleware, **data: Any) -> None:
     code = normalize_language(callback_data.code)
     if code is None:  # forged callback data
         await query.answer()
@@ -115,19 +116,17 @@ async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: 
         await query.answer(l10n("lang-admins-only"), show_alert=True)
         await history.record("lang", code, status="rejected", result={"reason": "not allowed", "rule": "chat_admin"})
         return
-    await _set_language(code, db_user, db_chat, context)
+    await _set_language(code, session, db_user, db_chat, context)
     text = Translator(code)("lang-set", language=LANGUAGE_NAMES[code])
     await edit_or_send(query, text)
     await query.answer()
 
 
-async def _set_language(code: str, db_user: User | None, db_chat: Chat | None, context: ContextMiddleware) -> None:
-    # In a private chat the choice is the user's; in a group it is the chat's (everyone reads the same replies).
-    if db_chat is not None and db_chat.type != "private":
-        db_chat.language = code
-    elif db_user is not None:
-        db_user.language = code
-        context.forget(db_user.id)
+async def _set_language(code: str, session: AsyncSession, db_user: User | None, db_chat: Chat | None,
+                        context: ContextMiddleware) -> None:
+    change = await set_language(session, code, db_user, db_chat)
+    if change.user_id is not None:
+        context.forget(change.user_id)  # the middleware's cached profile carries the old language
 
 
 def create_router() -> Router:

@@ -58,6 +58,16 @@ async def user_and_chat(session: AsyncSession, user_id: int, chat_id: int) -> tu
     return (row[0], row[1]) if row is not None else None
 
 
+async def set_user_language(session: AsyncSession, user: User, code: str) -> None:
+    user.language = code  # the row is the one the context middleware loaded in this session
+    await session.flush()
+
+
+async def set_chat_language(session: AsyncSession, chat: Chat, code: str) -> None:
+    chat.language = code
+    await session.flush()
+
+
 async def deactivate_chat(session: AsyncSession, chat_id: int) -> None:
     """The bot was blocked or removed there: nothing more is sent to it (digests skip inactive chats)."""
     await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False)
