@@ -44,10 +44,12 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
 
 
-class RemoteTextEngine:
-    def __init__(self, spec: ModelSpec, remote: RemoteModel, *, max_n: int = 16, max_new_tokens: int = 128):
+class RemoteEndpoint:
+    """One OpenAI-compatible endpoint: the HTTP client with its key, and POST with the retry rules above. The text
+    and embedding backends (models/remote_embeddings.py) share it."""
+
+    def __init__(self, spec: ModelSpec, remote: RemoteModel):
         self.spec, self.remote = spec, remote
-        self.max_n, self.max_new_tokens = max_n, max_new_tokens
         headers = {}
         if remote.api_key_env:
             key = os.environ.get(remote.api_key_env)
@@ -63,11 +65,57 @@ class RemoteTextEngine:
     def name(self) -> str:
         return self.spec.name
 
-    async def ready(self) -> "RemoteTextEngine":
-        return self
-
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "device": "remote", "endpoint": self.remote.base_url, "model": self.remote.model}
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The response's JSON object; 429 and 5xx retried with jittered backoff honouring Retry-After, anything
+        else a RemoteError at once."""
+        last_error = "no attempt"
+        for attempt in range(self.remote.retries + 1):
+            self.requests += 1
+            wait: float | None = None
+            try:
+                response = await self.client.post(path, json=body)
+            except httpx.TimeoutException:
+                last_error = "timed out"
+            except httpx.TransportError as error:
+                last_error = f"connection failed ({type(error).__name__})"
+            else:
+                status = response.status_code
+                if status < 300:
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        self.errors += 1
+                        raise RemoteError(f"{self.name}: the endpoint returned invalid JSON", status) from None
+                    if not isinstance(data, dict):
+                        self.errors += 1
+                        raise RemoteError(f"{self.name}: malformed response (not an object)", status)
+                    return data
+                if status not in RETRY_STATUSES:
+                    self.errors += 1
+                    raise RemoteError(f"{self.name}: HTTP {status}: {_error_text(response)}", status)
+                last_error, wait = f"HTTP {status}: {_error_text(response)}", retry_after_seconds(response)
+            self.errors += 1
+            if attempt == self.remote.retries:
+                break
+            delay = wait if wait is not None else min(8.0, 0.5 * 2**attempt) * (0.5 + random.random())
+            log.warning("%s: %s; retrying in %.1f s", self.name, last_error, delay)
+            await asyncio.sleep(delay)
+        raise RemoteError(f"{self.name}: {last_error} after {self.remote.retries + 1} attempts")
+
+    async def close(self, drain: bool = True) -> None:
+        await self.client.aclose()
+
+
+class RemoteTextEngine(RemoteEndpoint):
+    def __init__(self, spec: ModelSpec, remote: RemoteModel, *, max_n: int = 16, max_new_tokens: int = 128):
+        super().__init__(spec, remote)
+        self.max_n, self.max_new_tokens = max_n, max_new_tokens
+
+    async def ready(self) -> "RemoteTextEngine":
+        return self
 
     def tokenize(self, text: str) -> list[str]:
         raise ModelUnavailable(self.name, "a remote model's tokenizer is not available here")
@@ -105,40 +153,6 @@ class RemoteTextEngine:
             raise RemoteError(f"{self.name}: expected {len(prompts) * n} choices, got {len(texts)}")
         texts = [cut_at_stop(text, tuple(stop or ()))[0] for text in texts]
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
-
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        last_error = "no attempt"
-        for attempt in range(self.remote.retries + 1):
-            self.requests += 1
-            try:
-                response = await self.client.post(path, json=body)
-            except httpx.TimeoutException:
-                last_error, status, wait = "timed out", None, None
-            except httpx.TransportError as error:
-                last_error, status, wait = f"connection failed ({type(error).__name__})", None, None
-            else:
-                status = response.status_code
-                if status < 300:
-                    try:
-                        parsed: dict[str, Any] = response.json()
-                        return parsed
-                    except ValueError:
-                        self.errors += 1
-                        raise RemoteError(f"{self.name}: the endpoint returned invalid JSON", status) from None
-                if status not in RETRY_STATUSES:
-                    self.errors += 1
-                    raise RemoteError(f"{self.name}: HTTP {status}: {_error_text(response)}", status)
-                last_error, wait = f"HTTP {status}: {_error_text(response)}", retry_after_seconds(response)
-            self.errors += 1
-            if attempt == self.remote.retries:
-                break
-            delay = wait if wait is not None else min(8.0, 0.5 * 2**attempt) * (0.5 + random.random())
-            log.warning("%s: %s; retrying in %.1f s", self.name, last_error, delay)
-            await asyncio.sleep(delay)
-        raise RemoteError(f"{self.name}: {last_error} after {self.remote.retries + 1} attempts")
-
-    async def close(self, drain: bool = True) -> None:
-        await self.client.aclose()
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -7,17 +7,13 @@ retries follow `models.remote`: 429 and 5xx are retried with jittered backoff ho
 is a `RemoteError` at once."""
 import asyncio
 import logging
-import os
-import random
-from typing import Any
 
-import httpx
 import numpy as np
 
 from models.config import RemoteModel
-from models.errors import BadRequest, ModelUnavailable, RemoteError, RequestTimeout
+from models.errors import BadRequest, RemoteError, RequestTimeout
 from models.registry import ModelSpec
-from models.remote import RETRY_STATUSES, _error_text, retry_after_seconds
+from models.remote import RemoteEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -27,31 +23,13 @@ MAX_INPUTS_PER_REQUEST = 32
 MAX_INPUT_CHARS = 8192  # about 2k tokens: a longer text is cut, as the local model truncates at its own limit
 
 
-class RemoteEmbeddingEngine:
+class RemoteEmbeddingEngine(RemoteEndpoint):
     def __init__(self, spec: ModelSpec, remote: RemoteModel, *, request_timeout_s: float = 180.0):
-        self.spec, self.remote = spec, remote
+        super().__init__(spec, remote)
         self.request_timeout_s = request_timeout_s
-        self.errors = 0  # failed HTTP attempts (retried or not), read by the metrics collector
-        self.requests = 0
-        headers = {}
-        if remote.api_key_env:
-            key = os.environ.get(remote.api_key_env)
-            if not key:
-                raise ModelUnavailable(spec.name, f"set {remote.api_key_env} to the endpoint's API key")
-            headers["Authorization"] = f"Bearer {key}"
-        self.client = httpx.AsyncClient(base_url=remote.base_url.rstrip("/"), headers=headers,
-                                        timeout=httpx.Timeout(remote.timeout_s, connect=10.0),
-                                        limits=httpx.Limits(max_connections=32))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
     async def ready(self) -> "RemoteEmbeddingEngine":
         return self
-
-    def info(self) -> dict[str, Any]:
-        return {"name": self.name, "device": "remote", "endpoint": self.remote.base_url, "model": self.remote.model}
 
     async def embed(self, texts: list[str], timeout: float | None = None) -> np.ndarray:
         """L2-normalised float32 rows, one per text, in the order given."""
@@ -88,41 +66,3 @@ class RemoteEmbeddingEngine:
         if len({row.shape for row in rows}) != 1 or rows[0].ndim != 1 or rows[0].size == 0:
             raise RemoteError(f"{self.name}: embeddings of different or empty shapes")
         return np.stack(rows)
-
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        last_error = "no attempt"
-        for attempt in range(self.remote.retries + 1):
-            self.requests += 1
-            wait: float | None = None
-            try:
-                response = await self.client.post(path, json=body)
-            except httpx.TimeoutException:
-                last_error = "timed out"
-            except httpx.TransportError as error:
-                last_error = f"connection failed ({type(error).__name__})"
-            else:
-                status = response.status_code
-                if status < 300:
-                    try:
-                        data = response.json()
-                    except ValueError:
-                        self.errors += 1
-                        raise RemoteError(f"{self.name}: the endpoint returned invalid JSON", status) from None
-                    if not isinstance(data, dict):
-                        self.errors += 1
-                        raise RemoteError(f"{self.name}: malformed response (not an object)", status)
-                    return data
-                if status not in RETRY_STATUSES:
-                    self.errors += 1
-                    raise RemoteError(f"{self.name}: HTTP {status}: {_error_text(response)}", status)
-                last_error, wait = f"HTTP {status}: {_error_text(response)}", retry_after_seconds(response)
-            self.errors += 1
-            if attempt == self.remote.retries:
-                break
-            delay = wait if wait is not None else min(8.0, 0.5 * 2**attempt) * (0.5 + random.random())
-            log.warning("%s: %s; retrying in %.1f s", self.name, last_error, delay)
-            await asyncio.sleep(delay)
-        raise RemoteError(f"{self.name}: {last_error} after {self.remote.retries + 1} attempts")
-
-    async def close(self, drain: bool = True) -> None:
-        await self.client.aclose()
