@@ -14,8 +14,10 @@ async def test_both_stacks_answer_every_update_and_the_report_adds_up():
     measured, warmup = synthetic_updates(60, 7, 1), synthetic_updates(5, 7, 2)  # the bench's seeds: seed, seed + 1
     commands = sum(update.message.text.startswith("/") for update in measured + warmup)
     assert full["db_history_rows"] == commands  # every /help and /history recorded, plain text not
-    for stack in (bare, full):  # `seconds` is rounded to the millisecond, hence the tolerance
-        assert stack["updates"] == 60 and stack["updates_per_s"] == pytest.approx(60 / stack["seconds"], rel=0.02)
+    for stack in (bare, full):  # `seconds` is rounded to the ms (the bare stack takes ~15 ms), the rate to 0.1
+        assert stack["updates"] == 60
+        slowest, fastest = 60 / (stack["seconds"] + 0.0005), 60 / max(stack["seconds"] - 0.0005, 1e-6)
+        assert slowest - 0.05 <= stack["updates_per_s"] <= fastest + 0.05
     assert report["ratio_b_over_a"] == pytest.approx(full["updates_per_s"] / bare["updates_per_s"], abs=1e-3)
     assert report["meets_target"] == (report["ratio_b_over_a"] >= report["target_ratio"])
 
