@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import create_bot, create_dispatcher
 from bot.config import AppSettings, Settings
 from bot.transports.offline import OfflineChat, OfflineUser, RecordingSession
+from fakes.image_api import FakeImageAPI
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 
@@ -152,3 +153,15 @@ async def make_harness(tmp_path, sqlite_url):
 async def harness(make_harness) -> Harness:
     """The bot without models (core commands)."""
     return await make_harness()
+
+
+@pytest.fixture
+async def image_api(monkeypatch):
+    """The loopback fake of the hosted image APIs (Replicate + fal.ai), with the environment that points at it."""
+    server = await FakeImageAPI("test-key").start()
+    for name, value in server.settings_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "test-key")
+    monkeypatch.setenv("IMAGEGEN_POLL_INTERVAL_S", "0.02")
+    yield server
+    await server.stop()

@@ -3,26 +3,13 @@ command, including what a bench sends minutes after its update; a background ben
 import asyncio
 import time
 
-import pytest
 from sqlalchemy import select
 
-from fakes.image_api import FakeImageAPI
 from storage.schema.core import HistoryEntry
 from tests.groups.conftest import BOT_ADMIN, GROUP, MEMBER, TOPIC, Person, assert_in_topic_as_reply, sends
 
 ADA = Person(MEMBER, "Ada")
 BO = Person(BOT_ADMIN, "Bo")
-
-
-@pytest.fixture
-async def image_api(monkeypatch):
-    server = await FakeImageAPI("test-key").start()
-    for name, value in server.settings_env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("REPLICATE_API_TOKEN", "test-key")
-    monkeypatch.setenv("IMAGEGEN_POLL_INTERVAL_S", "0.02")
-    yield server
-    await server.stop()
 
 
 async def test_photo_and_album_go_to_the_topic_as_replies(image_api, make_group_bot):

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from fakes.image_api import FakeImageAPI, render
+from fakes.image_api import render
 from models.imagegen import ocr
 from models.imagegen.config import ImageGenSettings
 from models.imagegen.providers import Providers
@@ -45,19 +45,8 @@ def test_char_accuracy():
     assert ocr.char_accuracy("a sign: coffee!", "coffee") == 1.0
 
 
-@pytest.fixture
-async def fake(monkeypatch):
-    server = await FakeImageAPI("test-key").start()
-    for name, value in server.settings_env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("REPLICATE_API_TOKEN", "test-key")
-    monkeypatch.setenv("IMAGEGEN_POLL_INTERVAL_S", "0.02")
-    yield server
-    await server.stop()
-
-
 @needs_ocr
-async def test_cli_text_suite_writes_the_contract_json(fake, tmp_path):
+async def test_cli_text_suite_writes_the_contract_json(image_api, tmp_path):
     import argparse
 
     from models.imagegen.__main__ import main_async
@@ -73,7 +62,7 @@ async def test_cli_text_suite_writes_the_contract_json(fake, tmp_path):
     assert report["mean_score"] >= 0.8
 
 
-async def test_flux_in_chat_with_votes_and_reroll(fake, make_harness):
+async def test_flux_in_chat_with_votes_and_reroll(image_api, make_harness):
     h = await make_harness()
     chat = h.chat(lang="en")
     calls = await chat.send("/flux a cat <sitting> on a chair")
@@ -95,7 +84,7 @@ async def test_flux_in_chat_with_votes_and_reroll(fake, make_harness):
     assert len(seeds) == 2
 
 
-async def test_fluxtest_album_and_stats(fake, make_harness):
+async def test_fluxtest_album_and_stats(image_api, make_harness):
     h = await make_harness()
     chat = h.chat(lang="ru")
     calls = await chat.send("/fluxtest upside-down a red bus")
@@ -117,9 +106,9 @@ async def test_without_a_key_the_bot_explains_how_to_configure(make_harness, mon
     assert "REPLICATE_API_TOKEN" in reply and "FAL_KEY" in reply
 
 
-async def test_provider_failure_is_stored_as_failure(fake, make_harness):
+async def test_provider_failure_is_stored_as_failure(image_api, make_harness):
     h = await make_harness()
-    fake.then("nsfw")
+    image_api.then("nsfw")
     reply = [c.text for c in await h.chat().send("/flux something") if c.name == "sendMessage"][-1]
     assert "safety filter" in reply
     async with h.sessionmaker() as session:
@@ -127,9 +116,9 @@ async def test_provider_failure_is_stored_as_failure(fake, make_harness):
     assert statuses == ["safety"]
 
 
-async def test_twenty_simultaneous_flux_requests_do_not_block_help(fake, make_harness):
+async def test_twenty_simultaneous_flux_requests_do_not_block_help(image_api, make_harness):
     h = await make_harness(quota_user_requests=100)
-    fake.steps = 3
+    image_api.steps = 3
     chats = [h.chat(user_id=100 + i) for i in range(20)]
     started = time.perf_counter()
     flux = [asyncio.create_task(c.send(f"/flux picture {i}")) for i, c in enumerate(chats)]
@@ -142,12 +131,12 @@ async def test_twenty_simultaneous_flux_requests_do_not_block_help(fake, make_ha
     assert help_calls and help_seconds < 0.5 < time.perf_counter() - started
 
 
-async def test_daily_limit_counts_the_whole_suite_before_it_runs(fake, make_harness, monkeypatch):
+async def test_daily_limit_counts_the_whole_suite_before_it_runs(image_api, make_harness, monkeypatch):
     monkeypatch.setenv("FLUX_DAILY_LIMIT_USER", "2")
     h = await make_harness()
     chat = h.chat(user_id=31)
     reply = [c.text for c in await chat.send("/fluxtest hands") if c.name == "sendMessage"][-1]
     assert "2" in reply and "images" in reply.lower()  # the 3-image suite would pass a limit of 2
-    assert not fake.calls  # nothing was generated (and paid for)
+    assert not image_api.calls  # nothing was generated (and paid for)
     photos = [c for c in await chat.send("/flux a cat") if c.name == "sendPhoto"]
     assert len(photos) == 1
