@@ -2,7 +2,6 @@
 import asyncio
 import json
 import os
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -120,15 +119,13 @@ async def test_twenty_simultaneous_flux_requests_do_not_block_help(image_api, ma
     h = await make_harness(quota_user_requests=100)
     image_api.steps = 3
     chats = [h.chat(user_id=100 + i) for i in range(20)]
-    started = time.perf_counter()
     flux = [asyncio.create_task(c.send(f"/flux picture {i}")) for i, c in enumerate(chats)]
     await asyncio.sleep(0.05)
-    help_started = time.perf_counter()
     help_calls = await h.chat(user_id=999).send("/help")
-    help_seconds = time.perf_counter() - help_started
+    # /help was answered while the images were still being made: it did not queue behind them.
+    assert help_calls and not all(task.done() for task in flux)
     results = await asyncio.gather(*flux)
     assert all(any(c.name == "sendPhoto" for c in calls) for calls in results)
-    assert help_calls and help_seconds < 0.5 < time.perf_counter() - started
 
 
 async def test_daily_limit_counts_the_whole_suite_before_it_runs(image_api, make_harness, monkeypatch):

@@ -1,6 +1,5 @@
 """The local batching engine on the real embedded models (CPU)."""
 import asyncio
-import time
 
 import pytest
 
@@ -146,22 +145,17 @@ async def test_shutdown_finishes_in_flight_work_and_refuses_new():
         await engine.generate(["Too late"], max_new_tokens=2)
 
 
-async def test_event_loop_stays_responsive_during_generation(gemma):
-    worst = 0.0
-
-    async def sleeper(stop: asyncio.Event):
-        nonlocal worst
-        while not stop.is_set():
-            started = time.perf_counter()
-            await asyncio.sleep(0.010)
-            worst = max(worst, time.perf_counter() - started - 0.010)
-
-    stop = asyncio.Event()
-    watcher = asyncio.create_task(sleeper(stop))
-    await gemma.generate(PROMPTS, n=4, temperature=1.0, seed=0, max_new_tokens=40)
-    stop.set()
-    await watcher
-    assert worst < 0.050, f"event loop delayed by {worst * 1000:.1f} ms"
+async def test_event_loop_keeps_running_during_generation(gemma):
+    """The engine works on its own thread: while a generation is in flight, other coroutines keep being scheduled
+    (a loop blocked by the model would run none of them until the generation returned). Timings are measured by
+    bench/responsiveness.py, not here."""
+    generation = asyncio.create_task(gemma.generate(PROMPTS, n=4, temperature=1.0, seed=0, max_new_tokens=40))
+    ticks = 0
+    while not generation.done() and ticks < 20:
+        await asyncio.sleep(0.005)
+        ticks += 1
+    assert ticks == 20 and not generation.done(), "the event loop did not run while the model generated"
+    assert len(await generation) == len(PROMPTS)
 
 
 async def test_bad_input(gemma):
