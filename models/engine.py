@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_INSTRUCTION = "Complete the sentence."
+CDF_BLOCK = 1024  # tokens per block of the two-level inverse CDF (sample_tokens)
 NUCLEUS_CANDIDATES = 1024  # top-p looks at this many top tokens first; a row whose nucleus is wider gets a full sort
 
 
@@ -287,7 +288,8 @@ class DecodeBatch:
         import torch
 
         uniforms = torch.tensor([row.rng.random() for row in live], dtype=torch.float32, device=logits.device)
-        return sample_tokens(logits, temperature, top_p, uniforms).tolist()
+        with torch.inference_mode():  # the step's logits are inference tensors: updated in place, no autograd
+            return sample_tokens(logits, temperature, top_p, uniforms, overwrite=True).tolist()
 
     def _merge(self, fresh: list[_Live], cache: Any, mask: torch.Tensor, last: torch.Tensor,
                positions: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor) -> None:
@@ -366,28 +368,40 @@ class DecodeBatch:
 
 
 def sample_tokens(logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor,
-                  uniforms: torch.Tensor) -> torch.Tensor:
+                  uniforms: torch.Tensor, *, overwrite: bool = False) -> torch.Tensor:
     """One token per row, vectorized: argmax where temperature is 0, else inverse-CDF sampling with the row's
     uniform number from softmax(logits / temperature), restricted to the top-p nucleus where top_p < 1.
-    Every operation is row-wise, so a row's token depends only on its own logits, parameters and number."""
+    Every operation is row-wise, so a row's token depends only on its own logits, parameters and number.
+
+    `overwrite=True` lets it work in `logits` itself (the engine's step owns its logits). With Gemma's 262k-token
+    vocabulary every full pass over the rows costs about as much as a layer of the model, so the common case (every
+    row sampled, top_p = 1) makes three: max, exp in place, and the block sums of `_inverse_cdf`."""
     import torch
 
-    tokens = logits.argmax(dim=-1)
+    greedy = (temperature <= 0).nonzero().squeeze(1)
     sampled = (temperature > 0).nonzero().squeeze(1)
+    tokens = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
+    if greedy.numel():
+        tokens[greedy] = logits.index_select(0, greedy).argmax(dim=-1)
     if sampled.numel() == 0:
         return tokens
-    probs = torch.softmax(logits.index_select(0, sampled) / temperature.index_select(0, sampled).unsqueeze(1), -1)
+    every_row = sampled.numel() == logits.shape[0]
+    rows = (logits if overwrite else logits.clone()) if every_row else logits.index_select(0, sampled)
+    # Unnormalized softmax, in place: exp((x - max) / T). The normalization cancels in the inverse CDF.
+    weights = rows.sub_(rows.amax(dim=-1, keepdim=True)).div_(temperature.index_select(0, sampled).unsqueeze(1))
+    weights = weights.exp_()
     u = uniforms.index_select(0, sampled)
     p = top_p.index_select(0, sampled)
     chosen = torch.empty_like(sampled)
     full = (p >= 1).nonzero().squeeze(1)
     if full.numel():
-        cdf = probs.index_select(0, full).cumsum(-1)
-        pick = torch.searchsorted(cdf, (u.index_select(0, full) * cdf[:, -1]).unsqueeze(1), right=True)
-        chosen[full] = pick.squeeze(1).clamp(max=probs.shape[1] - 1)
+        part = weights if full.numel() == weights.shape[0] else weights.index_select(0, full)
+        chosen[full] = _inverse_cdf(part, u.index_select(0, full))
     nucleus = (p < 1).nonzero().squeeze(1)
     if nucleus.numel():
-        rows, row_p, row_u = probs.index_select(0, nucleus), p.index_select(0, nucleus), u.index_select(0, nucleus)
+        rows = weights.index_select(0, nucleus)
+        rows = rows / rows.sum(-1, keepdim=True)
+        row_p, row_u = p.index_select(0, nucleus), u.index_select(0, nucleus)
         k = min(NUCLEUS_CANDIDATES, rows.shape[1])
         top, order = rows.topk(k, dim=-1)  # sorted, descending
         wide = top.sum(-1) < row_p  # the nucleus reaches past the candidates: sort the whole row
@@ -400,6 +414,29 @@ def sample_tokens(logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.
         chosen[nucleus] = order.gather(1, pick).squeeze(1)
     tokens[sampled] = chosen
     return tokens
+
+
+def _inverse_cdf(weights: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """The first index whose running sum of `weights` (non-negative, unnormalized) passes u × total, per row, in
+    two levels: the running sum over blocks of CDF_BLOCK tokens picks the block, a running sum inside that one
+    block picks the token. Same order and result as one cumsum over the whole row, without writing a second
+    vocabulary-sized tensor (the cumsum was the single most expensive operation of a sampled step)."""
+    import torch
+    import torch.nn.functional as F
+
+    count, vocab = weights.shape
+    padded = -vocab % CDF_BLOCK
+    blocks = (F.pad(weights, (0, padded)) if padded else weights).view(count, -1, CDF_BLOCK)
+    outer = blocks.sum(-1).cumsum(-1)  # (rows, blocks)
+    target = (uniforms * outer[:, -1]).unsqueeze(1)
+    block = torch.searchsorted(outer, target, right=True).clamp(max=outer.shape[1] - 1)  # (rows, 1)
+    before = torch.where(block > 0, outer.gather(1, (block - 1).clamp(min=0)), torch.zeros_like(target))
+    inner = blocks.gather(1, block.unsqueeze(2).expand(count, 1, CDF_BLOCK)).squeeze(1).cumsum(-1)
+    # Rounding can put the target a hair past the block's own sum: the block's last token then, never padding.
+    offset = torch.searchsorted(inner, target - before, right=True)
+    index = block * CDF_BLOCK + offset
+    last = torch.clamp(block * CDF_BLOCK + CDF_BLOCK - 1, max=vocab - 1)
+    return torch.minimum(index, last).squeeze(1)
 
 
 def _extend_text(live: _Live, tokenizer: Any) -> bool:

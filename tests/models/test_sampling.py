@@ -64,3 +64,19 @@ def test_quantize_linears_replaces_every_linear_and_counts_packed_weights():
     assert not any(isinstance(m, nn.Linear) for m in model.modules())
     assert 0 < footprint_bytes(model) < before / 2
     assert model(torch.randn(3, 32)).shape == (3, 16)
+
+
+def test_two_level_inverse_cdf_picks_what_one_running_sum_picks():
+    from models.engine import CDF_BLOCK, _inverse_cdf
+
+    generator = torch.Generator().manual_seed(3)
+    for vocab in (7, CDF_BLOCK, 3 * CDF_BLOCK + 5, 262_144):
+        weights = (torch.randn(4, vocab, generator=generator) * 4).exp()
+        weights[:, ::11] = 0.0  # tokens that can never be picked (exp underflow)
+        uniforms = torch.rand(4, generator=generator)
+        picks = _inverse_cdf(weights.clone(), uniforms)
+        reference = torch.searchsorted(weights.double().cumsum(-1),
+                                       (uniforms.double() * weights.double().sum(-1)).unsqueeze(1),
+                                       right=True).squeeze(1)
+        assert torch.equal(picks, reference), vocab
+        assert all(float(weights[row, int(picks[row])]) > 0 for row in range(4))
