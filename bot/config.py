@@ -14,6 +14,7 @@ from pydantic_settings import NoDecode
 from digests.config import DigestSettings
 from models.config import ENV_FILE, EnvSettings, ModelSettings, SettingsError
 from models.imagegen.config import ImageGenSettings
+from storage.db import Pool
 
 __all__ = ["SUPPORTED_LANGUAGES", "AppSettings", "BotSettings", "Settings", "SettingsError"]
 
@@ -28,6 +29,13 @@ class Settings(EnvSettings):
     telegram_api_base: str | None = None  # e.g. http://127.0.0.1:8081 for a self-hosted Bot API server
 
     database_url: str = f"sqlite+aiosqlite:///{Path('data') / 'bot.sqlite3'}"
+    # The connection pool of the bot's engine (storage.db.Pool): connections kept open, extra ones opened under
+    # load, and how long an update waits for a free one before it fails. Updates hold a connection only while SQL
+    # runs, never during model or image work (bot/middlewares/database.py), so a few serve many updates in flight.
+    # An in-memory SQLite database has one shared connection and ignores these.
+    db_pool_size: int = Field(5, ge=1, le=1000)
+    db_max_overflow: int = Field(10, ge=0, le=1000)
+    db_pool_timeout_s: float = Field(30.0, gt=0, le=3600)
 
     webhook_url: str | None = None
     # Webhook mode refuses to start without WEBHOOK_SECRET (forged POSTs would be accepted) unless this is set.
@@ -123,6 +131,10 @@ class Settings(EnvSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
+
+    @property
+    def db_pool(self) -> Pool:
+        return Pool(size=self.db_pool_size, overflow=self.db_max_overflow, timeout_s=self.db_pool_timeout_s)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids

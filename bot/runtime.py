@@ -40,7 +40,7 @@ async def runtime(settings: AppSettings, *, with_models: bool = True, bot: Bot |
     from bot import redact
 
     redact.install_on_loop()  # "Task exception was never retrieved" and friends: logged, redacted
-    engine = create_engine(settings.bot.database_url)
+    engine = create_engine(settings.bot.database_url, pool=settings.bot.db_pool)
     try:
         if migrate:
             await upgrade(engine)  # all-in-one: migrations are applied at every start (under the migration lock)

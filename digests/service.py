@@ -14,6 +14,7 @@ from digests.compose import candidates, rank, render_empty, render_issue, summar
 from digests.config import DigestSettings
 from digests.pipeline import assign_papers
 from digests.sources import ArxivClient, arxiv_query, fetch_source, source
+from storage.db import released
 from storage.repo.digest import (
     active_topics,
     add_issue,
@@ -148,8 +149,9 @@ class DigestService:
         found = await candidates(session, subscription, now=now, lookback_days=self.settings.digest_lookback_days)
         chosen = rank(found, list(subscription.topics or []), subscription.size)
         engine = self.summary_engine()
-        for entry in chosen:
-            await summarize(entry, subscription.language, engine)
+        async with released(session):  # a summary model may take seconds per paper: no connection held meanwhile
+            for entry in chosen:
+                await summarize(entry, subscription.language, engine)
         l10n = self.translator(subscription.language)
         # An issue is dated by its slot; a preview by today in the subscriber's timezone.
         when = now.astimezone(ZoneInfo(subscription.timezone)) if preview else last_slot(subscription, now)

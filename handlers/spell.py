@@ -58,8 +58,8 @@ def render(analysis: SpellAnalysis, l10n: Translator) -> str:
     return Html("\n".join(lines))
 
 
-async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, l10n: Translator,
-                history: HistoryRecorder) -> None:
+async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, session: AsyncSession,
+                l10n: Translator, history: HistoryRecorder) -> None:
     history.begin("spell", command.args or "")
     typed, from_reply = command_input(command.args, message)
     if from_reply:  # a reply spells the replied message's first word; an empty one gets the usual "empty" answer
@@ -67,7 +67,7 @@ async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHu
     word, language = parse(typed)
     history.begin("spell", word)
     async with chat_action(bot, message.chat.id):
-        analysis = await SpellService(hub).analyse(word, language)
+        analysis = await SpellService(hub, session).analyse(word, language)
     await message.answer(render(analysis, l10n))
     await history.record("spell", word, result={"language": language, "correct": analysis.correct()},
                          model=",".join(LLM_SYSTEMS), latency_ms=int(analysis.seconds * 1000))

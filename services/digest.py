@@ -11,6 +11,7 @@ from bot.parsing import parse_id
 from digests.identity import arxiv_ids, paper_key
 from digests.sources import ingest_post
 from services.errors import UserInputError
+from storage.db import released
 from storage.repo.digest import all_sources, chat_subscriptions
 from storage.schema.digest import DigestSource
 
@@ -49,7 +50,9 @@ class DigestChatService:
         chosen = chosen or (found[0] if found else None)
         if chosen is None:
             raise UserInputError("subscriptions-none", "no subscription", then="subscribe-usage")
-        return Preview(chosen.id, await digests.preview(chosen.id))
+        async with released(self.session):  # the preview reads in its own session and may run a summary model
+            text = await digests.preview(chosen.id)
+        return Preview(chosen.id, text)
 
     async def sources(self) -> list[DigestSource]:
         return await all_sources(self.session)

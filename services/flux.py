@@ -13,6 +13,7 @@ from models.imagegen.providers import GeneratedImage, Providers
 from models.imagegen.runner import ItemResult, mean_score, run_item, run_suite
 from models.imagegen.suites import SUITES, SuiteItem, suite_items
 from services.errors import UserInputError
+from storage.db import released
 from storage.repo.flux import add_generation, get_generation, images_today, set_file_ids, suite_stats, vote
 
 MAX_PROMPT = 500
@@ -134,7 +135,11 @@ class FluxService:
         await self.check_limit(user_id, chat)
         seed = self.rng.randrange(2**31)
         provider = self.imagegen.get()  # NoKey and other ImageGenErrors propagate: nothing to store
-        result = await run_item(provider, SuiteItem(prompt, "flux"), seed, None)
+        # Seconds to minutes at the provider: no connection held meanwhile. The limit was read, not reserved (it
+        # never was: two requests at once could both pass it), so releasing between the check and the insert
+        # changes nothing there.
+        async with released(self.session):
+            result = await run_item(provider, SuiteItem(prompt, "flux"), seed, None)
         if result.status != "ok" or result.image is None:
             # The provider answered: keep the failure, never as a success.
             await add_generation(self.session, user_id=user_id, chat_id=chat.id, prompt=prompt, provider=provider.name,
@@ -150,7 +155,8 @@ class FluxService:
     async def run_test(self, suite: str, subject: str | None, *, user_id: int | None, chat: ChatRef) -> SuiteOutcome:
         await self.check_limit(user_id, chat, len(suite_items(suite, subject)))  # a whole suite must fit
         provider = self.imagegen.get()
-        seed, results = await run_suite(provider, suite, subject)
+        async with released(self.session):  # a whole suite of images and their OCR
+            seed, results = await run_suite(provider, suite, subject)
         images, failures = [], []
         for result in results:
             stored = await add_generation(

@@ -17,6 +17,7 @@ from models.leakage.report import table
 from models.leakage.runner import ProbeRun, SuiteResult, run_probe, run_suite
 from models.leakage.userprobe import UserProbeError, UserProbeLimits, parse_user_probe
 from services.errors import UserInputError
+from storage.db import released
 from storage.repo.leak import get_leak_result, save_leak_result
 from storage.schema.leak import LeakResult
 
@@ -95,11 +96,14 @@ class LeakService:
 
     # ---------- running ----------
     async def run(self, probe: LeakProbe, model: str, *, user_id: int | None, chat_id: int) -> LeakOutcome:
-        """Runs the probe (ModelError propagates) and stores the result."""
-        engine = await self.hub.text(model).ready()
-        embedder = await self.hub.embedder_for(probe.language).ready()  # measured best for the language
-        run = await run_probe(engine, embedder, probe, n=self.policy.samples, temperatures=(self.policy.temperature,),
-                              seed=self.rng.randrange(2**31), max_new_tokens=self.policy.max_new_tokens)
+        """Runs the probe (ModelError propagates) and stores the result. The models run with the session released
+        (no connection held for seconds); the result is stored in a short transaction after them."""
+        async with released(self.session):
+            engine = await self.hub.text(model).ready()
+            embedder = await self.hub.embedder_for(probe.language).ready()  # measured best for the language
+            run = await run_probe(engine, embedder, probe, n=self.policy.samples,
+                                  temperatures=(self.policy.temperature,), seed=self.rng.randrange(2**31),
+                                  max_new_tokens=self.policy.max_new_tokens)
         lo, hi = run.ci95
         saved = await save_leak_result(
             self._session(), user_id=user_id, chat_id=chat_id, probe_id=probe.id, language=probe.language,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from models.engine import LocalTextEngine
 from models.hub import ModelHub
 from models.protocols import TextEngine
@@ -15,6 +17,7 @@ from models.spelling.bench import LLM_SYSTEMS, load_trained
 from models.spelling.llm import llm_spell
 from models.spelling.parse import SpellInputError, parse_word
 from services.errors import UserInputError
+from storage.db import released
 
 Progress = Callable[[int, int], Awaitable[None]]
 TRAINED = ("char-aware", "char-blind")
@@ -50,10 +53,16 @@ def parse(arguments: str | None) -> tuple[str, str]:
 
 
 class SpellService:
-    def __init__(self, hub: ModelHub) -> None:
-        self.hub = hub
+    def __init__(self, hub: ModelHub, session: AsyncSession | None = None) -> None:
+        # The update's session, only to release it while the models work (nothing is stored here); None for
+        # background work, which has none.
+        self.hub, self.session = hub, session
 
     async def analyse(self, word: str, language: str) -> SpellAnalysis:
+        async with released(self.session):  # the models and the trained spellers: no connection held meanwhile
+            return await self._analyse(word, language)
+
+    async def _analyse(self, word: str, language: str) -> SpellAnalysis:
         started = time.perf_counter()
         engines = {name: await self.hub.text(name).ready() for name in LLM_SYSTEMS}
         pieces = {name: engine.tokenize(word) for name, engine in engines.items()}

@@ -134,7 +134,7 @@ async def make_harness(tmp_path, sqlite_url):
                       quota_user_requests=1000, quota_chat_requests=1000)
         values.update(overrides)
         config = AppSettings.load(env_file=None, **values)  # explicit values over defaults; never `.env`
-        engine = create_engine(config.bot.database_url)
+        engine = create_engine(config.bot.database_url, pool=config.bot.db_pool)
         engines.append(engine)
         await upgrade(engine)
         sessionmaker = create_sessionmaker(engine)

@@ -1,8 +1,19 @@
-"""One database session per update and one transaction around its handler: committed on success, rolled back
-when the handler raises (the error handler then records the failure in a transaction of its own).
+"""One database session per update, in short transactions: whatever the handler wrote last is committed when it
+returns, rolled back when it raises (the error handler then records the failure in a transaction of its own).
+
+The session begins a transaction by itself at its first statement (SQLAlchemy's autobegin) and checks a connection
+out of the pool only then. Before slow work (a model, an embedder, an image API) the service commits what is pending
+with `storage.db.released(session)`, which gives the connection back: a connection is never held, and on SQLite
+no write lock is kept, while nothing but a remote call or a computation runs, so a pool of a few connections serves
+many updates in flight and a `/help` never waits behind a `/leak`. The rule that follows: a write committed before
+slow work stays committed when the handler fails later or its process dies and the inbox runs the update again, so
+only writes that a second run repeats harmlessly (the user and chat upserts, reads) come before it; a command's
+result and its history row come after it and commit with the update's "done" mark (docs/architecture.md,
+"Transactions").
 
 Updates that come from the durable inbox (bot/transports/inbox.py) carry a `finish_update` hook: it marks the update
-done inside this same transaction, so the handler's writes and "done" commit together or not at all."""
+done inside the handler's last transaction, so the handler's final writes and "done" commit together or not at
+all."""
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,20 +34,18 @@ class DatabaseMiddleware(BaseMiddleware):
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         finish = data.get("finish_update")
-        # The session connects lazily: an update that touches no table costs no connection.
+        # The session connects lazily: an update that touches no table costs no connection. Leaving the block
+        # closes it, which rolls back whatever a failed handler left uncommitted.
         async with self.sessionmaker() as session:
             data["session"] = session
+            result = await handler(event, data)
             try:
-                async with session.begin() as transaction:
-                    result = await handler(event, data)
-                    if finish is not None and transaction.is_active:
-                        await finish(session)
-                        finish = None
-                if finish is not None:  # the handler committed its transaction itself: the mark gets its own
-                    async with session.begin():
-                        await finish(session)
+                if finish is not None:
+                    await finish(session)
+                await session.commit()
             except NotClaimed:
                 # Our lease ran out and another process took the update: its run is the one that counts.
+                await session.rollback()
                 log.warning("update %s was taken over by another process; this run was rolled back",
                             getattr(event, "update_id", "?"))
                 return None

@@ -60,7 +60,7 @@ def test_prompt_and_suite_arguments() -> None:
 
 async def test_image_is_stored_voted_and_counted(sessionmaker, people, fake) -> None:
     imagegen = providers(fake)
-    async with sessionmaker() as session, session.begin():
+    async with sessionmaker() as session:  # autobegin; committed below, as the update middleware does
         flux = FluxService(session, imagegen)
         made = await flux.generate("a cat on a chair", user_id=1, chat=GROUP)
         assert made.image.data.startswith(b"\x89PNG")
@@ -75,6 +75,7 @@ async def test_image_is_stored_voted_and_counted(sessionmaker, people, fake) -> 
         assert await flux.generation_prompt(made.generation_id) == "a cat on a chair"
         [stats] = await flux.stats()
         assert (stats.suite, stats.images, stats.upvote_share) == ("flux", 1, 0.0)
+        await session.commit()
     async with sessionmaker() as session:
         row = await session.get(FluxGeneration, made.generation_id)
         assert row is not None and (row.status, row.file_id, row.chat_id) == ("ok", "file-1", -100)
@@ -82,9 +83,10 @@ async def test_image_is_stored_voted_and_counted(sessionmaker, people, fake) -> 
 
 async def test_a_provider_failure_is_stored_and_raised(sessionmaker, people, fake) -> None:
     fake.then("nsfw")
-    async with sessionmaker() as session, session.begin():
+    async with sessionmaker() as session:  # autobegin; committed below, as the update middleware does
         with pytest.raises(ImageFailed) as failure:
             await FluxService(session, providers(fake)).generate("something", user_id=1, chat=PRIVATE)
+        await session.commit()
     assert failure.value.code == "safety"
     async with sessionmaker() as session:
         assert (await session.scalars(select(FluxGeneration.status))).all() == ["safety"]
@@ -92,7 +94,7 @@ async def test_a_provider_failure_is_stored_and_raised(sessionmaker, people, fak
 
 async def test_the_daily_limit_counts_a_whole_suite_before_it_runs(sessionmaker, people, fake) -> None:
     imagegen = providers(fake, flux_daily_limit_user=2, flux_daily_limit_chat=3)
-    async with sessionmaker() as session, session.begin():
+    async with sessionmaker() as session:  # autobegin; committed below, as the update middleware does
         flux = FluxService(session, imagegen)
         with pytest.raises(UserInputError) as user_limit:
             await flux.run_test("hands", None, user_id=1, chat=PRIVATE)  # three images, two left
@@ -106,6 +108,7 @@ async def test_the_daily_limit_counts_a_whole_suite_before_it_runs(sessionmaker,
         await flux.generate("one more", user_id=None, chat=GROUP)  # 2 + 1 fits
         with pytest.raises(UserInputError):
             await flux.generate("and another", user_id=None, chat=GROUP)
+        await session.commit()
 
 
 async def test_without_a_key_nothing_runs(sessionmaker, people) -> None:

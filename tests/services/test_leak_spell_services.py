@@ -46,8 +46,9 @@ def test_user_probe_and_model_rotation(hub) -> None:
 @pytest.mark.slow
 async def test_a_run_is_stored_and_read_back_for_its_buttons(sessionmaker, people, hub) -> None:
     probe = LeakProbe("t1", "colours", "en", "yellow", "He works as a", "He likes yellow. He works as a")
-    async with sessionmaker() as session, session.begin():
+    async with sessionmaker() as session:  # autobegin; committed below, as the update middleware does
         outcome = await LeakService(session, hub, POLICY).run(probe, "gemma-3-270m", user_id=1, chat_id=1)
+        await session.commit()
     assert len(outcome.run.scores) == POLICY.samples
     async with sessionmaker() as session:
         service = LeakService(session, hub, POLICY)

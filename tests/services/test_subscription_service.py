@@ -99,7 +99,7 @@ async def test_preview_submit_and_channel_posts(sessionmaker, people) -> None:
         assert (none.value.key, none.value.then) == ("subscriptions-none", "subscribe-usage")
         subscription = await SubscriptionService(session).subscribe(1, "leakage", "en", 1)
     await digests.load_samples()
-    async with sessionmaker() as session, session.begin():
+    async with sessionmaker() as session:  # autobegin; committed below, as the update middleware does
         preview = await DigestChatService(session).preview(1, str(subscription.id), digests)
         assert preview.subscription_id == subscription.id and "Semantic Leakage" in preview.text
 
@@ -120,6 +120,7 @@ async def test_preview_submit_and_channel_posts(sessionmaker, people) -> None:
                                            published_at=when)
         assert await chat.channel_post(chat_id=-1009, message_id=3, text="статья https://arxiv.org/abs/2408.06518",
                                        title="c", published_at=when)
+        await session.commit()
     async with sessionmaker() as session:
         external = (await session.scalars(select(DigestItem.external_id).where(
             DigestItem.external_id.like("-1009:%")))).all()

@@ -1,0 +1,162 @@
+"""Slow model work holds no database connection (bot/middlewares/database.py, storage.db.released): with a pool of
+two connections and no overflow, ten `/leak`s waiting on a slow remote text model and embedder do not block a `/help`,
+and every `/leak` still ends with its result, its stored run and its history row.
+
+Through the production path on SQLite and PostgreSQL: webhook → durable inbox → Dispatcher (the "done" mark in the
+handler's last transaction) → the fake Bot API over real HTTP, the models behind the loopback OpenAI-compatible fake.
+With one transaction held around the whole handler, the ten `/leak`s queue for the two connections (and time out
+waiting for them) and `/help` is answered only after some of them: this test fails."""
+import asyncio
+import time
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import create_bot
+from bot.config import AppSettings
+from bot.runtime import runtime
+from bot.transports.telegram import build_webhook_app
+from fakes.botapi import Call, FakeBotAPI
+from fakes.openai_api import FakeOpenAI, Scripted
+from models.config import RemoteModel
+from storage.schema.core import HistoryEntry
+from storage.schema.inbox import DONE, FAILED, InboxUpdate
+from storage.schema.leak import LeakResult
+from tests.core.test_inbox import SECRET, TOKEN, WEBHOOK_URL, message
+
+pytestmark = pytest.mark.timeout(240)
+KEY = "sk-pool-test-key-456"
+LEAKS = 10
+HELP_USER = 500
+MODEL_DELAY_S = 1.5  # every model and embedding request waits this long: the slow work the pool must not wait for
+
+
+async def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def to_chat(calls: list[Call], method: str, chat_ids: set[int]) -> list[int]:
+    """Positions in the fake Bot API's call log of `method` calls to those chats (the log is in arrival order)."""
+    return [index for index, call in enumerate(calls)
+            if call.method == method and int(call.params.get("chat_id", 0)) in chat_ids]
+
+
+async def settled(sessionmaker, updates: int, timeout: float = 30) -> None:
+    """Until every update is finished in the inbox (its reply leaves before its last transaction commits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with sessionmaker() as session:
+            open_ = await session.scalar(select(func.count()).select_from(InboxUpdate)
+                                         .where(InboxUpdate.status.not_in((DONE, FAILED))))
+            total = await session.scalar(select(func.count()).select_from(InboxUpdate))
+        if open_ == 0 and total == updates:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{open_} of {total} updates still unfinished in the inbox")
+        await asyncio.sleep(0.05)
+
+
+def running(calls: list[Call], chat_ids: set[int]) -> list[int]:
+    """The "running the probe on remote-text…" messages: sent right before a /leak's model work starts."""
+    return [index for index in to_chat(calls, "sendMessage", chat_ids) if "remote-text" in calls[index].params["text"]]
+
+
+@pytest.fixture
+async def slow_models(monkeypatch):
+    monkeypatch.setenv("POOL_TEST_KEY", KEY)
+    server = await FakeOpenAI(api_key=KEY).start()
+    server.then(*[Scripted(delay_s=MODEL_DELAY_S) for _ in range(400)])  # more than the ten runs ask for
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot_api():
+    fake = FakeBotAPI()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def settings(database_url: str, models: FakeOpenAI, bot_api: FakeBotAPI) -> AppSettings:
+    remote = {"remote-text": RemoteModel(base_url=models.base_url, model="llama", api_key_env="POOL_TEST_KEY",
+                                         timeout_s=30, retries=0),
+              "remote-embed": RemoteModel(base_url=models.base_url, model="bge-m3", kind="embedder",
+                                          api_key_env="POOL_TEST_KEY", timeout_s=30, retries=0)}
+    return AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=bot_api.base_url,
+                            database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET,
+                            digest_scheduler="off", db_pool_size=2, db_max_overflow=0, db_pool_timeout_s=10,
+                            remote_models=remote, default_text_model="remote-text", default_embedder="remote-embed",
+                            leak_samples=2, quota_user_requests=1000, quota_chat_requests=1000)
+
+
+async def test_help_is_answered_while_ten_leaks_wait_on_slow_models(database_url, slow_models, bot_api):
+    config = settings(database_url, slow_models, bot_api)
+    leakers = set(range(1, LEAKS + 1))
+    async with runtime(config) as rt:
+        app = build_webhook_app(create_bot(config.bot), rt.dispatcher, config.bot)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        hook = f"http://127.0.0.1:{runner.addresses[0][1]}/tg/hook"
+        try:
+            async with aiohttp.ClientSession(headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as http:
+                async def post(body: dict) -> int:
+                    async with http.post(hook, json=body) as response:
+                        return response.status
+
+                statuses = await asyncio.gather(*(post(message("/leak yellow | He works as a", user_id=user))
+                                                  for user in leakers))
+                assert statuses == [200] * LEAKS
+                # More /leaks than the pool has connections have said "running…" and wait on the models.
+                await wait_for(lambda: len(running(bot_api.calls, leakers)) > 2, "the /leaks to start their work")
+                assert await post(message("/help", user_id=HELP_USER)) == 200
+                await wait_for(lambda: to_chat(bot_api.calls, "sendMessage", {HELP_USER}) != [], "the /help answer")
+                await wait_for(lambda: len(to_chat(bot_api.calls, "editMessageText", leakers)) == LEAKS,
+                               "every /leak result")
+                await settled(rt.sessionmaker, LEAKS + 1)
+        finally:
+            await runner.cleanup()
+
+        calls = list(bot_api.calls)
+        [help_answer] = to_chat(calls, "sendMessage", {HELP_USER})
+        results = to_chat(calls, "editMessageText", leakers)
+        # /help was answered while every /leak was still waiting on the models, not after them.
+        assert help_answer < min(results)
+        assert all("remote-text" in calls[index].params["text"] for index in results)
+        # Each /leak sent its "running…" message and nothing else: no apology for a failed update.
+        assert len(running(calls, leakers)) == len(to_chat(calls, "sendMessage", leakers)) == LEAKS
+        async with rt.sessionmaker() as session:
+            history = (await session.execute(select(HistoryEntry.command, HistoryEntry.status, func.count())
+                                             .group_by(HistoryEntry.command, HistoryEntry.status))).all()
+            assert sorted(history) == [("help", "ok", 1), ("leak", "ok", LEAKS)]  # no failure, no pool timeout
+            assert await session.scalar(select(func.count()).select_from(LeakResult)) == LEAKS
+            done = await session.execute(select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status))
+            assert done.all() == [(DONE, LEAKS + 1)]
+
+
+async def test_released_commits_gives_the_connection_back_and_refuses_use_inside(migrated_engine):
+    from storage.db import create_sessionmaker, released
+    from storage.repo.core import get_user, upsert_user
+
+    sessionmaker = create_sessionmaker(migrated_engine)
+    async with sessionmaker() as session:
+        await upsert_user(session, user_id=7, first_name="Ada", last_name=None, username=None,
+                          telegram_language="en")
+        assert migrated_engine.pool.checkedout() == 1
+        async with released(session):
+            assert migrated_engine.pool.checkedout() == 0  # nothing held while the slow work runs
+            async with sessionmaker() as other:  # what came before is committed: another connection sees it
+                assert await get_user(other, 7) is not None
+        user = await get_user(session, 7)  # the next statement begins a new transaction by itself
+        assert user is not None and user.first_name == "Ada"
+        with pytest.raises(RuntimeError, match="used inside released"):
+            async with released(session):
+                await get_user(session, 8)
