@@ -62,6 +62,13 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def sync_url(url: str) -> str:
+    """The same database for synchronous clients (Alembic offline, APScheduler's job store)."""
+    parsed = make_url(url)
+    driver = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}.get(parsed.drivername)
+    return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
+
+
 @asynccontextmanager
 async def released(session: AsyncSession | None) -> AsyncIterator[None]:
     """`async with released(session): await slow_work()`: commits what the session has pending, which gives its
