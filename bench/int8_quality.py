@@ -12,9 +12,14 @@
 
 `--limit N` runs the first N probes of the suite only (the default is all of them).
 
+`--recheck JSON` recomputes the comparisons of an earlier run's JSON (no model is loaded) and rewrites it.
+
 The rule of "within_ci": int8-dynamic's estimate lies inside float32's 95 % CI (the issue's "must stay within the
 CI" of the current default). The JSON also says whether float32's estimate lies inside int8's CI and whether the
-two intervals overlap."""
+two intervals overlap. Both modes see the same probes, seeds and words, so each check also has a paired test: for the
+Leak-Rate a bootstrap CI over probes of the per-probe difference, for spelling McNemar's exact test on the words
+only one mode spells right; "not_worse" says whether the candidate avoids a significant loss (for spelling, where
+higher is better) or a significant change (for the Leak-Rate, which should stay where it is)."""
 import argparse
 import asyncio
 import json
@@ -118,9 +123,34 @@ def compare(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
             "difference": round(other["value"] - base["value"], 2)}
 
 
+def paired_leak(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Bootstrap CI (over probes, seeded) of the candidate's Leak-Rate minus the baseline's, same probes."""
+    import numpy as np
+
+    from models.leakage.stats import bootstrap_ci
+
+    difference = (np.array(other["probe_rates"]) - np.array(base["probe_rates"])) / 100
+    low, high = bootstrap_ci(difference)
+    return {"difference_ci95": [round(low, 2), round(high, 2)], "not_worse": bool(low <= 0 <= high)}
+
+
+def paired_spelling(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """McNemar's exact test: of the words only one mode spells right, is either side more than a coin flip?"""
+    from scipy.stats import binomtest
+
+    base_wrong = {(language, word) for language, word, _ in base["wrong"]}
+    other_wrong = {(language, word) for language, word, _ in other["wrong"]}
+    only_base, only_other = len(base_wrong - other_wrong), len(other_wrong - base_wrong)
+    p = float(binomtest(only_base, only_base + only_other).pvalue) if only_base + only_other else 1.0
+    return {"only_baseline_wrong": only_base, "only_candidate_wrong": only_other, "mcnemar_p": round(p, 4),
+            "not_worse": bool(only_other <= only_base or p >= 0.05)}
+
+
 def checks(modes: dict[str, dict[str, Any]], base: str, other: str) -> dict[str, Any]:
-    return {"leak_rate": compare(modes[base]["leak_rate"], modes[other]["leak_rate"]),
-            "spelling": compare(modes[base]["spelling"], modes[other]["spelling"]),
+    leak = [modes[base]["leak_rate"], modes[other]["leak_rate"]]
+    spelling = [modes[base]["spelling"], modes[other]["spelling"]]
+    return {"leak_rate": {**compare(*leak), **paired_leak(*leak)},
+            "spelling": {**compare(*spelling), **paired_spelling(*spelling)},
             "speedup": round(modes[other]["engine_tok_s"] / modes[base]["engine_tok_s"], 2),
             "weights_ratio": round(modes[other]["weights_mb"] / modes[base]["weights_mb"], 3)}
 
@@ -135,8 +165,9 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
                          f"{leak['value']:>11}  {str(leak['ci95']):<17}{spell['value']:>11}  {spell['ci95']}")
         if "checks" in row:
             c = row["checks"]
-            lines.append(f"{'':<24}within float32's CI: Leak-Rate {c['leak_rate']['within_ci']}, spelling "
-                         f"{c['spelling']['within_ci']}; speed ×{c['speedup']}, weights ×{c['weights_ratio']}")
+            lines.append(f"{'':<24}within the baseline's CI: Leak-Rate {c['leak_rate']['within_ci']}, spelling "
+                         f"{c['spelling']['within_ci']}; not worse (paired): Leak-Rate {c['leak_rate']['not_worse']}, "
+                         f"spelling {c['spelling']['not_worse']}; speed ×{c['speedup']}, weights ×{c['weights_ratio']}")
     return "\n".join(lines)
 
 
@@ -151,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=8, help="engine workload: samples per prompt")
     parser.add_argument("--tokens", type=int, default=32, help="engine workload: new tokens")
     parser.add_argument("--json", type=Path, default=Path("bench/out/int8_quality.json"))
+    parser.add_argument("--recheck", type=Path, help="recompute the checks of this JSON and rewrite it")
     args = parser.parse_args(argv)
+    if args.recheck:
+        return recheck(args.recheck, args.modes)
     args.leak_n = args.leak_n or leak_bench_samples()
 
     import torch
@@ -162,6 +196,15 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"model": model, "modes": modes, "checks": checks(modes, *args.modes)})
         write(args, rows, torch)  # after each model: a partial run still leaves its numbers
     print(table(rows))
+    return 0
+
+
+def recheck(path: Path, modes: Sequence[str]) -> int:
+    report = json.loads(path.read_text())
+    for row in report["rows"]:
+        row["checks"] = checks(row["modes"], *modes)
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(table(report["rows"]))
     return 0
 
 
