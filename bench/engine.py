@@ -134,11 +134,33 @@ def llamacpp(spec, workload, samples, tokens, limit, threads: int) -> dict:
                 out[key] = round(pool.submit(job, str(spec.locate()), workload, samples, tokens, limit,
                                              threads).result(), 1)
             except BrokenProcessPool:
-                notes.append(f"{key}: llama.cpp crashed")
+                notes.append(f"{key}: llama.cpp crashed{amx_hint()}")
             except Exception as error:  # noqa: BLE001 - reported, not fatal
                 notes.append(f"{key}: {type(error).__name__}: {error}"[:200])
     out["llamacpp_note"] = "; ".join(notes)
     return out
+
+
+# Why llama.cpp crashed in this project's runs: a build with GGML_NATIVE=ON on a CPU that advertises AMX compiles
+# ggml's AMX kernels, and on virtual machines that advertise AMX without supporting its tile state (seen here, a
+# Firecracker guest on a Sapphire Rapids host) the first `ldtilecfg` raises a general-protection fault: SIGSEGV in
+# libggml-cpu.so (ggml_backend_amx_mul_mat). Whether a run crashed depended on the host the machine landed on.
+AMX_FREE_BUILD = ('CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON '
+                  '-DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON '
+                  '-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" '
+                  'pip install --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36')
+
+
+def amx_hint() -> str:
+    """When the installed libggml-cpu carries the AMX kernels, the likely cause of a crash and the build that runs."""
+    spec = importlib.util.find_spec("llama_cpp")
+    if spec is None or spec.origin is None:
+        return ""
+    for library in sorted((Path(spec.origin).parent / "lib").glob("libggml-cpu*.so*")):
+        if b"ggml_backend_amx_mul_mat" in library.read_bytes():
+            return (f" (its {library.name} has AMX kernels, which fault on machines that advertise AMX without "
+                    f"supporting it; rebuild without them: {AMX_FREE_BUILD})")
+    return ""
 
 
 def _llamacpp_single(model_path: str, workload, samples, tokens, limit, threads) -> float:
