@@ -79,7 +79,7 @@ class ModelSettings(EnvSettings):
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)
     model_device: Literal["auto", "cpu", "cuda"] = "auto"
-    # auto: nf4 on CUDA, none on CPU. MODEL_QUANTIZATION_PER_MODEL, then an EXTRA_MODELS entry's own
+    # auto: nf4 on CUDA, int8-dynamic on CPU. MODEL_QUANTIZATION_PER_MODEL, then an EXTRA_MODELS entry's own
     # `quantization`, win over it.
     model_quantization: Quantization = "auto"
     model_quantization_per_model: dict[str, Quantization] = Field(default_factory=dict)

@@ -7,7 +7,7 @@ import pytest
 
 from models.config import ModelSettings
 from models.engine import LocalTextEngine
-from models.loading import CPU_DEFAULT_QUANTIZATION, pick_quantization
+from models.loading import CPU_DEFAULT_PER_MODEL, CPU_DEFAULT_QUANTIZATION, pick_quantization
 from models.registry import resolve
 
 
@@ -20,9 +20,16 @@ async def int8_gemma():
     await engine.close(drain=False)
 
 
-def test_auto_on_cpu_is_the_cpu_default():
-    settings = ModelSettings(model_device="cpu")
-    assert pick_quantization(resolve("gemma-3-270m", settings), settings, "cpu") == CPU_DEFAULT_QUANTIZATION
+def test_auto_on_cpu_picks_the_measured_default_and_settings_override_it():
+    def picked(name: str, **overrides) -> str:
+        settings = ModelSettings(model_device="cpu", **overrides)
+        return pick_quantization(resolve(name, settings), settings, "cpu")
+
+    assert picked("gemma-3-270m") == CPU_DEFAULT_QUANTIZATION == "int8-dynamic"
+    assert picked("smollm2-135m-instruct") == CPU_DEFAULT_PER_MODEL["smollm2-135m-instruct"] == "none"
+    assert picked("gemma-3-270m", model_quantization="none") == "none"
+    assert picked("smollm2-135m-instruct", model_quantization_per_model={"smollm2-135m-instruct": "int8-dynamic"}) \
+        == "int8-dynamic"
 
 
 async def test_int8_engine_is_quantized(int8_gemma):
