@@ -10,7 +10,9 @@ done in the same transaction as the handler's writes, so an acknowledged update 
 * A crash (kill -9) leaves claimed rows `processing`: on SQLite (one process per database) the next start takes them
   back at once; on PostgreSQL their lease runs out (`INBOX_LEASE_S`) and any process claims them again.
 * Shutdown stops claiming, lets the updates in flight finish up to a deadline, and gives back those it had to cancel
-  (their transactions were rolled back: nothing of them was committed) so the next start runs them whole.
+  (their final transactions were rolled back: results, history and "done" were not committed; only the
+  idempotent writes made before slow work were, see docs/architecture.md "Transactions") so the next start runs
+  them whole.
 * Long-running work an update spawned (`bot.background.BackgroundTasks`) is journaled as a job; jobs cut by a
   shutdown or a crash are reported to their users at the next start.
 """
