@@ -348,7 +348,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             got = sorted(by_chat.get(chat, []))
             if len(got) < len(sents):
                 unanswered.append({"chat": chat, "updates": [(s.update_id, s.text[:20]) for s in sents],
-                                   "answers": len(got)})
+                                   "answers": len(got),
+                                   "calls": [(c.method, c.status, str(c.params.get("text", ""))[:40])
+                                             for c in fake.calls if str(c.params.get("chat_id")) == str(chat)]})
             lost += max(0, len(sents) - len(got))
             duplicated += max(0, len(got) - len(sents))
             answered += min(len(sents), len(got))
