@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.identity import arxiv_ids, paper_key
+from storage.db import released
 from storage.repo.digest import add_paper, paper_by_key, papers_since, unassigned_items
 from storage.schema.base import utcnow
 from storage.schema.digest import DigestItem
@@ -99,10 +100,11 @@ async def assign_papers(session: AsyncSession, embed: Embed | None, *, threshold
     # Keyless posts may be about a paper stored in an earlier run: offer recent papers as anchors.
     recent = await papers_since(session, since)
     known = {}
-    if embed is not None and any(p.key is None for p in posts) and recent:
-        vectors = await embed([f"{paper.title}. {paper.abstract}"[:512] for paper in recent])
-        known = {paper.key: vector for paper, vector in zip(recent, vectors, strict=True)}
-    groups = await group_posts(posts, embed, threshold, known)
+    async with released(session):  # the embedder may take seconds: no connection held meanwhile
+        if embed is not None and any(p.key is None for p in posts) and recent:
+            vectors = await embed([f"{paper.title}. {paper.abstract}"[:512] for paper in recent])
+            known = {paper.key: vector for paper, vector in zip(recent, vectors, strict=True)}
+        groups = await group_posts(posts, embed, threshold, known)
     for group in groups:
         paper = await paper_by_key(session, group.key)
         first = items[group.members[0].item_id]

@@ -110,11 +110,14 @@ class DigestService:
             ids = await fetchable_source_ids(session)
         report = {}
         for source_id in ids:
-            async with self.sessionmaker.begin() as session:
+            # Short transactions around the fetch (fetch_source releases the connection for the HTTP call), so a
+            # plain session committed at the end rather than one `begin()` block.
+            async with self.sessionmaker() as session:
                 src = await get_source(session, source_id)
                 if src is None:  # deleted since the list was read
                     continue
                 report[src.name] = await fetch_source(session, src, self.settings, self.http, self.arxiv)
+                await session.commit()
         report["_grouped"] = await self.group()
         return report
 
@@ -139,9 +142,11 @@ class DigestService:
             async def embed(texts):
                 await embedder.ready()
                 return await embedder.embed(texts)
-        async with self.sessionmaker.begin() as session:
-            return await assign_papers(session, embed, threshold=threshold,
-                                       lookback_days=self.settings.digest_lookback_days)
+        async with self.sessionmaker() as session:  # assign_papers releases the connection while it embeds
+            assigned = await assign_papers(session, embed, threshold=threshold,
+                                           lookback_days=self.settings.digest_lookback_days)
+            await session.commit()
+            return assigned
 
     # ---------- issues ----------
     async def compose(self, subscription: Subscription, session: AsyncSession, now: datetime,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from digests.config import DigestSettings
 from digests.identity import arxiv_ids, links
 from digests.language import detect_language
+from storage.db import released
 from storage.repo.digest import ensure_source, insert_items
 from storage.schema.base import utcnow
 from storage.schema.digest import DigestSource
@@ -122,12 +123,13 @@ async def fetch_source(session: AsyncSession, src: DigestSource, settings: Diges
                        client: httpx.AsyncClient, arxiv: ArxivClient) -> int:
     """Fetch one source; failures are recorded on the source (health), never raised."""
     try:
-        if src.kind == "arxiv":
-            items = await arxiv.search(src.locator)
-        elif src.kind == "feed":
-            items = await fetch_feed(client, src.locator)
-        else:
-            return 0
+        async with released(session):  # a feed or arXiv may take seconds: no connection held meanwhile
+            if src.kind == "arxiv":
+                items = await arxiv.search(src.locator)
+            elif src.kind == "feed":
+                items = await fetch_feed(client, src.locator)
+            else:
+                return 0
     except Exception as error:  # noqa: BLE001 - any failure: count it, keep the scheduler alive
         src.last_fetch_at = utcnow()
         src.failures += 1
