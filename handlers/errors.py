@@ -29,7 +29,8 @@ async def on_error(event: ErrorEvent, sessionmaker: async_sessionmaker[AsyncSess
     lang = settings.default_language
     try:
         async with sessionmaker() as session, session.begin():
-            # Upserts, not reads: on a user's first update the handler's rollback also took the user's row.
+            # Upserts, not reads: the user's row may not exist (an update that failed before the context
+            # middleware committed it) or be older than this update's name and language.
             db_user = await upsert_user(session, user_id=user.id, first_name=user.first_name,
                                         last_name=user.last_name, username=user.username,
                                         telegram_language=user.language_code) if user and not user.is_bot else None
