@@ -10,8 +10,12 @@ button) made while processing an inbox update is journaled, keyed by (update_id,
 When the update is processed again, a call whose position is in the journal is not sent again: the handler gets the
 recorded result back (a `Message` with its real `message_id`, so later edits still find it). A call with an intent
 but no result is the one case the journal cannot decide (the process died between committing the intent and hearing
-Telegram's answer): it is treated as sent, and the handler gets a stand-in result. That window is the time a request
-takes to leave the process — far shorter than "until the handler's commit", which is what a crash hit before.
+Telegram's answer). A new message is then treated as sent, and the handler gets a stand-in result: Telegram has no
+idempotency key, so the choice is between a reply risked twice and a reply risked lost, and the journal never sends
+twice. An edit is sent again (`REPEATABLE`): if the first one had arrived, Telegram answers "message is not
+modified" and that counts as done. That window is the time a request takes to leave the process — milliseconds
+normally, far shorter than "until the handler's commit", which is what a crash hit before; on an overloaded process
+it grows (docs/scaling.md, "Measured throughput with replicas").
 
 The journal has its own engine: on PostgreSQL the same database (another pool, so a handler holding a connection
 never waits for a second one), on SQLite a file of its own beside the database (SQLite locks a whole file, and a
@@ -28,6 +32,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from pydantic_core import to_jsonable_python
@@ -41,6 +46,10 @@ from storage.schema.inbox import InboxCall
 log = logging.getLogger("bot.calls")
 # Calls that change nothing a user sees twice: not journaled.
 UNJOURNALED = frozenset({"sendChatAction"})
+# Calls whose repetition shows the user nothing new: an edit to the same content (Telegram answers "message is not
+# modified"). When one of these was intended but its answer was lost with the process, it is sent again rather than
+# assumed sent: a `/leak` whose final edit (the result) was cut by a crash still shows its result, never twice.
+REPEATABLE = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"})
 
 
 @dataclass
@@ -152,10 +161,13 @@ class CallJournalMiddleware(BaseRequestMiddleware):
             return await make_request(bot, method)
         context.seq += 1
         seq = context.seq
+        repeated = False
         if context.replay:
             recorded = await self.journal.recall(context.update_id, seq)
             if recorded is not None and recorded.method == name:
-                response = _result(bot, method, recorded.result) if recorded.answered else _stand_in(bot, method)
+                repeated = not recorded.answered and name in REPEATABLE
+                response = None if repeated else (_result(bot, method, recorded.result) if recorded.answered
+                                                  else _stand_in(bot, method))
                 if response is not None:
                     self.replayed += 1
                     log.info("update %s: %s #%d was sent before the restart; not sending it again",
@@ -164,11 +176,15 @@ class CallJournalMiddleware(BaseRequestMiddleware):
         await self.journal.intend(context.update_id, seq, name)
         try:
             response = await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if not (repeated and "not modified" in error.message):
+                await self._forget(context.update_id, seq, name)
+                raise
+            # The first run's edit had arrived: the message already shows this content.
+            response = _stand_in(bot, method)
+            log.info("update %s: %s #%d had arrived before the restart", context.update_id, name, seq)
         except BaseException:
-            try:
-                await self.journal.forget(context.update_id, seq)
-            except Exception:
-                log.warning("could not clear the journal entry of a failed %s", name, exc_info=True)
+            await self._forget(context.update_id, seq, name)
             raise
         try:
             await self.journal.answer(context.update_id, seq,
@@ -176,6 +192,13 @@ class CallJournalMiddleware(BaseRequestMiddleware):
         except Exception:
             log.warning("could not journal the result of %s", name, exc_info=True)
         return response
+
+
+    async def _forget(self, update_id: int, seq: int, name: str) -> None:
+        try:
+            await self.journal.forget(update_id, seq)
+        except Exception:
+            log.warning("could not clear the journal entry of a failed %s", name, exc_info=True)
 
 
 def install(bot: Bot, journal: CallJournal) -> CallJournalMiddleware:

@@ -1,0 +1,75 @@
+"""The Bot API call journal's undecided case (bot/transports/calls.py): a call whose intent was journaled but whose
+answer was lost with the process. A new message is then assumed sent (never twice); an edit is sent again, because
+repeating an edit shows the user nothing twice ("message is not modified" when it had arrived). Through a real
+aiogram Bot over HTTP to the fake Bot API, with the journal on a SQLite file."""
+import pytest
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest
+
+from bot.app import create_bot
+from bot.config import AppSettings
+from bot.transports.calls import CallContext, CallJournal, current_calls, install
+from fakes.botapi import FakeBotAPI
+
+TOKEN = "123456:AAHjournalTestToken_0123456789abcdef"
+UPDATE = 4242
+
+
+@pytest.fixture
+async def world(tmp_path):
+    fake = await FakeBotAPI().start()
+    journal = await CallJournal.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
+    settings = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url).bot
+    bot = create_bot(settings, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url)))
+    middleware = install(bot, journal)
+    yield fake, journal, bot, middleware
+    await bot.session.close()
+    await journal.close()
+    await fake.stop()
+
+
+async def replay(journal: CallJournal, intents: list[str]) -> None:
+    """What a dead first run left: an intent for each call, in order, and no answers."""
+    for seq, method in enumerate(intents, 1):
+        await journal.intend(UPDATE, seq, method)
+
+
+async def test_an_undecided_edit_is_sent_again_and_an_undecided_message_is_not(world):
+    fake, journal, bot, middleware = world
+    await replay(journal, ["sendMessage", "editMessageText"])
+    token = current_calls.set(CallContext(UPDATE, replay=True))
+    try:
+        status = await bot.send_message(7, "running…")  # assumed sent: a stand-in comes back
+        await bot.edit_message_text("the result", chat_id=7, message_id=status.message_id)
+    finally:
+        current_calls.reset(token)
+    assert fake.calls_to("sendMessage") == []
+    assert [call.params["text"] for call in fake.calls_to("editMessageText")] == ["the result"]
+    assert middleware.replayed == 1
+    answered = await journal.recall(UPDATE, 2)
+    assert answered is not None and answered.answered  # a third run would not repeat it either
+
+
+async def test_an_edit_that_had_arrived_is_not_an_error(world):
+    fake, journal, bot, _middleware = world
+    await replay(journal, ["editMessageText"])
+    fake.fail_next("editMessageText", 400, "Bad Request: message is not modified: specified new message content "
+                                            "and reply markup are exactly the same as a current content")
+    token = current_calls.set(CallContext(UPDATE, replay=True))
+    try:
+        await bot.edit_message_text("the result", chat_id=7, message_id=5)
+    finally:
+        current_calls.reset(token)
+    assert (await journal.recall(UPDATE, 1)).answered
+
+
+async def test_outside_a_replay_not_modified_is_still_an_error(world):
+    fake, _journal, bot, _middleware = world
+    fake.fail_next("editMessageText", 400, "Bad Request: message is not modified")
+    token = current_calls.set(CallContext(UPDATE, replay=False))
+    try:
+        with pytest.raises(TelegramBadRequest):
+            await bot.edit_message_text("same", chat_id=7, message_id=5)
+    finally:
+        current_calls.reset(token)
