@@ -1,17 +1,11 @@
 """Request queues served by one worker thread each, so model work never runs on the event loop.
 
-Two schedulers share the caller side (`submit`, capacity, timeout, cancellation, `close`):
-
-* `BatchQueue` — one-shot batches (embeddings): the worker takes up to `max_batch` rows (waiting at most
-  `max_wait_s` for more once the first arrives), runs `process(rows)` and resolves each caller's future.
-* `StepScheduler` — step-level ("continuous") batching for autoregressive decoding, in the manner of vLLM's
-  scheduler and TGI's router: between two decode steps the worker retires finished rows (the model drops their
-  cache rows at once) and admits waiting rows while the running batch stays under a row limit and a token budget
-  (each row reserves prompt + max new tokens of KV cache). A short request therefore never waits for a long one,
-  and a cancelled or timed-out request leaves the batch at the next step. Admission is strictly first come, first
-  served (the head of the queue is never overtaken), so a large request cannot starve.
-
-Callers on any event loop `await submit(rows)`; results come back on the caller's own loop."""
+Two schedulers share the caller side (`submit`, capacity, timeout, cancellation, `close`): `BatchQueue` runs
+one-shot batches (embeddings) of up to `max_batch` rows; `StepScheduler` does step-level ("continuous") batching for
+autoregressive decoding, in the manner of vLLM's scheduler and TGI's router. Its decisions (admission under a row
+limit and a token budget, first come first served; cancelled and timed-out rows leaving at the next step) are the
+pure `models.scheduling.StepPolicy`; this module runs the model on each plan and delivers the results.
+Callers on any event loop `await submit(rows)`; results come back on the caller's own loop (docs/models.md)."""
 from __future__ import annotations
 
 import asyncio
@@ -24,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from models.errors import EngineBusy, EngineClosed, RequestTimeout
+from models.scheduling import StepPlan, StepPolicy
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +29,8 @@ class Ticket:
     rows: list[Any]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Any]]
+    timeout: float | None = None
+    deadline: float | None = None  # time.monotonic() after which the worker drops the rows (StepScheduler)
     results: list[Any] = field(default_factory=list)
     remaining: int = 0
     cancelled: bool = False
@@ -49,11 +46,14 @@ class Row:
     ticket: Ticket
     index: int
     payload: Any
-    cost: int = 0  # tokens reserved in the running batch (StepScheduler)
 
     @property
     def cancelled(self) -> bool:
         return self.ticket.cancelled
+
+    @property
+    def deadline(self) -> float | None:
+        return self.ticket.deadline
 
 
 class _Queue:
@@ -91,7 +91,8 @@ class _Queue:
         if not payloads:
             return []
         loop = asyncio.get_running_loop()
-        ticket = Ticket(list(payloads), loop, loop.create_future())
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ticket = Ticket(list(payloads), loop, loop.create_future(), timeout, deadline)
         with self._cond:
             if self._closed:
                 raise EngineClosed(self.name)
@@ -150,6 +151,16 @@ class _Queue:
 
     def _work(self) -> None:
         raise NotImplementedError
+
+    def _wait_for_company(self, rows: int, max_wait_s: float) -> None:
+        """Under the lock: wait up to `max_wait_s` until `rows` rows are queued, so rows arriving together share
+        one batch (or one prefill)."""
+        deadline = time.monotonic() + max_wait_s
+        while len(self._pending) < rows and not self._closed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
     def _start_row(self, row: Row) -> None:
         """Called under the lock when a row leaves the queue for the model."""
@@ -221,12 +232,7 @@ class BatchQueue(_Queue):
                 if self._closed:
                     return None
                 self._cond.wait()
-            deadline = time.monotonic() + self.max_wait_s
-            while len(self._pending) < self.max_batch and not self._closed:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
+            self._wait_for_company(self.max_batch, self.max_wait_s)
             batch: list[Row] = []
             while self._pending and len(batch) < self.max_batch:
                 row = self._pending.popleft()
@@ -263,17 +269,16 @@ class StepModel(Protocol):
 
 
 class StepScheduler(_Queue):
-    """Continuous batching: admission between decode steps under `max_rows` rows and `max_tokens` reserved tokens.
-    When nothing is running it waits up to `max_wait_s` for company, so requests arriving together share one
-    prefill; once rows run, newcomers join at the next step without waiting."""
+    """Continuous batching: `policy` decides each step (under the lock), the worker runs the model on the plan and
+    applies the results. When nothing is running it waits up to `max_wait_s` for company, so requests arriving
+    together share one prefill; once rows run, newcomers join at the next step without waiting."""
 
     def __init__(self, model: StepModel, *, max_rows: int, max_tokens: int, max_wait_s: float, capacity: int,
                  name: str, setup: Callable[[], None] | None = None):
         super().__init__(capacity=capacity, name=name, setup=setup)
         self.model = model
-        self.max_rows, self.max_tokens, self.max_wait_s = max_rows, max_tokens, max_wait_s
-        self._running: set[Row] = set()
-        self._reserved = 0
+        self.max_wait_s = max_wait_s
+        self.policy: StepPolicy[Row] = StepPolicy(max_rows=max_rows, max_tokens=max_tokens, cost=model.cost)
         self.admissions = 0  # prefill calls
         self.steps = 0  # decode steps
         self.rows_run = 0  # rows finished with an output
@@ -281,87 +286,86 @@ class StepScheduler(_Queue):
 
     @property
     def running(self) -> int:
-        return len(self._running)
+        return len(self.policy.running)
 
     @property
     def reserved_tokens(self) -> int:
-        return self._reserved
+        return self.policy.reserved
 
     def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._running:
-                    if self._closed:
-                        return
-                    self._cond.wait()
-                if not self._running and self.max_wait_s > 0:
-                    deadline = time.monotonic() + self.max_wait_s
-                    while len(self._pending) < self.max_rows and not self._closed:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            break
-                        self._cond.wait(left)
-                gone = [row for row in self._running if row.cancelled]
-                for row in gone:
-                    self._forget(row)
-                admitted = self._admit_locked()
-            if self._setup_error is not None:
-                for row in admitted:
-                    self._forget(row)
-                    self._resolve(row.ticket, exception=self._setup_error)
-                continue
-            try:
-                if gone:
-                    self.model.drop(gone)
-                finished: list[tuple[Row, Any]] = []
-                if admitted:
-                    self.admissions += 1
-                    finished += self.model.admit(admitted)
-                    self._retire(finished)
-                if self._running:
-                    self.peak_rows = max(self.peak_rows, len(self._running))
-                    self.steps += 1
-                    done = self.model.step()
-                    self._retire(done)
-                    finished += done
-            except BaseException as error:  # the running rows fail, the worker lives on
-                log.exception("engine %s step failed", self.name)
-                with self._cond:
-                    failed = list(self._running)
-                    for row in failed:
-                        self._forget(row)
-                try:
-                    self.model.reset()
-                except BaseException:
-                    log.exception("engine %s reset failed", self.name)
-                for row in failed:
-                    self._resolve(row.ticket, exception=error)
-                continue
-            for row, output in finished:
-                self.rows_run += 1
-                self._complete(row, output)
+        while (plan := self._next_plan()) is not None:
+            self._apply(plan)
 
-    def _admit_locked(self) -> list[Row]:
-        taken: list[Row] = []
-        while self._pending and len(self._running) < self.max_rows:
-            row = self._pending[0]
-            row.cost = self.model.cost(row.payload)
-            # An empty batch always takes its first row, even one over the budget: otherwise it would wait forever.
-            if self._running and self._reserved + row.cost > self.max_tokens:
-                break
-            self._pending.popleft()
-            self._start_row(row)
-            self._running.add(row)
-            self._reserved += row.cost
-            taken.append(row)
-        return taken
-
-    def _forget(self, row: Row) -> None:
-        if row in self._running:
-            self._running.discard(row)
-            self._reserved -= row.cost
-
-    def _retire(self, finished: list[tuple[Row, Any]]) -> None:
+    # ---------- decide (under the lock) ----------
+    def _next_plan(self) -> StepPlan[Row] | None:
+        """Wait for work, then let the policy decide the step; None once closed and idle."""
         with self._cond:
-            for row, _ in finished:
-                self._forget(row)
+            while not self._pending and not self.policy.running:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            if not self.policy.running and self.max_wait_s > 0:
+                self._wait_for_company(self.policy.max_rows, self.max_wait_s)
+            plan = self.policy.schedule(self._pending, time.monotonic())
+            self._account(plan)
+            return plan
+
+    def _account(self, plan: StepPlan[Row]) -> None:
+        """The caller side's counts: admitted rows leave the queue, expired tickets are over."""
+        for row in plan.admit:
+            self._start_row(row)
+        for ticket in {row.ticket for row in plan.expired}:
+            ticket.cancelled = True  # its other rows leave too
+            if not ticket.started:
+                self._waiting_tickets -= 1
+
+    # ---------- apply (the model runs outside the lock) ----------
+    def _apply(self, plan: StepPlan[Row]) -> None:
+        for ticket in {row.ticket for row in plan.expired}:
+            self._resolve(ticket, exception=RequestTimeout(ticket.timeout or 0.0))
+        if self._setup_error is not None:
+            self._fail(self._abort(), self._setup_error)
+            return
+        try:
+            finished = self._run(plan)
+        except BaseException as error:  # the running rows fail, the worker lives on
+            log.exception("engine %s step failed", self.name)
+            self._recover(error)
+            return
+        for row, output in finished:
+            self.rows_run += 1
+            self._complete(row, output)
+
+    def _run(self, plan: StepPlan[Row]) -> list[tuple[Row, Any]]:
+        if plan.drop:
+            self.model.drop(plan.drop)
+        finished: list[tuple[Row, Any]] = []
+        if plan.admit:
+            self.admissions += 1
+            finished += self._retire(self.model.admit(plan.admit))
+        if plan.decode and self.policy.running:  # rows that finished at their first token are gone already
+            self.peak_rows = max(self.peak_rows, len(self.policy.running))
+            self.steps += 1
+            finished += self._retire(self.model.step())
+        return finished
+
+    def _retire(self, finished: list[tuple[Row, Any]]) -> list[tuple[Row, Any]]:
+        with self._cond:
+            self.policy.retire(row for row, _ in finished)
+        return finished
+
+    def _recover(self, error: BaseException) -> None:
+        failed = self._abort()
+        try:
+            self.model.reset()
+        except BaseException:
+            log.exception("engine %s reset failed", self.name)
+        self._fail(failed, error)
+
+    def _abort(self) -> list[Row]:
+        with self._cond:
+            return self.policy.abort()
+
+    def _fail(self, rows: list[Row], error: BaseException) -> None:
+        for row in rows:
+            self._resolve(row.ticket, exception=error)
