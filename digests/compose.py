@@ -1,8 +1,8 @@
 """One digest issue for one subscription: the new papers of its window, ranked by its topics, summarized, rendered
 as HTML in the subscriber's language. A paper's summary, in order of preference: its abstract when the paper is in
 the reader's language; else a grouped source post written in the reader's language, quoted and attributed (no
-translation model needed); else a configured model's one-sentence summary in the reader's language; else the
-abstract in its original language, marked with it."""
+translation model needed); else a configured model's one-sentence summary in the reader's language, checked
+(digests/summary.py); else the abstract in its original language, marked with it."""
 import logging
 import re
 from dataclasses import dataclass, field
@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.render import escape, isolate
+from chatkit.render import escape, isolate
+from digests.summary import Provenance, Summarizer
 from storage.repo.digest import paper_posts, sent_paper_ids
 from storage.schema.digest import DigestItem, DigestSource, Paper, Subscription
 
@@ -38,6 +39,8 @@ class Candidate:
     summary: str = ""
     summary_language: str = "en"
     quoted: Post | None = None  # the source post the summary quotes (a post in the reader's language)
+    reasons: list[dict] = field(default_factory=list)  # why it ranked where it did (digests/ranking.py)
+    provenance: Provenance | None = None  # who wrote the summary, or why no model did (shown in previews)
 
 
 def matches(topic: str, text: str) -> bool:
@@ -46,10 +49,10 @@ def matches(topic: str, text: str) -> bool:
 
 
 async def candidates(session: AsyncSession, subscription: Subscription, *, now: datetime,
-                     lookback_days: int) -> list[Candidate]:
+                     lookback_days: int, since: datetime | None = None) -> list[Candidate]:
     """Papers with posts in the window that no earlier issue of this subscription carried (nothing twice; anything
     left out because the digest was full stays a candidate while it is in the window: nothing missed)."""
-    since = now - timedelta(days=lookback_days)
+    since = since or now - timedelta(days=lookback_days)  # the issue's window (digests/calendar.py) when given
     sent = await sent_paper_ids(session, subscription.id)
     rows = await paper_posts(session, since, now)
     found: dict[int, Candidate] = {}
@@ -119,37 +122,34 @@ def reader_post(entry: Candidate, language: str) -> Post | None:
     return max(own, key=lambda post: len(post_quote(post.text)), default=None)
 
 
-async def summarize(entry: Candidate, language: str, engine=None) -> None:
+async def summarize(entry: Candidate, language: str, summarizer: "Summarizer | Provenance | None" = None) -> None:
     """The abstract when the paper is in the reader's language; else a post in the reader's language, quoted; else
-    with a text engine a one-sentence summary written in the reader's language; without one, or when it fails or
-    answers nothing useful, the extractive summary in the paper's own language (marked when rendered)."""
+    the configured model's one-sentence summary in the reader's language, when it passes the language check; else
+    the extractive summary in the paper's own language (marked when rendered). `summarizer` is the configured model,
+    or the Provenance saying why there is none (None: not configured); `entry.provenance` records the outcome."""
     source = entry.paper.abstract or entry.paper.title
     entry.summary, entry.summary_language, entry.quoted = extractive_summary(source), entry.paper.language, None
     if entry.paper.language == language:
+        entry.provenance = Provenance("abstract", detail=language)
         return
     post = reader_post(entry, language)
     if post is not None:
         entry.summary, entry.summary_language, entry.quoted = post_quote(post.text), language, post
+        entry.provenance = Provenance("post", detail=post.language)
         return
-    if engine is None:
+    if not isinstance(summarizer, Summarizer):
+        entry.provenance = summarizer or Provenance("not-configured")
         return
-    prompt = (f"Summarize the following paper abstract in one sentence, written in {LANGUAGE_NAMES[language]}.\n\n"
-              f"Title: {entry.paper.title}\nAbstract: {source[:1500]}\n\nOne-sentence summary in "
-              f"{LANGUAGE_NAMES[language]}:")
-    try:
-        await engine.ready()
-        out = (await engine.generate([prompt], n=1, temperature=0.0, max_new_tokens=96, stop=["\n\n"]))[0][0]
-    except Exception as error:  # noqa: BLE001 - the extractive summary is the fallback that never fails
-        log.warning("summary model failed for paper %s: %s", entry.paper.id, type(error).__name__)
-        return
-    out = " ".join(out.split())
-    if len(out) >= 20:
-        entry.summary, entry.summary_language = extractive_summary(out), language
+    text, entry.provenance = await summarizer.summarize(entry.paper.id, entry.paper.title, source, language)
+    if text:
+        entry.summary, entry.summary_language = extractive_summary(text), language
 
 
-def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, topics: list[str]) -> str:
+def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, topics: list[str],
+                 provenance: bool = False) -> str:
     """HTML, every user/model/source text escaped and bidi-isolated. `l10n(key, **args)` is the subscriber's
-    translator; it escapes its arguments."""
+    translator; it escapes its arguments (and isolates them in RTL languages). `provenance` (the /digest preview
+    only, never a delivered issue) adds under each summary which model wrote it, or why none did."""
     lines = [l10n("digest-title", date=date, topics=", ".join(topics) or "—", count=len(entries)), ""]
     for number, entry in enumerate(entries, 1):
         title = isolate(escape(entry.paper.title))
@@ -165,6 +165,8 @@ def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, to
         elif entry.summary_language != language and entry.summary_language in LANGUAGE_NAMES:
             summary = l10n("digest-original-language", language=entry.summary_language) + " " + summary
         lines.append(summary)
+        if provenance and entry.provenance is not None:
+            lines.append(provenance_line(entry.provenance, l10n))
         sources = []
         for post in _unique_sources(entry.posts):
             name = isolate(escape(post.source_name))
@@ -174,6 +176,11 @@ def render_issue(entries: list[Candidate], language: str, l10n, *, date: str, to
             lines.append(l10n("digest-sources") + " " + " · ".join(sources))
         lines.append("")
     return "\n".join(lines).strip()
+
+
+def provenance_line(origin: Provenance, l10n) -> str:
+    """"ℹ️ summary by qwen-remote" / "ℹ️ no model summary: wrong language: answered in en", localized."""
+    return f"<i>ℹ️ {l10n('digest-why-' + origin.kind, model=origin.model, detail=origin.detail)}</i>"
 
 
 def render_empty(l10n, *, date: str, topics: list[str]) -> str:

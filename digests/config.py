@@ -19,9 +19,13 @@ class DigestSettings(EnvSettings):
     # Cosine for a post without a link to join a paper; unset: the grouping embedder's calibrated threshold.
     digest_similarity_threshold: float | None = Field(None, ge=0, le=1)
     digest_lookback_days: int = Field(7, ge=1)
-    # Text model for one-sentence summaries written in the reader's language (this is the translation path);
-    # empty = the extractive summary, in the original language and marked with it.
+    # Text model for one-sentence summaries written in the reader's language (this is the translation path): a
+    # REMOTE_MODELS entry (chat models via /v1/chat/completions) or an EXTRA_MODELS one; empty = the extractive
+    # summary, in the original language and marked with it. docs/digests.md names models that write fa/he/ru.
     digest_summary_model: str = ""
+    # Seconds one paper's summary may take; past it the marked original is used (and /digest says "timeout").
+    digest_summary_timeout_s: float = Field(30.0, gt=0)
+    digest_summary_max_tokens: int = Field(96, ge=16, le=512)  # within the engine's ENGINE_MAX_NEW_TOKENS
     # scheduler: "auto" runs it in the process that wins the lock; "off" never (a separate `scheduler` role runs it).
     digest_scheduler: Literal["auto", "off"] = "auto"
     # A digest whose time passed while no scheduler ran is still sent if at most this late (then coalesced to one).

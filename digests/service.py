@@ -1,6 +1,7 @@
 """The digest jobs: fetch every source, group new posts into papers, and build + deliver one subscription's issue.
 Each step commits on its own, so a crash between steps loses nothing and repeats nothing: a fetched item is stored
 once, an issue exists once per (subscription, scheduled slot), a delivery is sent at most once."""
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from digests.compose import candidates, rank, render_empty, render_issue, summar
 from digests.config import DigestSettings
 from digests.pipeline import assign_papers
 from digests.sources import ArxivClient, arxiv_query, fetch_source, source
+from digests.summary import Provenance, Summarizer, summarizer_for
 from storage.db import released
 from storage.repo.digest import (
     active_topics,
@@ -153,29 +155,26 @@ class DigestService:
                       preview: bool = False) -> tuple[list, str]:
         found = await candidates(session, subscription, now=now, lookback_days=self.settings.digest_lookback_days)
         chosen = rank(found, list(subscription.topics or []), subscription.size)
-        engine = self.summary_engine()
+        summarizer = self.summarizer() if chosen else None
         async with released(session):  # a summary model may take seconds per paper: no connection held meanwhile
-            for entry in chosen:
-                await summarize(entry, subscription.language, engine)
+            await asyncio.gather(*(summarize(entry, subscription.language, summarizer) for entry in chosen))
         l10n = self.translator(subscription.language)
         # An issue is dated by its slot; a preview by today in the subscriber's timezone.
         when = now.astimezone(ZoneInfo(subscription.timezone)) if preview else last_slot(subscription, now)
         date = when.strftime("%Y-%m-%d")
         if chosen:
-            return chosen, render_issue(chosen, subscription.language, l10n, date=date, topics=subscription.topics)
+            # Which model wrote each summary (or why none did) is for the /digest preview, not for the members.
+            return chosen, render_issue(chosen, subscription.language, l10n, date=date, topics=subscription.topics,
+                                        provenance=preview)
         if subscription.empty_policy == "silent":
             return [], ""
         return [], render_empty(l10n, date=date, topics=subscription.topics)
 
-    def summary_engine(self):
-        name = self.settings.digest_summary_model
-        if not name or self.hub is None:
-            return None
-        try:
-            return self.hub.text(name)
-        except Exception as error:  # noqa: BLE001 - an unknown model name falls back to extractive summaries
-            log.warning("digest summary model %r unavailable: %s", name, error)
-            return None
+    def summarizer(self) -> Summarizer | Provenance:
+        """The DIGEST_SUMMARY_MODEL engine, or why there is none (not configured, unknown, not installed)."""
+        return summarizer_for(self.hub, self.settings.digest_summary_model,
+                              timeout_s=self.settings.digest_summary_timeout_s,
+                              max_new_tokens=self.settings.digest_summary_max_tokens)
 
     async def preview(self, subscription_id: int, now: datetime | None = None) -> str:
         """What the next issue would say, without storing it (for /digest)."""

@@ -1,8 +1,9 @@
 """A fake OpenAI-compatible completions server (the shape vLLM, llama.cpp server and Ollama speak) on loopback.
 
-`POST /v1/completions` answers deterministic text ("<prompt> → sample k"), `POST /v1/embeddings` a hashed bag of
-words (texts sharing words are similar), and both can be scripted to misbehave:
-429 with Retry-After, 5xx, slow responses, malformed JSON.
+`POST /v1/completions` answers deterministic text ("<prompt> → sample k"), `POST /v1/chat/completions` a canned
+one-sentence paper summary in the language the request asks for ("… in Persian"), `POST /v1/embeddings` a hashed bag
+of words (texts sharing words are similar). All can be scripted to misbehave: 429 with Retry-After, 5xx, slow
+responses (hangs), malformed JSON, a summary in another language than asked, any text.
 
     python -m fakes.openai_api --port 8090
     # then: REMOTE_MODELS='{"remote": {"base_url": "http://127.0.0.1:8090/v1", "model": "x"}}'
@@ -26,9 +27,34 @@ class Scripted:
     delay_s: float = 0.0
     retry_after: str | None = None
     body: str | None = None  # raw body instead of JSON (malformed responses)
+    language: str | None = None  # chat: answer in this language (en/ru/fa/he/ar) whatever the request asks
+    text: str | None = None  # chat: answer exactly this text (empty, garbage, a loop)
 
 
 EMBEDDING_DIM = 256
+# Canned chat answers: one fluent sentence per language, so a client's language check has real text to judge.
+SUMMARIES = {
+    "en": "The paper proposes a simple method and shows on several benchmarks that it works better than earlier "
+          "approaches.",
+    "ru": "В статье предложен простой метод, и на нескольких тестах показано, что он работает лучше прежних "
+          "подходов.",
+    "fa": "این مقاله روشی ساده پیشنهاد می‌کند و در چند آزمون نشان می‌دهد که از روش‌های پیشین بهتر کار می‌کند.",
+    "he": "המאמר מציע שיטה פשוטה ומראה בכמה מבחנים שהיא עובדת טוב יותר מגישות קודמות.",
+    "ar": "تقترح هذه الورقة طريقة بسيطة وتبين في عدة اختبارات أنها تعمل أفضل من الطرق السابقة.",
+}
+LANGUAGE_CODES = {"english": "en", "russian": "ru", "persian": "fa", "farsi": "fa", "hebrew": "he", "arabic": "ar"}
+_TARGET = re.compile(r"\b(?:in|into)\s+(English|Russian|Persian|Farsi|Hebrew|Arabic)\b", re.IGNORECASE)
+
+
+def requested_language(messages: list[dict[str, Any]]) -> str:
+    """The language a chat request asks its answer in: the first "in <Language>" of the system message, else of
+    the whole conversation (English when none is named)."""
+    ordered = sorted(messages, key=lambda m: m.get("role") != "system")
+    for message in ordered:
+        found = _TARGET.search(str(message.get("content", "")))
+        if found:
+            return LANGUAGE_CODES[found.group(1).casefold()]
+    return "en"
 
 
 def hashed_bag_of_words(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
@@ -48,9 +74,11 @@ class FakeOpenAI(LoopbackServer):
     def __init__(self, api_key: str | None = None):
         self.api_key = api_key
         self.script: deque[Scripted] = deque()
+        self.always: Scripted | None = None  # the step every request gets once the script is used up
         self.requests: list[dict] = []
         self.app = web.Application()
         self.app.router.add_post("/v1/completions", self._completions)
+        self.app.router.add_post("/v1/chat/completions", self._chat)
         self.app.router.add_post("/v1/embeddings", self._embeddings)
 
     @property
@@ -62,11 +90,16 @@ class FakeOpenAI(LoopbackServer):
 
     async def _scripted(self, request: web.Request) -> dict[str, Any] | web.StreamResponse:
         """The request body, or the response a scripted step (or a bad key) gives instead of a normal answer."""
+        found = await self._step(request)
+        return found if isinstance(found, web.StreamResponse) else found[0]
+
+    async def _step(self, request: web.Request) -> tuple[dict[str, Any], Scripted] | web.StreamResponse:
+        """The request body and its scripted step, or the response that step (or a bad key) gives instead."""
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response({"error": {"message": "invalid api key"}}, status=401)
         body: dict[str, Any] = await request.json()
         self.requests.append(body)
-        step = self.script.popleft() if self.script else Scripted()
+        step = self.script.popleft() if self.script else (self.always or Scripted())
         if step.delay_s:
             await asyncio.sleep(step.delay_s)
         headers = {"Retry-After": step.retry_after} if step.retry_after else {}
@@ -75,7 +108,7 @@ class FakeOpenAI(LoopbackServer):
         if step.status != 200:
             return web.json_response({"error": {"message": f"scripted {step.status}"}}, status=step.status,
                                      headers=headers)
-        return body
+        return body, step
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         body = await self._scripted(request)
@@ -101,6 +134,22 @@ class FakeOpenAI(LoopbackServer):
                    for p, prompt in enumerate(prompts) for k in range(n)]
         return web.json_response({"id": "cmpl-1", "object": "text_completion", "model": body.get("model"),
                                   "choices": choices})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        found = await self._step(request)
+        if isinstance(found, web.StreamResponse):
+            return found
+        body, step = found
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return web.json_response({"error": {"message": "messages must be a non-empty list"}}, status=400)
+        if step.text is not None:
+            answer = step.text
+        else:
+            answer = SUMMARIES[step.language or requested_language(messages)]
+        return web.json_response({"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model"),
+                                  "choices": [{"index": 0, "finish_reason": "stop",
+                                               "message": {"role": "assistant", "content": answer}}]})
 
 
 async def _serve(port: int) -> None:

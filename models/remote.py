@@ -1,6 +1,7 @@
 """The text-engine interface over an OpenAI-compatible HTTP API (vLLM, llama.cpp server, Ollama):
 how a deployment moves inference to separate GPU machines. Uses /v1/completions, so base and chat prompt styles
-both work (chat prompts are rendered as plain instruction text: the remote side has no tokenizer here)."""
+both work (chat prompts are rendered as plain instruction text: the remote side has no tokenizer here);
+`chat()` uses /v1/chat/completions, where the endpoint applies the model's template (digest summaries)."""
 import asyncio
 import datetime
 import email.utils
@@ -153,6 +154,28 @@ class RemoteTextEngine(RemoteEndpoint):
             raise RemoteError(f"{self.name}: expected {len(prompts) * n} choices, got {len(texts)}")
         texts = [cut_at_stop(text, tuple(stop or ()))[0] for text in texts]
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+
+    async def chat(self, messages: list[dict[str, str]], *, temperature: float = 0.0, max_new_tokens: int = 32,
+                   timeout: float | None = None) -> str:
+        """One reply from `/chat/completions`: hosted instruct models often serve only this route, and the
+        endpoint applies the model's own chat template (digest summaries use it for `prompt_style: chat`)."""
+        if not messages or any(not str(m.get("content", "")).strip() for m in messages):
+            raise BadRequest("empty message")
+        if not 1 <= max_new_tokens <= self.max_new_tokens:
+            raise RequestTooLarge("max_new_tokens", max_new_tokens, self.max_new_tokens)
+        body = {"model": self.remote.model, "messages": messages, "temperature": temperature,
+                "max_tokens": max_new_tokens, "n": 1}
+        try:
+            data = await asyncio.wait_for(self._post("/chat/completions", body), timeout)
+        except TimeoutError:
+            raise RequestTimeout(timeout or 0.0) from None
+        try:
+            content = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError) as error:
+            raise RemoteError(f"{self.name}: malformed response ({error})") from None
+        if not isinstance(content, str):
+            raise RemoteError(f"{self.name}: malformed response (content is not text)")
+        return content
 
 
 def _error_text(response: httpx.Response) -> str:

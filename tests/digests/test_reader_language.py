@@ -45,6 +45,8 @@ async def test_sample_digest_in_each_language(make_harness, hub, language):
     assert set(entries) == set(TITLES), preview  # every sample paper, each once
     for key, entry in entries.items():
         channel = QUOTED[language].get(key)
+        summary, origin = entry.split("\n")[1:3]  # the summary, then (previews only) where it came from
+        assert origin.startswith("<i>ℹ️ ") and origin.endswith("</i>"), entry
         if channel is not None:
             opening, closing = QUOTE_MARKS[language]
             quote = re.search(f"<i>{opening}(.+?){closing}</i> — <a href=\"https://t.me/c/\\d+/\\d+\">(.+?)</a>",
@@ -52,11 +54,14 @@ async def test_sample_digest_in_each_language(make_harness, hub, language):
             assert quote, entry
             assert channel in quote.group(2)
             assert "arxiv" not in quote.group(1).lower() and "http" not in quote.group(1)
-            assert MARK[language] not in entry.split("\n")[1]
+            assert MARK[language] not in summary
+            assert f"({language})" in origin or f"\u2068{language}\u2069" in origin  # "taken from a ru post"
         elif language == "en":
-            assert "<i>" not in entry and MARK["en"] not in entry  # the English abstract, unmarked
+            assert "<i>" not in summary and MARK["en"] not in summary  # the English abstract, unmarked
+            assert "own abstract" in origin
         else:
-            assert MARK[language] in entry  # no post in this language, no model: the original, marked
+            assert MARK[language] in summary  # no post in this language, no model: the original, marked
+            assert "DIGEST_SUMMARY_MODEL" in origin  # and the preview says why: no model configured
 
 
 def _entry(*posts: Post) -> Candidate:

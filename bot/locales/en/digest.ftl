@@ -18,6 +18,7 @@ subscribe-err-bad-weekday = “{ $detail }” is not a weekday: use mon…sun, e
 subscribe-err-bad-timezone = Unknown timezone “{ $detail }”: use a name like Europe/Moscow, Asia/Tehran, Asia/Jerusalem or UTC.
 subscribe-err-bad-size = The size must be a number from 1 to 20, not “{ $detail }”.
 subscribe-err-bad-empty = empty= takes note or silent, not “{ $detail }”.
+subscribe-err-bad-mode = mode= takes topics, profile or both, not “{ $detail }”.
 subscribe-err-unknown-option = Unknown option { $detail }.
 subscribe-err-too-many = This chat already has { $limit } subscriptions; remove one with /unsubscribe first.
 subscribe-done = ✅ Subscribed. The digest comes at the time below; /digest shows a preview now.
@@ -36,6 +37,10 @@ digest-title = 📰 <b>Paper digest</b> · { $date } · { $topics } · { $count 
    *[other] { $count } papers
 }
 digest-empty = 📰 <b>Paper digest</b> · { $date } · { $topics }: no new papers this time.
+digest-no-announcement = 📰 No arXiv announcement today ({ $reason ->
+    [holiday] a holiday
+   *[weekend] weekend
+}): the next is on { $next } ({ $timezone }).
 digest-original-language = [in { $language ->
     [ru] Russian
     [fa] Persian
@@ -43,6 +48,29 @@ digest-original-language = [in { $language ->
    *[en] English
 }]
 digest-sources = Sources:
+digest-why-abstract = summary: the paper's own abstract (no model needed)
+digest-why-post = summary taken from a { $detail } post
+digest-why-model = summary written by { $model }
+digest-why-not-configured = no model summary: model not configured (DIGEST_SUMMARY_MODEL)
+digest-why-unavailable = no model summary: { $model } unavailable: { $detail ->
+    [unknown-model] unknown model
+    [no-models] no models in this process
+    [not-available] not installed
+   *[other] { $detail }
+}
+digest-why-failed = no model summary: { $model } failed: { $detail ->
+    [timeout] timeout
+    [connection-failed] connection failed
+    [malformed-response] malformed response
+   *[other] { $detail }
+}
+digest-why-wrong-language = no model summary: wrong language: { $model } answered in { $detail }
+digest-why-unusable = no model summary: { $model } gave an unusable answer ({ $detail ->
+    [empty] empty
+    [too-short] too short
+    [repetitive] repetitive
+   *[other] { $detail }
+})
 sources-none = No digest sources yet: they appear after the first fetch, or when a channel posts.
 sources-title = <b>Digest sources</b>
 sources-items = { $count } items

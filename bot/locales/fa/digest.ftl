@@ -18,6 +18,7 @@ subscribe-err-bad-weekday = «{ $detail }» روز هفته نیست: mon…sun�
 subscribe-err-bad-timezone = منطقهٔ زمانی «{ $detail }» ناشناخته است: مثلاً Asia/Tehran یا UTC.
 subscribe-err-bad-size = اندازه باید عددی از ۱ تا ۲۰ باشد، نه «{ $detail }».
 subscribe-err-bad-empty = empty= فقط note یا silent می‌پذیرد، نه «{ $detail }».
+subscribe-err-bad-mode = mode= فقط topics، profile یا both می‌پذیرد، نه «{ $detail }».
 subscribe-err-unknown-option = گزینهٔ ناشناخته: { $detail }.
 subscribe-err-too-many = این گفتگو همین حالا { $limit } اشتراک دارد؛ اول یکی را با /unsubscribe حذف کنید.
 subscribe-done = ✅ اشتراک ثبت شد. خلاصه در زمان زیر می‌رسد؛ /digest همین حالا پیش‌نمایشش را نشان می‌دهد.
@@ -30,6 +31,10 @@ digest-preview = 👀 <b>پیش‌نمایش</b> خلاصهٔ بعدی (چیزی
 digest-preview-silent = چیز تازه‌ای نیست و این اشتراک وقتی خبری نیست چیزی نمی‌فرستد.
 digest-title = 📰 <b>خلاصهٔ مقاله‌ها</b> · { $date } · { $topics } · { $count } مقاله
 digest-empty = 📰 <b>خلاصهٔ مقاله‌ها</b> · { $date } · { $topics }: این بار مقالهٔ تازه‌ای نیست.
+digest-no-announcement = 📰 امروز arXiv مقاله‌ای منتشر نکرد ({ $reason ->
+    [holiday] تعطیلی
+   *[weekend] آخر هفته
+}): انتشار بعدی { $next } ({ $timezone }).
 digest-original-language = [به زبان اصلی: { $language ->
     [ru] روسی
     [fa] فارسی
@@ -37,6 +42,29 @@ digest-original-language = [به زبان اصلی: { $language ->
    *[en] انگلیسی
 }]
 digest-sources = منابع:
+digest-why-abstract = خلاصه: چکیدهٔ خود مقاله (بی‌نیاز از مدل)
+digest-why-post = خلاصه از یک پست ({ $detail }) گرفته شده است
+digest-why-model = خلاصه را مدل { $model } نوشته است
+digest-why-not-configured = بدون خلاصهٔ مدل: مدلی تنظیم نشده است ({ "DIGEST_SUMMARY_MODEL" })
+digest-why-unavailable = بدون خلاصهٔ مدل: { $model } در دسترس نیست: { $detail ->
+    [unknown-model] مدل ناشناخته
+    [no-models] این فرایند مدلی ندارد
+    [not-available] نصب نشده است
+   *[other] { $detail }
+}
+digest-why-failed = بدون خلاصهٔ مدل: { $model } شکست خورد: { $detail ->
+    [timeout] پایان مهلت
+    [connection-failed] اتصال برقرار نشد
+    [malformed-response] پاسخ خراب
+   *[other] { $detail }
+}
+digest-why-wrong-language = بدون خلاصهٔ مدل: زبان نادرست — { $model } به زبان { $detail } پاسخ داد
+digest-why-unusable = بدون خلاصهٔ مدل: پاسخ { $model } قابل استفاده نبود ({ $detail ->
+    [empty] خالی
+    [too-short] بسیار کوتاه
+    [repetitive] تکراری
+   *[other] { $detail }
+})
 sources-none = هنوز منبعی نیست: پس از نخستین دریافت یا وقتی کانالی چیزی منتشر کند پیدا می‌شوند.
 sources-title = <b>منابع خلاصه‌ها</b>
 sources-items = { $count } مورد

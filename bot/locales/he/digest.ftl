@@ -18,6 +18,7 @@ subscribe-err-bad-weekday = „{ $detail }” אינו יום בשבוע: mon…
 subscribe-err-bad-timezone = אזור זמן לא מוכר „{ $detail }”: למשל Asia/Jerusalem או UTC.
 subscribe-err-bad-size = הגודל חייב להיות מספר בין 1 ל־20, לא „{ $detail }”.
 subscribe-err-bad-empty = empty= מקבל note או silent, לא „{ $detail }”.
+subscribe-err-bad-mode = mode= מקבל topics, profile או both, לא „{ $detail }”.
 subscribe-err-unknown-option = אפשרות לא מוכרת: { $detail }.
 subscribe-err-too-many = לצ'אט הזה כבר יש { $limit } מינויים; הסירו אחד קודם עם /unsubscribe.
 subscribe-done = ✅ המינוי נרשם. התקציר יגיע בשעה שלמטה; ‎/digest מציג תצוגה מקדימה עכשיו.
@@ -30,6 +31,10 @@ digest-preview = 👀 <b>תצוגה מקדימה</b> של התקציר הבא (�
 digest-preview-silent = אין שום דבר חדש, והמינוי הזה שותק כשאין חדש.
 digest-title = 📰 <b>תקציר מאמרים</b> · { $date } · { $topics } · { $count } מאמרים
 digest-empty = 📰 <b>תקציר מאמרים</b> · { $date } · { $topics }: אין מאמרים חדשים הפעם.
+digest-no-announcement = 📰 היום לא היה פרסום ב-arXiv ({ $reason ->
+    [holiday] חג
+   *[weekend] סוף שבוע
+}): הפרסום הבא ב-{ $next } ({ $timezone }).
 digest-original-language = [בשפת המקור: { $language ->
     [ru] רוסית
     [fa] פרסית
@@ -37,6 +42,29 @@ digest-original-language = [בשפת המקור: { $language ->
    *[en] אנגלית
 }]
 digest-sources = מקורות:
+digest-why-abstract = סיכום: התקציר של המאמר עצמו (אין צורך במודל)
+digest-why-post = הסיכום נלקח מפוסט ({ $detail })
+digest-why-model = הסיכום נכתב על ידי { $model }
+digest-why-not-configured = אין סיכום של מודל: לא הוגדר מודל ({ "DIGEST_SUMMARY_MODEL" })
+digest-why-unavailable = אין סיכום של מודל: { $model } אינו זמין: { $detail ->
+    [unknown-model] מודל לא מוכר
+    [no-models] אין מודלים בתהליך הזה
+    [not-available] לא מותקן
+   *[other] { $detail }
+}
+digest-why-failed = אין סיכום של מודל: { $model } נכשל: { $detail ->
+    [timeout] תם הזמן
+    [connection-failed] אין חיבור
+    [malformed-response] תשובה פגומה
+   *[other] { $detail }
+}
+digest-why-wrong-language = אין סיכום של מודל: שפה שגויה — { $model } ענה בשפה { $detail }
+digest-why-unusable = אין סיכום של מודל: התשובה של { $model } אינה שמישה ({ $detail ->
+    [empty] ריקה
+    [too-short] קצרה מדי
+    [repetitive] חוזרת על עצמה
+   *[other] { $detail }
+})
 sources-none = עדיין אין מקורות: הם יופיעו אחרי ההורדה הראשונה או כשערוץ יפרסם משהו.
 sources-title = <b>מקורות התקצירים</b>
 sources-items = { $count } פריטים

@@ -18,6 +18,7 @@ subscribe-err-bad-weekday = «{ $detail }» — не день недели: mon�
 subscribe-err-bad-timezone = Неизвестный часовой пояс «{ $detail }»: например Europe/Moscow, Asia/Tehran, Asia/Jerusalem или UTC.
 subscribe-err-bad-size = Размер — число от 1 до 20, а не «{ $detail }».
 subscribe-err-bad-empty = empty= принимает note или silent, а не «{ $detail }».
+subscribe-err-bad-mode = mode= принимает topics, profile или both, а не «{ $detail }».
 subscribe-err-unknown-option = Неизвестный параметр { $detail }.
 subscribe-err-too-many = У этого чата уже { $limit } подписок; сначала удалите одну через /unsubscribe.
 subscribe-done = ✅ Подписка оформлена. Дайджест придёт в указанное время; /digest покажет его сейчас.
@@ -30,6 +31,10 @@ digest-preview = 👀 <b>Предпросмотр</b> следующего да�
 digest-preview-silent = Ничего нового, а эта подписка молчит, когда новостей нет.
 digest-title = 📰 <b>Дайджест статей</b> · { $date } · { $topics } · статей: { $count }
 digest-empty = 📰 <b>Дайджест статей</b> · { $date } · { $topics }: новых статей нет.
+digest-no-announcement = 📰 Сегодня arXiv ничего не публиковал ({ $reason ->
+    [holiday] праздник
+   *[weekend] выходные
+}): следующая публикация — { $next } ({ $timezone }).
 digest-original-language = [на языке оригинала: { $language ->
     [ru] русский
     [fa] персидский
@@ -37,6 +42,29 @@ digest-original-language = [на языке оригинала: { $language ->
    *[en] английский
 }]
 digest-sources = Источники:
+digest-why-abstract = резюме: аннотация самой статьи (модель не нужна)
+digest-why-post = резюме взято из поста ({ $detail })
+digest-why-model = резюме написала модель { $model }
+digest-why-not-configured = без резюме модели: модель не настроена (DIGEST_SUMMARY_MODEL)
+digest-why-unavailable = без резюме модели: { $model } недоступна: { $detail ->
+    [unknown-model] неизвестная модель
+    [no-models] в этом процессе нет моделей
+    [not-available] не установлена
+   *[other] { $detail }
+}
+digest-why-failed = без резюме модели: сбой { $model }: { $detail ->
+    [timeout] тайм-аут
+    [connection-failed] нет соединения
+    [malformed-response] испорченный ответ
+   *[other] { $detail }
+}
+digest-why-wrong-language = без резюме модели: не тот язык — { $model } ответила на языке { $detail }
+digest-why-unusable = без резюме модели: ответ { $model } непригоден ({ $detail ->
+    [empty] пустой
+    [too-short] слишком короткий
+    [repetitive] повторы
+   *[other] { $detail }
+})
 sources-none = Источников пока нет: они появятся после первой загрузки или когда канал что-то опубликует.
 sources-title = <b>Источники дайджестов</b>
 sources-items = записей: { $count }
