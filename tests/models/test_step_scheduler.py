@@ -1,9 +1,11 @@
 """The request schedulers without a model: `StepScheduler` (continuous batching) driven by a fake step model
 whose rows "generate" a fixed number of tokens, and `BatchQueue` (one-shot batches) with a plain function.
-The worker thread, the caller futures, capacity, timeouts and cancellation are the real ones."""
+The worker thread, the caller futures, capacity, timeouts and cancellation are the real ones. No assertion is on
+elapsed time: tests check what the fake model saw at each step (the pure policy: test_step_policy.py)."""
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ class FakeStepModel:
         self.step_seconds, self.fail_on = step_seconds, fail_on
         self.resets = 0
         self.lock = threading.Lock()
+        self.dropped_event = threading.Event()
 
     def cost(self, payload: Any) -> int:
         return payload[1]
@@ -55,10 +58,20 @@ class FakeStepModel:
         for row in rows:
             self.dropped.append(row.payload[0])
             self.running.remove(row)
+        self.dropped_event.set()
 
     def reset(self) -> None:
         self.resets += 1
         self.running.clear()
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    """Wait for a state of the worker; the limit only keeps a broken scheduler from hanging the suite."""
+    for _ in range(2000):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
 
 
 def scheduler(model: FakeStepModel, **overrides: Any) -> StepScheduler:
@@ -72,11 +85,11 @@ async def test_short_request_finishes_while_a_long_one_runs():
     queue = scheduler(model)
     try:
         long = asyncio.create_task(queue.submit([("long", 60)]))
-        await asyncio.sleep(0.05)  # the long row is decoding
-        started = time.perf_counter()
+        await until(lambda: bool(model.history), "the long row decoding")
         assert await queue.submit([("short", 3)]) == ["short:3"]
-        assert not long.done()  # the short one did not wait for the long one's batch to end
-        assert time.perf_counter() - started < 60 * 0.005
+        steps_when_short_came_back = len(model.history)
+        # The short one did not wait for the long one's batch to end: it came back before the long row's 60th step.
+        assert not long.done() and steps_when_short_came_back < 60
         assert await long == ["long:60"]
     finally:
         await queue.close()
@@ -106,7 +119,7 @@ async def test_admission_respects_row_limit_and_token_budget_first_come_first_se
                                        queue.submit([("d", 1)]))
     finally:
         await queue.close()
-    assert results == [["a:4", "b:4"], ["c:4"], ["d:1"]]
+    assert list(results) == [["a:4", "b:4"], ["c:4"], ["d:1"]]
     # a + b reserve 8 of 10 tokens: c (4) must wait, and d (1) may not overtake it.
     assert model.admitted[0] == ["a", "b"]
     admission = {label: i for i, labels in enumerate(model.admitted) for label in labels}
@@ -131,8 +144,7 @@ async def test_cancelled_request_leaves_the_batch_at_the_next_step():
     try:
         stays = asyncio.create_task(queue.submit([("stays", 30)]))
         leaves = asyncio.create_task(queue.submit([("leaves", 1000), ("leaves", 1000)]))
-        await asyncio.sleep(0.1)
-        assert queue.running == 2 + 1
+        await until(lambda: queue.running == 2 + 1, "both requests running")
         leaves.cancel()
         with pytest.raises(asyncio.CancelledError):
             await leaves
@@ -159,15 +171,30 @@ async def test_timeout_raises_and_frees_the_rows():
     assert "slow" in model.dropped
 
 
+async def test_the_worker_drops_a_row_at_its_deadline_even_while_the_callers_loop_is_blocked():
+    model = FakeStepModel(step_seconds=0.005)
+    queue = scheduler(model)
+    try:
+        slow = asyncio.create_task(queue.submit([("slow", 100_000)], timeout=0.05))
+        await until(lambda: queue.running == 1, "the slow row running")
+        # Block this loop: its own timeout cannot fire, so only the worker can see the deadline pass.
+        assert model.dropped_event.wait(timeout=30)
+        assert model.dropped == ["slow"] and queue.running == 0 and queue.reserved_tokens == 0
+        with pytest.raises(RequestTimeout):
+            await slow
+        assert await queue.submit([("next", 2)]) == ["next:2"]
+    finally:
+        await queue.close()
+
+
 async def test_capacity_counts_requests_not_yet_started():
     model = FakeStepModel(step_seconds=0.01)
     queue = scheduler(model, max_rows=1, capacity=2)
     try:
         running = asyncio.create_task(queue.submit([("running", 20)]))
-        await asyncio.sleep(0.05)
+        await until(lambda: queue.running == 1, "the first request running")
         waiting = [asyncio.create_task(queue.submit([(f"w{i}", 1)])) for i in range(2)]
-        await asyncio.sleep(0.01)
-        assert queue.queued == 2
+        await until(lambda: queue.queued == 2, "two requests waiting")
         with pytest.raises(EngineBusy) as busy:
             await queue.submit([("rejected", 1)])
         assert busy.value.position == 3 and busy.value.capacity == 2
@@ -240,7 +267,7 @@ async def test_batch_queue_coalesces_callers_and_isolates_failures():
     queue = BatchQueue(process, max_batch=4, max_wait_s=0.05, capacity=8, name="plain")
     try:
         results = await asyncio.gather(queue.submit([1, 2]), queue.submit([3]), queue.submit([4, 5]))
-        assert results == [[2, 4], [6], [8, 10]]
+        assert list(results) == [[2, 4], [6], [8, 10]]
         assert [len(batch) for batch in batches] == [4, 1]  # max_batch rows, the rest in the next batch
         with pytest.raises(ValueError):
             await queue.submit(["boom"])
