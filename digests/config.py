@@ -19,6 +19,10 @@ class DigestSettings(EnvSettings):
     # Cosine for a post without a link to join a paper; unset: the grouping embedder's calibrated threshold.
     digest_similarity_threshold: float | None = Field(None, ge=0, le=1)
     digest_lookback_days: int = Field(7, ge=1)
+    # Windows follow arXiv's announcement calendar (digests/calendar.py); "off": no announcement days at all.
+    digest_calendar: Literal["arxiv", "off"] = "arxiv"
+    digest_catchup_days: int = Field(30, ge=1)  # how far back a paused or long-missed digest catches up
+    digest_profile_half_life_days: float = Field(30.0, gt=0)  # a vote or reading-list paper counts half after this
     # Text model for one-sentence summaries written in the reader's language (this is the translation path): a
     # REMOTE_MODELS entry (chat models via /v1/chat/completions) or an EXTRA_MODELS one; empty = the extractive
     # summary, in the original language and marked with it. docs/digests.md names models that write fa/he/ru.

@@ -11,9 +11,11 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from digests.compose import candidates, rank, render_empty, render_issue, summarize
+from digests.calendar import ArxivCalendar, Window, issue_window, previous_slot, render_quiet
+from digests.compose import candidates, matches, render_empty, render_issue, summarize
 from digests.config import DigestSettings
 from digests.pipeline import assign_papers
+from digests.profile import rank_subscription, record_ranking
 from digests.sources import ArxivClient, arxiv_query, fetch_source, source
 from digests.summary import Provenance, Summarizer, summarizer_for
 from storage.db import released
@@ -64,6 +66,7 @@ class DigestService:
         self.hub, self.broadcaster = hub, broadcaster
         self._http = http
         self._arxiv: ArxivClient | None = None
+        self._calendar: ArxivCalendar | None = None  # loaded on first use (DIGEST_CALENDAR=arxiv)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -153,8 +156,13 @@ class DigestService:
     # ---------- issues ----------
     async def compose(self, subscription: Subscription, session: AsyncSession, now: datetime,
                       preview: bool = False) -> tuple[list, str]:
-        found = await candidates(session, subscription, now=now, lookback_days=self.settings.digest_lookback_days)
-        chosen = rank(found, list(subscription.topics or []), subscription.size)
+        window = self.window(subscription, now)
+        found = await candidates(session, subscription, now=now, lookback_days=self.settings.digest_lookback_days,
+                                 since=window.since)
+        # Topics and the chat's profile (votes, reading list) as the subscription's mode says (digests/ranking.py).
+        chosen = await rank_subscription(session, subscription, found, matches=matches,
+                                         embedder=self.ranking_embedder(), now=now,
+                                         half_life_days=self.settings.digest_profile_half_life_days)
         summarizer = self.summarizer() if chosen else None
         async with released(session):  # a summary model may take seconds per paper: no connection held meanwhile
             await asyncio.gather(*(summarize(entry, subscription.language, summarizer) for entry in chosen))
@@ -168,6 +176,8 @@ class DigestService:
                                         provenance=preview)
         if subscription.empty_policy == "silent":
             return [], ""
+        if window.quiet is not None:  # arXiv announced nothing since the last issue: say so, not "nothing matched"
+            return [], render_quiet(l10n, window, subscription.timezone)
         return [], render_empty(l10n, date=date, topics=subscription.topics)
 
     def summarizer(self) -> Summarizer | Provenance:
@@ -175,6 +185,19 @@ class DigestService:
         return summarizer_for(self.hub, self.settings.digest_summary_model,
                               timeout_s=self.settings.digest_summary_timeout_s,
                               max_new_tokens=self.settings.digest_summary_max_tokens)
+
+    def window(self, subscription: Subscription, now: datetime) -> Window:
+        """What an issue built now covers: since the previous issue's window (digests/calendar.py)."""
+        if self._calendar is None and self.settings.digest_calendar == "arxiv":
+            self._calendar = ArxivCalendar.load()
+        return issue_window(self._calendar, now=now, covered_until=subscription.covered_until,
+                            previous_slot=previous_slot(subscription, last_slot(subscription, now)),
+                            lookback_days=self.settings.digest_lookback_days,
+                            catchup_days=self.settings.digest_catchup_days)
+
+    def ranking_embedder(self):
+        """The multilingual grouping embedder, which embeds the chat's profile papers too (None without models)."""
+        return self.hub.grouping_embedder()[0] if self.hub is not None else None
 
     async def preview(self, subscription_id: int, now: datetime | None = None) -> str:
         """What the next issue would say, without storing it (for /digest)."""
@@ -200,6 +223,8 @@ class DigestService:
             try:
                 issue = await add_issue(session, subscription_id=subscription.id, period=period,
                                         papers=[entry.paper.id for entry in chosen], text=text)
+                await record_ranking(session, issue.id, chosen)  # why each paper is where it is (/sources)
+                subscription.covered_until = now  # the next issue starts here (digests/calendar.py)
                 if text:  # a silent empty issue is recorded (so it is not rebuilt) but sends nothing
                     await ensure_deliveries(session, issue.id, [subscription.chat_id])
                 await session.commit()

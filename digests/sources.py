@@ -68,6 +68,14 @@ class ArxivClient:
         return items
 
 
+    async def by_ids(self, arxiv_ids: list[str]) -> list[FetchedItem]:
+        """The papers with these ids (arXiv's `id_list`; unknown ids are simply absent)."""
+        if not arxiv_ids:
+            return []
+        feed = feedparser.parse(await self._get({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)}))
+        return [_entry(entry) for entry in feed.entries if entry.get("title")]
+
+
 def arxiv_query(categories: list[str], keywords: list[str]) -> str:
     parts = []
     if categories:

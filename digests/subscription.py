@@ -5,7 +5,8 @@
 
 Topics are comma-separated (spaces separate them when there is no comma). Options: lang=en|ru|fa|he,
 daily=HH:MM or weekly=DAY@HH:MM (DAY: mon..sun or 1..7), tz=IANA zone (default UTC), size=1..20 (default 5),
-empty=note|silent (what a digest with no new papers does; default note)."""
+empty=note|silent (what a digest with no new papers does; default note), mode=topics|profile|both (ranking by
+the topics, the chat's 👍/👎 and reading list, or both; default both, which is topics while the chat has no profile)."""
 import re
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ class SubscriptionSpec:
     timezone: str = "UTC"
     size: int = 5
     empty_policy: str = "note"
+    mode: str = "both"  # ranking: topics | profile | both (digests/ranking.py)
 
 
 def parse_subscribe(text: str | None, default_language: str = "en") -> SubscriptionSpec:
@@ -84,6 +86,10 @@ def _apply(spec: SubscriptionSpec, key: str, value: str) -> None:
             spec.size = parse_int(value, minimum=1, maximum=MAX_SIZE)
         except UserInputError:
             raise SubscribeError("bad-size", echo(value)) from None
+    elif key == "mode":
+        if value not in ("topics", "profile", "both"):
+            raise SubscribeError("bad-mode", echo(value))
+        spec.mode = value
     elif key == "empty":
         if value not in ("note", "silent"):
             raise SubscribeError("bad-empty", echo(value))

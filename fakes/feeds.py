@@ -66,6 +66,9 @@ class FakeFeeds(LoopbackServer):
             return web.Response(status=self.failures.pop(0), text="unavailable")
         start, count = int(params.get("start", 0)), int(params.get("max_results", 10))
         wanted = [p for p in self.papers if _matches(p, params.get("search_query", ""))]
+        if params.get("id_list"):  # arXiv's lookup by id (comma-separated, versions ignored)
+            ids = {i.split("v")[0] for i in params["id_list"].split(",")}
+            wanted = [p for p in self.papers if p.arxiv_id in ids]
         wanted.sort(key=lambda p: p.published, reverse=True)
         page = wanted[start:start + count]
         entries = "".join(

@@ -40,6 +40,11 @@ TABLE_RULES: dict[str, str] = {
                      "issues other chats received",
     "digest_deliveries": "deliveries to the user's private chat deleted",
     "digest_sources": "no personal data (feeds, channels, the shared /submit source)",
+    "digest_reading_list": "a chat's reading list (arXiv ids, no user id): the user's private chat's deleted with "
+                           "the chat; a group's belongs to the group",
+    "digest_paper_embeddings": "vectors of papers' title + abstract (no user id); deleted with their paper",
+    "digest_rankings": "why each paper of an issue ranked where it did (topics, liked paper titles); deleted with "
+                       "the issue",
     "inbox_updates": "updates sent by the user (raw Telegram JSON): deleted once processed",
     "inbox_cursors": "no personal data (polling offsets)",
     "inbox_calls": "the bot's answers to the user's updates and to their private chat: deleted (the /forget update's "

@@ -51,7 +51,7 @@ class SubscriptionService:
         subscription = await add_subscription(
             self.session, chat_id=chat_id, topics=spec.topics, language=spec.language, schedule=spec.schedule,
             time=spec.time, weekday=spec.weekday, timezone=spec.timezone, size=spec.size,
-            empty_policy=spec.empty_policy, created_by=created_by)
+            empty_policy=spec.empty_policy, mode=spec.mode, created_by=created_by)
         self._resync_after_commit()
         return subscription
 

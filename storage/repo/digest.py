@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,11 +106,13 @@ async def sent_paper_ids(session: AsyncSession, subscription_id: int) -> set[int
 
 async def paper_posts(session: AsyncSession, since: datetime, until: datetime
                       ) -> list[tuple[Paper, DigestItem, DigestSource]]:
-    """(paper, item, source) for every item published in [since, until] that belongs to a paper."""
+    """(paper, item, source) for every item published or stored in [since, until] that belongs to a paper (an arXiv
+    entry is dated by its submission, which can be days before it is announced and fetched)."""
     rows = (await session.execute(
         select(Paper, DigestItem, DigestSource).join(DigestItem, DigestItem.paper_id == Paper.id)
         .join(DigestSource, DigestSource.id == DigestItem.source_id)
-        .where(DigestItem.published_at >= since, DigestItem.published_at <= until)
+        .where(or_(and_(DigestItem.published_at >= since, DigestItem.published_at <= until),
+                   and_(DigestItem.created_at >= since, DigestItem.created_at <= until)))
         .order_by(Paper.id, DigestItem.published_at))).all()
     return [(paper, item, source) for paper, item, source in rows]
 

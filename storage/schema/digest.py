@@ -82,6 +82,10 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The forum topic the digest goes to (where /subscribe was sent); None: the General topic (migration 0007).
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Ranking: topics | profile | both (the chat's votes and reading list; with no profile `both` is `topics`).
+    mode: Mapped[str] = mapped_column(String(8), default="both", server_default="both")  # migration 0008_profile
+    # The end of the window the latest issue covered (digests/calendar.py); None before the first issue.
+    covered_until: Mapped[datetime | None] = mapped_column()
 
 
 class DigestIssue(Base):
