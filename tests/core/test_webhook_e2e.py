@@ -150,11 +150,11 @@ async def test_wrong_or_missing_secret_is_refused(webhook):
 
 async def test_flood_control_429_is_waited_out_and_the_message_arrives(webhook):
     webhook.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
-    started = time.monotonic()
     calls = await webhook.say("/start", user_id=3003, replies=2)
-    assert [call.status for call in calls] == [429, 200]
-    assert calls[1].at - calls[0].at >= 0.95  # Retry-After honoured, not hammered
-    assert time.monotonic() - started < 5
+    assert [call.status for call in calls] == [429, 200]  # exactly one retry: not hammered, not given up
+    # Retry-After honoured: the retry reached the API no sooner than asked. A lower bound only: a loaded machine
+    # can only lengthen the gap, so it cannot flake (there is no upper bound on how long it took).
+    assert calls[1].at - calls[0].at >= 0.95
     assert webhook.fake.delivered[-1][0] == 3003 and "Hi, Ada" in webhook.fake.delivered[-1][1]
     assert [(entry.command, entry.status) for entry in await webhook.history(3003, expect=1)] == [("start", "ok")]
 
