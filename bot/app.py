@@ -20,7 +20,12 @@ from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.metrics import BotApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares.quota import QuotaMiddleware
-from bot.sending import ReplyTargetMiddleware, ReplyTargetRequestMiddleware, RetryAfterMiddleware
+from bot.sending import (
+    QuietChatActionMiddleware,
+    ReplyTargetMiddleware,
+    ReplyTargetRequestMiddleware,
+    RetryAfterMiddleware,
+)
 from handlers import all_commands, get_routers
 from models.config import ModelSettings
 
@@ -35,7 +40,9 @@ OFFLINE_TOKEN = "123456:offline-console-token-not-a-secret"
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
-        session = AiohttpSession(api=api) if api else AiohttpSession()
+        timeout = settings.bot_api_timeout_s
+        session = AiohttpSession(api=api, timeout=timeout) if api else AiohttpSession(timeout=timeout)
+    session.middleware(QuietChatActionMiddleware())  # a failed "typing…" is no reason to fail or to log a traceback
     session.middleware(RetryAfterMiddleware())
     session.middleware(BotApiMetricsMiddleware())  # inside the retry: every attempt and every 429 is counted
     session.middleware(ReplyTargetRequestMiddleware())  # topic + reply on every send (bot/sending.py)

@@ -27,6 +27,8 @@ class Settings(EnvSettings):
     bot_token: SecretStr | None = None
     bot_username: str | None = None  # filled from getMe at start; set it for the console transport
     telegram_api_base: str | None = None  # e.g. http://127.0.0.1:8081 for a self-hosted Bot API server
+    # Seconds a Bot API request may take before it counts as failed (the update is then run again after a backoff).
+    bot_api_timeout_s: float = Field(60.0, gt=0, le=600)
 
     database_url: str = f"sqlite+aiosqlite:///{Path('data') / 'bot.sqlite3'}"
     # The connection pool of the bot's engine (storage.db.Pool): connections kept open, extra ones opened under
@@ -51,6 +53,9 @@ class Settings(EnvSettings):
     inbox_workers: int = Field(20, ge=1, le=1000)
     inbox_lease_s: float = Field(30.0, ge=1, le=3600)
     inbox_retention_h: float = Field(48.0, ge=1)
+    # Unfinished updates (every replica's together) past which the webhook answers 429 so Telegram slows down and
+    # resends later, instead of accepting work it cannot finish soon; 0: no bound.
+    inbox_max_backlog: int = Field(1000, ge=0)
     shutdown_grace_s: float = Field(20.0, ge=0, le=600)
 
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()

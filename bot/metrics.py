@@ -141,6 +141,8 @@ class Probes:
     accepting: Callable[[], bool] = lambda: True
     timeout_s: float = 2.0
     extra_checks: dict[str, Callable[[], Awaitable[str | None]]] = field(default_factory=dict)
+    # Reported but not failing readiness (a fallback is working): the status says "degraded" while one has a note.
+    notes: dict[str, Callable[[], Awaitable[str | None]]] = field(default_factory=dict)
     _schema_ok_at: float = field(default=0.0, init=False)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -166,6 +168,14 @@ class Probes:
             problem = await check()
             checks[name] = problem or "ok"
             ready = ready and problem is None
+        for name, note in self.notes.items():
+            try:
+                said = await asyncio.wait_for(note(), self.timeout_s)
+            except Exception as error:  # noqa: BLE001 - a probe answers whatever its dependencies do
+                said = f"unknown: {type(error).__name__}"
+            checks[name] = said or "ok"
+            if said:
+                checks.setdefault("degraded", []).append(name)
         return ready, checks
 
     async def _database(self, checks: dict[str, Any]) -> None:
@@ -223,7 +233,8 @@ class Probes:
 
     async def readyz(self, _request: web.Request) -> web.Response:
         ready, checks = await self.readiness()
-        return web.json_response({"status": "ready" if ready else "not ready", "role": self.role, **checks},
+        status = ("degraded" if checks.get("degraded") else "ready") if ready else "not ready"
+        return web.json_response({"status": status, "role": self.role, **checks},
                                  status=200 if ready else 503)
 
     def add_routes(self, app: web.Application, *, healthz: bool = True) -> None:

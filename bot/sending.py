@@ -19,7 +19,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
     SendAnimation,
     SendAudio,
@@ -236,6 +236,20 @@ async def chat_action(bot: Bot, chat_id: int, action: str = "typing") -> AsyncIt
     thread = target.thread_id if target is not None and target.chat_id == chat_id else None
     async with ChatActionSender(bot=bot, chat_id=chat_id, message_thread_id=thread, action=action, interval=4.5):
         yield
+
+
+class QuietChatActionMiddleware(BaseRequestMiddleware):
+    """A chat action ("typing…") that the Bot API fails (5xx, 429, a timeout) is dropped with a debug line: it is a
+    hint, and aiogram's ChatActionSender sends it from a task nobody awaits, where it would end as a traceback."""
+
+    async def __call__(self, make_request, bot, method):
+        if not isinstance(method, SendChatAction):
+            return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except (TelegramServerError, TelegramNetworkError, TelegramRetryAfter) as error:
+            log.debug("chat action dropped: %s", type(error).__name__)
+            return True
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):

@@ -2,7 +2,9 @@
 
 Speaks `POST /bot<token>/<method>` with form or JSON bodies like api.telegram.org, records every call, answers with
 realistic JSON, and can misbehave on purpose: scripted failures (429 with retry_after, 400, 403, 5xx), chats that
-blocked the bot (403), and Telegram's flood limits (messages per second overall, per chat, per group per minute).
+blocked the bot (403), Telegram's flood limits (messages per second overall, per chat, per group per minute), and
+faults for a share of calls (`inject`): 502, 429 with retry_after, or a hang past the client's timeout. A faulted
+call changes nothing (no message is delivered), as when the request never got past Telegram's front end.
 
     python -m fakes.botapi --port 8081      # then TELEGRAM_API_BASE=http://127.0.0.1:8081
 """
@@ -60,12 +62,18 @@ class FakeBotAPI(LoopbackServer):
         self.calls: list[Call] = []
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
         self.random_429_rate = 0.0
+        self.fault: str | None = None  # "502", "429" or "hang" for a share `fault_rate` of calls (see inject)
+        self.fault_rate = 0.0
+        self.fault_retry_after = 1
+        self.hang_s = 30.0
+        self.faulted = 0
         self.blocked_chats: set[int] = set()
         self.delivered: list[tuple[int, str]] = []  # (chat_id, text) of every message actually accepted
         self._message_ids = itertools.count(1)
         self._sent_all: deque[float] = deque()
         self._sent_chat: dict[int | None, deque[float]] = defaultdict(deque)  # None: a send without chat_id
         self._rng = __import__("random").Random(0)
+        self._fault_rng = __import__("random").Random(1)
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self.app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
@@ -75,6 +83,13 @@ class FakeBotAPI(LoopbackServer):
                   times: int = 1) -> None:
         for _ in range(times):
             self.failures[method].append(Failure(status, description or _default_description(status), retry_after))
+
+    def inject(self, fault: str | None, rate: float = 0.0, *, retry_after: int = 1, hang_s: float = 30.0) -> None:
+        """From now on, a share `rate` of calls (every method but getMe) fails with `fault`: "502" (Bad Gateway),
+        "429" (flood control with `retry_after`), or "hang" (no answer for `hang_s`, then 504). None stops it."""
+        if fault not in (None, "502", "429", "hang"):
+            raise ValueError(f"unknown fault {fault!r}")
+        self.fault, self.fault_rate, self.fault_retry_after, self.hang_s = fault, rate, retry_after, hang_s
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -110,7 +125,11 @@ class FakeBotAPI(LoopbackServer):
         self.calls.append(call)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        failure = self._failure_for(method, params)
+        failure = self._injected(method)
+        if failure is not None and failure.status == 504:
+            call.status = 504
+            await asyncio.sleep(self.hang_s)  # the client gives up first; nothing was delivered
+        failure = failure or self._failure_for(method, params)
         if failure is not None:
             call.status = failure.status
             body: dict[str, Any] = {"ok": False, "error_code": failure.status, "description": failure.description}
@@ -121,6 +140,16 @@ class FakeBotAPI(LoopbackServer):
 
     async def _file(self, request: web.Request) -> web.Response:
         return web.Response(body=b"file", content_type="application/octet-stream")
+
+    def _injected(self, method: str) -> Failure | None:
+        if self.fault is None or method == "getMe" or self._fault_rng.random() >= self.fault_rate:
+            return None
+        self.faulted += 1
+        if self.fault == "502":
+            return Failure(502, "Bad Gateway")
+        if self.fault == "429":
+            return Failure(429, f"Too Many Requests: retry after {self.fault_retry_after}", self.fault_retry_after)
+        return Failure(504, "Gateway Timeout")
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> Failure | None:
         if self.failures[method]:

@@ -2,17 +2,114 @@
 
 Transactions are short: an update's session commits before any slow work (`released`), so a connection is checked out
 of the pool only while SQL runs, never while a model, an embedder or an image API works (docs/architecture.md,
-"Transactions")."""
+"Transactions"). `is_transient` tells a database that is briefly away (restarting, unreachable, locked, full) from a
+failure that a retry cannot fix; `Outage` logs such an episode in two lines instead of a traceback per statement."""
+import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+RECYCLE_S = 1800
+# PostgreSQL SQLSTATEs that mean "the server is briefly unavailable or asked to try again": connection exceptions
+# (class 08), shutdown and start-up (57P01-57P03), too many connections, serialization failures and deadlocks.
+TRANSIENT_SQLSTATES = frozenset({"08000", "08001", "08003", "08004", "08006", "08007", "08P01", "57P01", "57P02",
+                                 "57P03", "53300", "40001", "40P01"})
+# SQLite errors that pass once another writer finishes or space is freed (never "no such table" and the like).
+TRANSIENT_SQLITE = ("database is locked", "database is busy", "database or disk is full", "disk i/o error",
+                    "unable to open database file")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error`, or an error it wraps, is a storage failure that a later retry can succeed after: a dropped or
+    refused connection, a server restarting, a pool exhausted under load, SQLite busy or its disk full. A constraint
+    violation, a missing table or bad SQL is not: retrying would fail the same way."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _transient_here(current):
+            return True
+        stack += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
+
+
+def _transient_here(error: BaseException) -> bool:
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, (exc.DisconnectionError, exc.TimeoutError)):  # TimeoutError: the pool had no connection
+        return True
+    if isinstance(error, (ConnectionError, TimeoutError)):  # refused, reset, broken pipe; a connect timeout
+        return True
+    if isinstance(error, sqlite3.OperationalError):
+        return any(text in str(error).lower() for text in TRANSIENT_SQLITE)
+    if getattr(error, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    module = type(error).__module__
+    if module.startswith("asyncpg"):
+        from asyncpg import exceptions as pg
+
+        if isinstance(error, (pg.PostgresConnectionError, pg.CannotConnectNowError, pg.AdminShutdownError,
+                              pg.CrashShutdownError, pg.TooManyConnectionsError)):
+            return True
+        if isinstance(error, pg.InterfaceError):
+            return "closed" in str(error).lower()  # "connection is closed", not "another operation is in progress"
+    return False
+
+
+class Outage:
+    """One line when a dependency starts failing and one when it answers again, with how long it was away and how
+    many failures it caused; nothing in between (a restart of the database used to log a traceback per update)."""
+
+    def __init__(self, logger: logging.Logger, what: str, *, quiet_s: float = 0.0):
+        # quiet_s: an episode ends only after this long without a failure (a share of failing calls is one episode)
+        self.log, self.what, self.quiet_s = logger, what, quiet_s
+        self.since: float | None = None
+        self.last_failure = 0.0
+        self.failures = 0
+        self.reason = ""
+        self.episodes = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, error: BaseException | str) -> bool:
+        """Count a failure; True (and one warning) when it starts an episode."""
+        self.failures += 1
+        self.last_failure = time.monotonic()
+        self.reason = error if isinstance(error, str) else type(error).__name__
+        if self.since is not None:
+            return False
+        self.since = time.monotonic()
+        self.episodes += 1
+        self.log.warning("%s unavailable (%s); retrying with backoff, one line when it is back", self.what,
+                         self.reason)
+        return True
+
+    def ok(self) -> None:
+        if self.since is None or time.monotonic() - self.last_failure < self.quiet_s:
+            return
+        self.log.warning("%s back after %.1f s (%d failures meanwhile)", self.what, time.monotonic() - self.since,
+                         self.failures)
+        self.since, self.failures = None, 0
+
+    def describe(self) -> str | None:
+        """None when fine; else e.g. "unavailable for 12 s (ConnectionRefusedError)" for /readyz."""
+        if self.since is None:
+            return None
+        return f"unavailable for {time.monotonic() - self.since:.0f} s ({self.reason})"
 
 
 @dataclass(frozen=True)
@@ -37,7 +134,9 @@ def create_engine(url: str, *, echo: bool = False, pool: Pool | None = None) -> 
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **sized)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, **_pool_options(pool))
+    # pre_ping: a connection the server closed (a restart) is replaced at checkout instead of failing the first
+    # statement; recycle: no connection outlives a server-side idle timeout or a failover by much.
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_recycle=RECYCLE_S, **_pool_options(pool))
 
 
 def _pool_options(pool: Pool | None) -> dict[str, float]:

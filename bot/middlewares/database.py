@@ -13,12 +13,15 @@ result and its history row come after it and commit with the update's "done" mar
 
 Updates that come from the durable inbox (bot/transports/inbox.py) carry a `finish_update` hook: it marks the update
 done inside the handler's last transaction, so the handler's final writes and "done" commit together or not at
-all."""
+all. They also carry `transient_failure`: a failure it accepts (the database or the Bot API briefly away) is not the
+update's failure: the run is rolled back here and the inbox runs it again later, so the errors router never records
+it and the user gets no apology."""
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +37,17 @@ class DatabaseMiddleware(BaseMiddleware):
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         finish = data.get("finish_update")
+        transient: Callable[[BaseException], bool] | None = data.get("transient_failure")
+        try:
+            return await self._run(handler, event, data, finish)
+        except Exception as error:
+            if transient is not None and transient(error):
+                return UNHANDLED  # rolled back (the session is closed); the inbox runs the update again
+            raise
+
+    async def _run(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                   event: TelegramObject, data: dict[str, Any],
+                   finish: Callable[[AsyncSession], Awaitable[None]] | None) -> Any:
         # The session connects lazily: an update that touches no table costs no connection. Leaving the block
         # closes it, which rolls back whatever a failed handler left uncommitted.
         async with self.sessionmaker() as session:

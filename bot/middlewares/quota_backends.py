@@ -6,10 +6,12 @@
 * `redis://host:6379/0` (or `rediss://`): one set of windows shared by every replica, so a limit of 5 per minute is
   5 per minute for the deployment, not 5 per replica. Moving windows are atomic in Redis (a Lua script per hit).
 
-If Redis stops answering, the quota falls back to windows in this process (logged once per minute) rather than
-refusing every expensive command or letting them all through: limits are then per replica until Redis is back."""
+If Redis stops answering, the quota falls back to windows in this process (one line when it starts, one when Redis
+is back, a reminder once a minute in between) rather than refusing every expensive command or letting them all
+through: limits are then per replica until Redis is back. `/readyz` says so (`state`): degraded, not unready."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ class LimitsQuota:
         self.shared = not storage.startswith("memory://")
         self._storage: Storage | None = None
         self._warned_at = 0.0
+        self.fallback_since: float | None = None  # monotonic time the shared storage stopped answering
 
     def _limiters(self) -> tuple[MovingWindowRateLimiter, MovingWindowRateLimiter]:
         # Built on first use: limits' memory storage starts its expiry task on the running event loop.
@@ -65,15 +68,41 @@ class LimitsQuota:
         and returns (seconds until it has room, the scope that refused)."""
         shared, local = self._limiters()
         try:
-            return await self._acquire(shared, checks)
+            result = await self._acquire(shared, checks)
         except Exception as error:
             if not self.shared:
                 raise
+            if self.fallback_since is None:
+                self.fallback_since = time.monotonic()
             if time.monotonic() - self._warned_at > 60:
                 self._warned_at = time.monotonic()
                 log.warning("quota storage unavailable (%s); counting in this process until it is back",
                             type(error).__name__)
             return await self._acquire(local, checks)
+        self._back()
+        return result
+
+    def _back(self) -> None:
+        if self.fallback_since is not None:
+            log.warning("quota storage back after %.1f s; windows shared again", time.monotonic() - self.fallback_since)
+            self.fallback_since, self._warned_at = None, 0.0
+
+    async def state(self) -> str | None:
+        """None while the shared storage answers (or there is none); else what the fallback is, for /readyz."""
+        if not self.shared:
+            return None
+        self._limiters()
+        assert self._storage is not None
+        try:
+            answered = await asyncio.wait_for(self._storage.check(), 1.0)
+        except Exception:  # noqa: BLE001 - a probe: any failure means "not answering"
+            answered = False
+        if answered:
+            self._back()
+            return None
+        if self.fallback_since is None:
+            self.fallback_since = time.monotonic()
+        return "fallback: counting in this process (the shared quota storage does not answer)"
 
     async def _acquire(self, limiter: MovingWindowRateLimiter, checks: list[Check]) -> tuple[float, str | None]:
         for check in checks:

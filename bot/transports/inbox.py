@@ -15,6 +15,10 @@ done in the same transaction as the handler's writes, so an acknowledged update 
   them whole.
 * Long-running work an update spawned (`bot.background.BackgroundTasks`) is journaled as a job; jobs cut by a
   shutdown or a crash are reported to their users at the next start.
+* A transient failure (the database restarting or unreachable, the Bot API answering 5xx, 429 or timing out) is never
+  an update's final failure: the run is rolled back, no apology is sent, and the same process runs it again after a
+  backoff with jitter (at least Telegram's retry_after) once its lease is confirmed; each outage is logged in two
+  lines (`storage.db.Outage`). Only an error a retry cannot fix is recorded as the update's failure.
 """
 from __future__ import annotations
 
@@ -22,18 +26,24 @@ import asyncio
 import contextvars
 import logging
 import os
+import random
 import secrets
 import socket
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import Update
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.transports import calls
+from storage.db import Outage, is_transient
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
 from storage.schema.inbox import DONE, FAILED, INTERRUPTED
@@ -42,6 +52,35 @@ log = logging.getLogger("bot.inbox")
 T = TypeVar("T")
 # An update that was claimed this many times and never finished (it keeps killing its process, say) is given up.
 MAX_ATTEMPTS = 5
+# Runs of one claim that a transient failure may cost before the update goes back to the inbox (and counts as an
+# attempt when it is claimed again); the backoff between them doubles from RETRY_BASE_S up to RETRY_MAX_S (short:
+# an update waits at most that long after its dependency is back; a failed attempt costs one refused connection).
+TRANSIENT_RETRIES = 8
+RETRY_BASE_S, RETRY_MAX_S = 0.5, 5.0
+RETRIES = Counter("paperbot_inbox_retries", "Update runs rolled back by a transient failure and run again",
+                  ["reason"], registry=metrics.REGISTRY)
+OUTAGES = Counter("paperbot_dependency_failures", "Failed attempts to reach a dependency (database, Bot API)",
+                  ["dependency"], registry=metrics.REGISTRY)
+
+
+def transient_kind(error: BaseException) -> tuple[str, float] | None:
+    """("database" | "bot_api", seconds to wait at least) when `error` is one a later run can get past, else None.
+    A Bot API timeout counts: the call journal forgot the call that failed, so the run sends it again."""
+    if isinstance(error, TelegramRetryAfter):
+        return "bot_api", float(error.retry_after)
+    if isinstance(error, (TelegramServerError, TelegramNetworkError)):
+        return "bot_api", 0.0
+    if is_transient(error):
+        return "database", 0.0
+    return None
+
+
+def backoff_s(retry: int, at_least: float = 0.0) -> float:
+    """Exponential backoff with "equal jitter" (a uniform draw over the upper half of the step), so the updates a
+    fault hit at the same moment do not come back at the same moment; never less than `at_least` (retry_after)."""
+    step = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(0, retry - 1))
+    wait = random.uniform(step / 2, step)
+    return max(wait, at_least + random.uniform(0.0, 0.5)) if at_least else wait
 
 
 def new_owner_id() -> str:
@@ -72,6 +111,7 @@ class UpdateInfo:
         return cls(update.update_id, chat.id if chat else None, user.id if user else None, command)
 
 
+BACKLOG_TTL_S = 0.5
 current_update: contextvars.ContextVar[UpdateInfo | None] = contextvars.ContextVar("inbox_update", default=None)
 
 
@@ -147,7 +187,7 @@ async def _shielded(awaitable: Coroutine[Any, Any, None]) -> None:
 class Inbox:
     def __init__(self, bot: Bot, dp: Dispatcher, sessionmaker: async_sessionmaker[AsyncSession], *,
                  workers: int = 20, lease_s: float = 30.0, retention_h: float = 48.0, poll_s: float = 1.0,
-                 single_process: bool | None = None, owner: str | None = None):
+                 single_process: bool | None = None, owner: str | None = None, max_backlog: int = 0):
         self.bot, self.dp, self.sessionmaker = bot, dp, sessionmaker
         self.workers, self.lease_s, self.retention = max(1, workers), lease_s, timedelta(hours=retention_h)
         self.poll_s = poll_s
@@ -165,12 +205,22 @@ class Inbox:
         self.processed = 0  # updates finished by this process (done or failed)
         self.calls: calls.CallJournal | None = None
         self._calls_middleware: calls.CallJournalMiddleware | None = None
+        # One warning when a dependency starts failing, one when it is back (storage.db.Outage); the Bot API's
+        # episode ends only after a quiet spell, so a share of failing calls is one episode, not a line per call.
+        self.database = Outage(log, "database", quiet_s=2.0)
+        self.bot_api = Outage(log, "Bot API", quiet_s=5.0)
+        # Unfinished updates (every replica's) above which the webhook refuses new ones (INBOX_MAX_BACKLOG; 0: no
+        # bound), read from the database at most every BACKLOG_TTL_S and counted up locally in between.
+        self.max_backlog = max(0, max_backlog)
+        self._backlog: tuple[float, int] = (-1e9, 0)
+        self._backlog_lock = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, bot: Bot, dp: Dispatcher, settings: Any) -> Inbox:
         return cls(bot, dp, dp["sessionmaker"], workers=getattr(settings, "inbox_workers", 20),
                    lease_s=getattr(settings, "inbox_lease_s", 30.0),
-                   retention_h=getattr(settings, "inbox_retention_h", 48.0))
+                   retention_h=getattr(settings, "inbox_retention_h", 48.0),
+                   max_backlog=getattr(settings, "inbox_max_backlog", 0))
 
     # --- intake ---
     async def store(self, payloads: list[tuple[int, dict[str, Any]]]) -> list[int]:
@@ -178,8 +228,24 @@ class Inbox:
         async with self.sessionmaker() as session, session.begin():
             new = await repo.store_updates(session, payloads)
         if new:
+            at, count = self._backlog
+            self._backlog = (at, count + len(new))
             self._wake.set()
         return new
+
+    async def backlog(self) -> int:
+        """Unfinished updates in the inbox (all replicas'), at most BACKLOG_TTL_S old."""
+        if time.monotonic() - self._backlog[0] > BACKLOG_TTL_S:
+            async with self._backlog_lock:  # one count for a burst of POSTs, not one each
+                if time.monotonic() - self._backlog[0] > BACKLOG_TTL_S:
+                    async with self.sessionmaker() as session:
+                        self._backlog = (time.monotonic(), await repo.count_unfinished(session))
+        return self._backlog[1]
+
+    async def overloaded(self) -> bool:
+        """Whether the backlog passed INBOX_MAX_BACKLOG: the webhook then refuses (Telegram slows down and resends)
+        rather than accepting updates it cannot finish soon."""
+        return self.max_backlog > 0 and await self.backlog() >= self.max_backlog
 
     def wake(self) -> None:
         self._wake.set()
@@ -275,8 +341,9 @@ class Inbox:
                     async with self.sessionmaker() as session, session.begin():
                         claimed = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s,
                                                    running=list(self._running))
-                except Exception:
-                    log.exception("inbox: claim failed")
+                    self.database.ok()
+                except Exception as error:  # noqa: BLE001 - one line per outage, a traceback if not transient
+                    self._storage_failed(error, "claim")
             if self._stopping:
                 break  # claimed just now: stop() gives them back
             for row in claimed:
@@ -309,7 +376,25 @@ class Inbox:
             log.error("update %s: stored payload is not an Update (%s)", row.update_id, type(error).__name__)
             await self._finish_outside(row.update_id, FAILED, "invalid payload")
             return
+        retries = 0
+        while True:
+            transient = await self._run(row, update, replay=row.attempts > 1 or retries > 0)
+            if transient is None:
+                break
+            kind, at_least = transient
+            retries += 1
+            RETRIES.labels(reason=kind).inc()
+            if retries > TRANSIENT_RETRIES:
+                await self._give_back(row.update_id, kind)
+                return
+            if not await self._wait_to_retry(row.update_id, retries, at_least):
+                return  # another process holds it now: its run is the one that counts
+        self.processed += 1
+
+    async def _run(self, row: repo.Claimed, update: Update, *, replay: bool) -> tuple[str, float] | None:
+        """One run of the update through the dispatcher; (kind, wait) when a transient failure rolled it back."""
         finished = False
+        transient: tuple[str, float] | None = None
 
         async def finish(session: AsyncSession) -> None:
             # Called by DatabaseMiddleware inside the handler's transaction, right before its commit.
@@ -318,23 +403,81 @@ class Inbox:
                 raise repo.NotClaimed(row.update_id)
             finished = True
 
+        def on_transient(error: BaseException) -> bool:
+            # Called by DatabaseMiddleware when the handler (or its commit) failed: True takes the failure off the
+            # errors router (no failure recorded, no apology); the run was rolled back and is repeated here.
+            nonlocal transient, finished
+            transient = transient_kind(error)
+            if transient is None:
+                return False
+            finished = False  # a commit that failed after "done" was written did not count
+            outage = self.database if transient[0] == "database" else self.bot_api
+            OUTAGES.labels(dependency=transient[0]).inc()
+            outage.failed(error)
+            return True
+
         token = current_update.set(UpdateInfo.of(update))
         # A second claim: the first run may have sent messages before it died; the journal answers for them.
-        calls_token = calls.current_calls.set(calls.CallContext(row.update_id, replay=row.attempts > 1))
+        calls_token = calls.current_calls.set(calls.CallContext(row.update_id, replay=replay))
         try:
-            await self.dp.feed_update(self.bot, update, finish_update=finish)
+            await self.dp.feed_update(self.bot, update, finish_update=finish, transient_failure=on_transient)
         except asyncio.CancelledError:
             raise  # stop() gives the row back
-        except Exception:
-            log.exception("update %s failed outside the handlers", row.update_id)
+        except Exception as error:
+            if not on_transient(error):
+                log.exception("update %s failed outside the handlers", row.update_id)
         finally:
             calls.current_calls.reset(calls_token)
             current_update.reset(token)
-        if not finished:
+        if transient is not None:
+            return transient
+        self.bot_api.ok()
+        if finished:
+            self.database.ok()
+        else:
             # The handler failed (its transaction was rolled back, the errors router recorded the failure in a
             # transaction of its own): done with it, not retried forever.
             await self._finish_outside(row.update_id, FAILED, None)
-        self.processed += 1
+        return None
+
+    async def _wait_to_retry(self, update_id: int, retries: int, at_least: float) -> bool:
+        """Back off, then confirm the claim (renewing its lease) before the next run: False when another process
+        took the update over meanwhile. While the database does not answer, keep backing off."""
+        while not self._stopping:
+            await asyncio.sleep(backoff_s(retries, at_least))
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    ours = await repo.renew(session, self.owner, [update_id], self.lease_s)
+            except Exception as error:
+                if not is_transient(error):
+                    log.exception("update %s: could not renew its claim", update_id)
+                    return False
+                OUTAGES.labels(dependency="database").inc()
+                self.database.failed(error)
+                retries, at_least = min(retries + 1, 10), 0.0
+                continue
+            self.database.ok()
+            if not ours:
+                log.info("update %s was taken over by another process while it waited to be retried", update_id)
+            return bool(ours)
+        return False  # stopping: stop() gives the claim back
+
+    async def _give_back(self, update_id: int, kind: str) -> None:
+        """Too many transient failures in one claim: back to the inbox (pending), claimed again later."""
+        log.warning("update %s: %s still failing after %d runs; given back to the inbox", update_id, kind,
+                    TRANSIENT_RETRIES + 1)
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await repo.release(session, self.owner, [update_id])
+        except Exception as error:  # noqa: BLE001 - its lease runs out and anyone claims it again
+            self._storage_failed(error, f"give back update {update_id}")
+
+    def _storage_failed(self, error: BaseException, what: str) -> None:
+        if is_transient(error):
+            OUTAGES.labels(dependency="database").inc()
+            self.database.failed(error)
+        else:
+            log.exception("inbox: %s failed", what)
 
     async def _finish_outside(self, update_id: int, status: str, error: str | None) -> None:
         async def write() -> None:
@@ -344,8 +487,8 @@ class Inbox:
             await _shielded(write())
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("update %s: could not mark it %s", update_id, status)
+        except Exception as error:  # noqa: BLE001 - one line per outage, a traceback if not transient
+            self._storage_failed(error, f"mark update {update_id} {status}")
 
     # --- upkeep ---
     async def _maintenance_loop(self) -> None:
@@ -353,9 +496,12 @@ class Inbox:
         beat = max(0.2, self.lease_s / 3)
         last_prune = 0.0
         loop = asyncio.get_running_loop()
+        failed_beat = False
         while not self._stopping:
             try:
-                await asyncio.wait_for(self._stop.wait(), timeout=beat)
+                # After a failed heartbeat, try again within a second: leases must be renewed as soon as the
+                # database is back, before another process sees them run out.
+                await asyncio.wait_for(self._stop.wait(), timeout=min(beat, 1.0) if failed_beat else beat)
                 return
             except TimeoutError:
                 pass
@@ -378,8 +524,11 @@ class Inbox:
                 if any(pruned):
                     log.info("inbox: pruned %d finished updates and %d jobs older than %s", *pruned,
                              self.retention)
-            except Exception:
-                log.exception("inbox: maintenance failed")
+                self.database.ok()
+                failed_beat = False
+            except Exception as error:  # noqa: BLE001 - one line per outage, a traceback if not transient
+                self._storage_failed(error, "maintenance")
+                failed_beat = True
 
     async def prune(self) -> tuple[int, int]:
         if self.calls is not None:

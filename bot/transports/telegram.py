@@ -21,10 +21,11 @@ from pydantic import ValidationError
 
 from bot.app import register_commands
 from bot.config import Settings
-from bot.metrics import probes_for
+from bot.metrics import Probes, probes_for
 from bot.parsing import clean_payload, payload_ints_fit
 from bot.shutdown import Shutdown
 from bot.transports.inbox import Inbox
+from storage.db import is_transient
 from storage.repo import inbox as repo
 
 log = logging.getLogger(__name__)
@@ -154,10 +155,21 @@ class WebhookHandler:
         except BadUpdate as error:
             return self._reject(400, str(error), error.update_id)
         try:
+            if await self.inbox.overloaded():
+                # Past INBOX_MAX_BACKLOG: Telegram keeps the update and resends it later, slower and slower.
+                return web.json_response({"ok": False, "description": "busy, resend later"}, status=429,
+                                         headers={"Retry-After": "2"})
             new = await self.inbox.store([(update_id, body)])
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                # The database is restarting or unreachable (or SQLite's disk is full): nothing was stored, so
+                # nothing is acknowledged; Telegram resends. One log line per outage, not one per POST.
+                self.inbox.database.failed(error)
+                return web.json_response({"ok": False, "description": "storage unavailable, resend later"},
+                                         status=503, headers={"Retry-After": "5"})
             log.exception("update %s could not be stored; answering 500 so Telegram retries", update_id)
             return web.json_response({"ok": False, "description": "could not store the update"}, status=500)
+        self.inbox.database.ok()
         if not new:
             log.info("update %s is a duplicate: acknowledged, not processed again", update_id)
         return web.json_response({})
@@ -167,6 +179,29 @@ class WebhookHandler:
         # Logged without the body: it is user content, and a forged one may be large.
         log.warning("webhook body rejected (%s): %s", update_id if update_id is not None else "no update_id", why)
         return web.json_response({"ok": False, "description": why[:200]}, status=status)
+
+
+def add_fault_checks(probes: Probes, dp: Dispatcher, inbox: Inbox) -> None:
+    """/readyz reflects each fault: the inbox's writes failing (not ready: the webhook answers 503 meanwhile); the
+    Bot API failing, the quota storage fallen back, the backlog past its bound (degraded: the process copes)."""
+    from bot.middlewares.quota import QuotaMiddleware
+
+    async def storage() -> str | None:
+        return inbox.database.describe()
+
+    async def bot_api() -> str | None:
+        return inbox.bot_api.describe()
+
+    async def backlog() -> str | None:
+        if inbox.max_backlog and await inbox.backlog() >= inbox.max_backlog:
+            return f"backlog past INBOX_MAX_BACKLOG ({inbox.max_backlog}): refusing new updates"
+        return None
+
+    probes.extra_checks["inbox_storage"] = storage
+    probes.notes.update(bot_api=bot_api, inbox_backlog=backlog)
+    quota = next((m for m in dp.message.middleware if isinstance(m, QuotaMiddleware)), None)
+    if quota is not None:
+        probes.notes["quota"] = quota.backend.state
 
 
 def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox | None = None) -> web.Application:
@@ -184,7 +219,9 @@ def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox
 
     app.router.add_get("/healthz", healthz)
     # /metrics and /readyz (database, schema at head, scheduler lock) on the webhook's own port (bot/metrics.py).
-    probes_for(dp, accepting=lambda: inbox.accepting).add_routes(app, healthz=False)
+    probes = probes_for(dp, accepting=lambda: inbox.accepting)
+    add_fault_checks(probes, dp, inbox)
+    probes.add_routes(app, healthz=False)
 
     async def on_startup(_app: web.Application) -> None:
         await prepare(bot, dp, settings)
