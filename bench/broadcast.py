@@ -27,7 +27,7 @@ from pathlib import Path
 # The project root is importable from anywhere through the editable install (scripts/setup.sh).
 from bot.app import create_bot
 from bot.config import AppSettings
-from bot.render import split_message
+from chatkit.render import split_message
 from digests.broadcast import Broadcaster, BroadcastReport
 from fakes.botapi import FakeBotAPI, FloodLimits
 from storage.db import create_engine, create_sessionmaker

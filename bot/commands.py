@@ -14,9 +14,9 @@ from aiogram.types import (
     Message,
 )
 
-PRIVATE = frozenset({"private"})
-GROUPS = frozenset({"group", "supergroup"})
-EVERYWHERE = PRIVATE | GROUPS
+from chatkit.chats import GROUP_TYPES, PRIVATE_TYPES
+
+EVERYWHERE = PRIVATE_TYPES | GROUP_TYPES
 
 
 class Permission(StrEnum):
@@ -113,10 +113,10 @@ def command_menus(specs: list[CommandSpec], languages: Iterable[str | None], des
 
     everyone = {Permission.ANYONE}
     menus: list[tuple[BotCommandScopeUnion, Callable[[str], list[BotCommand]]]] = [
-        (BotCommandScopeAllPrivateChats(), listed(PRIVATE, everyone)),
-        (BotCommandScopeAllGroupChats(), listed(GROUPS, everyone)),
-        (BotCommandScopeAllChatAdministrators(), listed(GROUPS, everyone | {Permission.CHAT_ADMIN})),
+        (BotCommandScopeAllPrivateChats(), listed(PRIVATE_TYPES, everyone)),
+        (BotCommandScopeAllGroupChats(), listed(GROUP_TYPES, everyone)),
+        (BotCommandScopeAllChatAdministrators(), listed(GROUP_TYPES, everyone | {Permission.CHAT_ADMIN})),
     ]
-    menus += [(BotCommandScopeChat(chat_id=admin_id), listed(PRIVATE, set(Permission)))
+    menus += [(BotCommandScopeChat(chat_id=admin_id), listed(PRIVATE_TYPES, set(Permission)))
               for admin_id in sorted(bot_admin_ids)]
     return [(scope, lang, build(lang or default_language)) for scope, build in menus for lang in languages]

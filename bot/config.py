@@ -123,7 +123,7 @@ class Settings(EnvSettings):
     @field_validator("webhook_url", "telegram_api_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        from bot.parsing import check_url
+        from chatkit.parsing import check_url
 
         return check_url(value) if value else None  # the error names the problem, never the value
 
@@ -169,7 +169,7 @@ class AppSettings:
                      models=ModelSettings.load(env_file, **parts["models"]),
                      digests=DigestSettings.load(env_file, **parts["digests"]),
                      imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
-        from bot.parsing import check_url_settings
+        from chatkit.parsing import check_url_settings
 
         try:
             check_url_settings(loaded.sections())  # every URL setting of every section: one line, never the value

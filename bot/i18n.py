@@ -9,7 +9,7 @@ from pathlib import Path
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import ast
 
-from bot.render import FSI, PDI, escape
+from chatkit.render import FSI, PDI, escape
 
 LOCALES = Path(__file__).with_name("locales")
 LANGUAGES = ("en", "ru", "fa", "he")

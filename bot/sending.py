@@ -48,10 +48,10 @@ from aiogram.types import (
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot.jobs import current_job
-from bot.render import split_message
+from chatkit.chats import GROUP_TYPES
+from chatkit.render import split_message
 
 log = logging.getLogger(__name__)
-GROUP_TYPES = frozenset({"group", "supergroup"})
 # Sends that accept both a topic and a reply; a chat action accepts a topic only.
 _REPLYING_SENDS = (SendMessage, SendPhoto, SendDocument, SendMediaGroup, SendAnimation, SendAudio, SendVideo,
                    SendVoice, SendSticker, SendPoll)

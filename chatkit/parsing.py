@@ -6,7 +6,7 @@ ASCII digits only (`str.isdigit()` also accepts `²` and `٣`, which `int()` ref
 is capped before any conversion (a 5000-digit "number" is refused without being converted), every value is
 range-checked, and identifiers fit PostgreSQL's BIGINT.
 
-Pure functions, no aiogram and no database: `handlers/`, `digests/` and `bot/` all use them."""
+Pure functions, no aiogram and no database: every layer above the kit uses them."""
 from __future__ import annotations
 
 import re
@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from services.errors import UserInputError
-from storage.schema.base import storable
+from chatkit.errors import UserInputError
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 MAX_NUMBER_CHARS = 19  # len(str(INT64_MAX)): nothing longer can be in range
@@ -26,6 +25,7 @@ MAX_TIMEZONE_CHARS = 64  # the longest IANA name is 32 characters
 MAX_ECHO_CHARS = 40  # how much of a bad input an error message repeats
 _DIGITS = re.compile(r"-?[0-9]{1,19}")
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -143,9 +143,14 @@ def parse_callback(data: str | None, prefix: str, *kinds: str) -> tuple[Any, ...
 
 # ---------------------------------------------------------------- storable text
 def clean_text(text: str) -> str:
-    """Text every database takes (`storage.schema.base.storable`, the storage boundary's own rule): NUL dropped,
-    lone surrogates replaced by U+FFFD."""
-    return storable(text)
+    """Text every database takes (also the storage boundary's rule, `storage.schema.base`): NUL dropped
+    (PostgreSQL refuses it in text, SQLite takes it, so the two backends would disagree), lone surrogates (JSON can
+    carry them, UTF-8 cannot) replaced by U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii() and _SURROGATES.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def clean_payload(value: Any) -> Any:

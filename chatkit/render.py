@@ -58,7 +58,7 @@ def split_message(markup: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     reopened = 0  # how many leading parts are reopened tags (a cut there makes no progress)
     best: tuple[int, list[tuple[str, str]]] | None = None  # a cut just after a newline, and the tags open there
 
-    def closers(tags) -> str:
+    def closers(tags: list[tuple[str, str]]) -> str:
         return "".join(f"</{name}>" for name, _ in reversed(tags))
 
     for raw, name, closing in pieces:

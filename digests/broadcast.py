@@ -27,7 +27,7 @@ Delivery states; every transition is its own short transaction:
 A claim (`storage.repo.digest.claim_delivery`, like every statement of this state machine) is
 `UPDATE … SET state='sending' WHERE id=:id AND state='pending'` committed right before the HTTP request for one part;
 only the broadcaster whose update changed the row sends, so two broadcasters (two processes) never send the same
-part. A digest over 4096 UTF-16 units is split with bot.render.split_message (tags closed and
+part. A digest over 4096 UTF-16 units is split with chatkit.render.split_message (tags closed and
 reopened at the cut, so every part is valid HTML on its own); each part is claimed and recorded on its own, so a
 resumed broadcast sends only the parts whose ids are not yet in message_ids. Parts go out with parse mode HTML and
 link previews off. Pending rows of chats marked inactive are set `blocked` without a call.
@@ -80,7 +80,8 @@ from aiogram.types import LinkPreviewOptions, Message
 from aiohttp import ClientConnectorError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.render import split_message
+from chatkit.chats import GROUP_TYPES
+from chatkit.render import split_message
 from digests.buttons import digest_keyboard
 from digests.config import DigestSettings
 from storage.repo import digest as repo
@@ -89,7 +90,6 @@ from storage.repo.groups import IssueMeta, issue_meta
 
 log = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
 # Added to every computed "due" time: Telegram's windows are not ours to the millisecond.
 _MARGIN_S = 0.02
 _ERROR_LIMIT = 1000

@@ -4,13 +4,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.parsing import Count, RowId, Vote
+from chatkit.parsing import Count, RowId, Vote
 
 MAX_PAPERS_WITH_BUTTONS = 10  # 20 vote buttons + unsubscribe stay well under Telegram's 100
 
 
 class DigestVoteButton(CallbackData, prefix="dv"):
-    # Bounded (bot/parsing.py): a forged button with a number BIGINT cannot hold does not unpack.
+    # Bounded (chatkit/parsing.py): a forged button with a number BIGINT cannot hold does not unpack.
     issue_id: RowId
     paper: Count  # 1-based position of the paper in the issue
     value: Vote  # +1 or -1

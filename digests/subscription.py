@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 # The shared total parsers (pure functions: ASCII digits, length caps, the list of known zones).
-from bot.parsing import UserInputError, echo, parse_int, parse_time, parse_timezone, parse_weekday
+from chatkit.errors import UserInputError
+from chatkit.parsing import echo, parse_int, parse_time, parse_timezone, parse_weekday
 
 LANGUAGES = ("en", "ru", "fa", "he")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

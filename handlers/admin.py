@@ -9,8 +9,8 @@ from bot.config import Settings
 from bot.filters import IsBotAdmin
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
-from bot.render import escape
 from bot.sending import answer_long
+from chatkit.render import escape
 from storage.repo.core import bot_stats
 
 commands = [CommandSpec("stats", "cmd-stats", admin_only=True)]

@@ -10,8 +10,8 @@ from bot.commands import EVERYWHERE, CommandSpec, Permission, command_input
 from bot.config import Settings
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
-from bot.render import escape, isolate
 from bot.sending import answer_long
+from chatkit.render import escape, isolate
 from digests.service import DigestService
 from digests.subscription import describe
 from handlers.failures import feature_router

@@ -18,10 +18,11 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Up
 from bot.history import HistoryRecorder
 from bot.i18n import Translator
 from bot.middlewares.quota import command_of
+from chatkit.errors import UserInputError
 from handlers.model_errors import model_error_text
 from models.errors import ModelError
 from models.imagegen.errors import ImageGenError, NoKey
-from services.errors import UserInputError, history_status
+from services.errors import history_status
 
 
 class _OwnErrors(BaseMiddleware):

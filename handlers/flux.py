@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import CommandSpec
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
-from bot.parsing import RowId, Vote
-from bot.render import cut_caption, escape
 from bot.sending import chat_action, send_long
+from chatkit.parsing import RowId, Vote
+from chatkit.render import cut_caption, escape
 from handlers.failures import feature_router
 from models.imagegen.providers import Providers
 from services.flux import MAX_PROMPT, FluxService, SuiteOutcome, check_prompt, check_suite

@@ -8,6 +8,7 @@ from bot.commands import CommandSpec, Permission, parse_command
 from bot.filters import CommandRefused
 from bot.history import HistoryRecorder
 from bot.i18n import Translator
+from chatkit.chats import GROUP_TYPES
 
 commands: list[CommandSpec] = []
 
@@ -46,5 +47,5 @@ async def mentioned(message: Message, l10n: Translator) -> None:
 def create_router() -> Router:
     router = Router(name="guard")
     router.message.register(refuse, CommandRefused())
-    router.message.register(mentioned, F.chat.type.in_({"group", "supergroup"}), MentionsBot())
+    router.message.register(mentioned, F.chat.type.in_(GROUP_TYPES), MentionsBot())
     return router

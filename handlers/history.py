@@ -19,9 +19,10 @@ from bot.commands import CommandSpec
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
 from bot.middlewares.context import ContextMiddleware
-from bot.parsing import Count, TelegramId, UserInputError, parse_int
-from bot.render import escape, isolate
 from bot.sending import Replier, ReplyTarget, edit_or_send
+from chatkit.errors import UserInputError
+from chatkit.parsing import Count, TelegramId, parse_int
+from chatkit.render import escape, isolate
 from services.privacy import export_user, forget_user
 from services.subscriptions import Resync
 from storage.repo.privacy import count_history, history_rows

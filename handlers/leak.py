@@ -15,9 +15,9 @@ from bot.config import Settings
 from bot.history import HistoryRecorder, Progress
 from bot.i18n import Html, Translator
 from bot.jobs import JobRegistry
-from bot.parsing import RowId
-from bot.render import bar, escape, isolate
 from bot.sending import chat_action, send_long
+from chatkit.parsing import RowId
+from chatkit.render import bar, escape, isolate
 from handlers.failures import feature_router
 from handlers.model_errors import model_error_text
 from models.errors import ModelError

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.history import HistoryRecorder
 from bot.i18n import Html, Translator
 from bot.jobs import JobRegistry
-from bot.render import escape, isolate
 from bot.sending import chat_action, send_long
+from chatkit.render import escape, isolate
 from handlers.failures import feature_router
 from handlers.model_errors import model_error_text
 from models.errors import ModelError

@@ -7,10 +7,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.parsing import parse_id
+from chatkit.errors import UserInputError
+from chatkit.parsing import parse_id
 from digests.identity import arxiv_ids, paper_key
 from digests.sources import ingest_post
-from services.errors import UserInputError
 from storage.db import released
 from storage.repo.digest import all_sources, chat_subscriptions
 from storage.schema.digest import DigestSource

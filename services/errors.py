@@ -1,32 +1,13 @@
-"""Typed failures the feature routers turn into localized replies, and the one rule for their history status."""
-from typing import Any, Literal
+"""The one rule for a failed command's history status (the user's side or ours)."""
+from typing import Literal
 
-from models.errors import BadRequest, EngineBusy, ModelError, RequestTooLarge, UnknownModel
+from chatkit.errors import UserInputError
+from models.errors import BadRequest, EngineBusy, RequestTooLarge, UnknownModel
 from models.imagegen.errors import ImageGenError, NoKey
 
-__all__ = ["ModelError", "Status", "UserInputError", "history_status"]
+__all__ = ["Status", "history_status"]
 
 Status = Literal["ok", "error", "rejected"]
-
-
-class UserInputError(Exception):
-    """The user asked for something we will not do: bad arguments, a limit reached, a stale button. One class for
-    the services and the shared parsers (bot/parsing.py), defined here because services may not import bot/.
-
-    `key` is the Fluent message id of the reply and `params` its arguments; `then`, another message id, adds a line
-    (the usage example after a syntax error); `reason` is what the history row records (`{"reason": reason}`);
-    `alert` shows a button's reply as an alert rather than a toast. The feature routers (handlers/failures.py)
-    answer it."""
-
-    def __init__(self, key: str, reason: str = "bad input", *, then: str | None = None, alert: bool = False,
-                 **params: str | int) -> None:
-        super().__init__(f"{reason} ({key})")
-        self.key, self.reason, self.then, self.alert = key, reason, then, alert
-        self.params: dict[str, str | int] = params
-
-    def localize(self, l10n: Any) -> str:
-        """The message in the translator's language (a `bot.i18n.Translator`)."""
-        return str(l10n(self.key, **self.params)) + (("\n" + str(l10n(self.then))) if self.then else "")
 
 
 def history_status(error: Exception) -> Status:

@@ -8,11 +8,11 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatkit.errors import UserInputError
 from models.imagegen.errors import ImageGenError
 from models.imagegen.providers import GeneratedImage, Providers
 from models.imagegen.runner import ItemResult, mean_score, run_item, run_suite
 from models.imagegen.suites import SUITES, SuiteItem, suite_items
-from services.errors import UserInputError
 from storage.db import released
 from storage.repo.flux import add_generation, get_generation, images_today, set_file_ids, suite_stats, vote
 

@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatkit.errors import UserInputError
 from models.hub import ModelHub
 from models.leakage.probes import LeakProbe, load_suite
 from models.leakage.report import table
 from models.leakage.runner import ProbeRun, SuiteResult, run_probe, run_suite
 from models.leakage.userprobe import UserProbeError, UserProbeLimits, parse_user_probe
-from services.errors import UserInputError
 from storage.db import released
 from storage.repo.leak import get_leak_result, save_leak_result
 from storage.schema.leak import LeakResult

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatkit.errors import UserInputError
 from models.engine import LocalTextEngine
 from models.hub import ModelHub
 from models.protocols import TextEngine
 from models.spelling.bench import LLM_SYSTEMS, load_trained
 from models.spelling.llm import llm_spell
 from models.spelling.parse import SpellInputError, parse_word
-from services.errors import UserInputError
 from storage.db import released
 
 Progress = Callable[[int, int], Awaitable[None]]

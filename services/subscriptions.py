@@ -11,9 +11,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.parsing import parse_id
+from chatkit.errors import UserInputError
+from chatkit.parsing import parse_id
 from digests.subscription import SubscribeError, parse_subscribe
-from services.errors import UserInputError
 from storage.repo.digest import add_subscription, chat_subscriptions, deactivate_subscriptions
 from storage.schema.digest import Subscription
 

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from bot.app import register_commands
 from bot.config import Settings
 from bot.metrics import Probes, probes_for
-from bot.parsing import clean_payload, payload_ints_fit
 from bot.shutdown import Shutdown
 from bot.transports.inbox import Inbox
+from chatkit.parsing import clean_payload, payload_ints_fit
 from storage.db import is_transient
 from storage.repo import inbox as repo
 

@@ -1,11 +1,12 @@
 """Declarative base shared by every table of every feature."""
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from chatkit.parsing import clean_text
 
 # Stable constraint names, so Alembic can drop them by name on every backend (SQLite batch mode needs them).
 NAMING_CONVENTION = {
@@ -26,23 +27,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# ---- the storage boundary: text every database takes ----
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def storable(text: str) -> str:
-    """NUL dropped (PostgreSQL refuses it in text: "invalid byte sequence for encoding UTF8: 0x00"; SQLite takes it,
-    so the two backends would disagree), lone surrogates (JSON can carry them, UTF-8 cannot) replaced by U+FFFD."""
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    if not text.isascii() and _SURROGATES.search(text):
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
+# ---- the storage boundary: text every database takes (chatkit.parsing.clean_text: NUL dropped, lone surrogates
+# replaced) ----
 def _storable_parameters(parameters: Any) -> Any:
     if isinstance(parameters, str):
-        return storable(parameters)
+        return clean_text(parameters)
     if isinstance(parameters, dict):
         return {key: _storable_parameters(value) for key, value in parameters.items()}
     if isinstance(parameters, list | tuple):
@@ -54,5 +43,5 @@ def _storable_parameters(parameters: Any) -> Any:
 def _clean_text_parameters(_connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
                            _executemany: bool) -> tuple[str, Any]:
     """Every string bound to every statement of every engine (ORM, Core, the upserts, other libraries' tables)
-    passes through `storable`: one place for every text column, including ones added later."""
+    passes through `clean_text`: one place for every text column, including ones added later."""
     return statement, _storable_parameters(parameters)

@@ -15,7 +15,7 @@ from aiogram.types import (
 from sqlalchemy import select
 
 from bot.i18n import Translator
-from bot.render import FSI, MESSAGE_LIMIT, PDI, utf16_len
+from chatkit.render import FSI, MESSAGE_LIMIT, PDI, utf16_len
 from storage.schema.core import Chat as DbChat, HistoryEntry, User
 from tests.core.telegram_html import assert_valid, visible_text
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from bot.history import HistoryRecorder
 from bot.i18n import Translator
+from chatkit.errors import UserInputError
 from handlers.failures import feature_router
 from models.errors import UnknownModel
-from services.errors import UserInputError
 from storage.schema.core import HistoryEntry
 from tests.conftest import ADMIN_ID
 

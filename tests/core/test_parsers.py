@@ -2,7 +2,7 @@
 user-input error — never ValueError, OverflowError, OSError or anything else. A few hundred cases per parser by
 default; the `slow`-marked twins run 10 000 each (`pytest -m slow tests/core/test_parsers.py`).
 
-Parsers: numbers, ids, times, weekdays, time zones, callback data (bot/parsing.py), every callback-data factory of
+Parsers: numbers, ids, times, weekdays, time zones, callback data (chatkit/parsing.py), every callback-data factory of
 the handlers, `/subscribe` options (digests/subscription.py), `/leak` and `/spell` input (services), `/history N`,
 and webhook bodies (bot/transports/telegram.py). Plus the hostile inputs of the issue, one by one."""
 import json
@@ -14,9 +14,10 @@ from aiogram.filters.callback_data import CallbackData
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bot.i18n import LANGUAGES, Translator
-from bot.parsing import (
+from bot.transports.telegram import BadUpdate, parse_update_body
+from chatkit.errors import UserInputError
+from chatkit.parsing import (
     INT64_MAX,
-    UserInputError,
     clean_payload,
     clean_text,
     parse_callback,
@@ -26,7 +27,6 @@ from bot.parsing import (
     parse_timezone,
     parse_weekday,
 )
-from bot.transports.telegram import BadUpdate, parse_update_body
 from digests.subscription import SubscribeError, parse_subscribe
 
 FAST, SLOW = 300, 10_000
@@ -72,7 +72,7 @@ def property_pair(strategy: st.SearchStrategy[Any], check: Callable[[Any], None]
     return fast, slow
 
 
-# ---------------------------------------------------------------- bot/parsing.py
+# ---------------------------------------------------------------- chatkit/parsing.py
 def _int(value: str) -> None:
     number = parse_int(value, minimum=1, maximum=20)
     assert 1 <= number <= 20 and value.strip().isascii()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bot.i18n import LANGUAGES, normalize_language
 from bot.middlewares.quota import command_of
-from bot.render import CAPTION_LIMIT, MESSAGE_LIMIT, cut_caption, escape, split_message, utf16_len
+from chatkit.render import CAPTION_LIMIT, MESSAGE_LIMIT, cut_caption, escape, split_message, utf16_len
 from handlers.fallback import addressed_to_other_bot
 from tests.core.telegram_html import assert_valid, visible_text
 

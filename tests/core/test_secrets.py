@@ -15,7 +15,7 @@ import pytest
 
 from bot import redact
 from bot.config import AppSettings, SettingsError
-from bot.parsing import check_url
+from chatkit.parsing import check_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "987654:AAHredactMePleaseSecretPart_0123456789"

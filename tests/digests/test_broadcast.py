@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_bot
 from bot.config import Settings
-from bot.render import split_message, utf16_len
+from chatkit.render import split_message, utf16_len
 from digests.broadcast import Broadcaster, BroadcastReport
 from digests.config import DigestSettings
 from fakes.botapi import FakeBotAPI, FloodLimits

@@ -8,12 +8,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from chatkit.errors import UserInputError
 from fakes.image_api import FakeImageAPI
 from models.imagegen.config import ImageGenSettings
 from models.imagegen.providers import Providers
 from models.imagegen.runner import ItemResult
 from models.imagegen.suites import SuiteItem
-from services.errors import UserInputError
 from services.flux import ALBUM_SIZE, FluxService, ImageFailed, SuiteImage, SuiteOutcome, check_prompt, check_suite
 from storage.schema.flux import FluxGeneration
 

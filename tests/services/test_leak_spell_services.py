@@ -4,9 +4,9 @@ import random
 
 import pytest
 
+from chatkit.errors import UserInputError
 from models.errors import UnknownModel
 from models.leakage.probes import LeakProbe
-from services.errors import UserInputError
 from services.leak import LeakPolicy, LeakService, default_suite
 from services.spell import SpellService, parse
 

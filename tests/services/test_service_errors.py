@@ -1,6 +1,7 @@
 """One status rule for history: `rejected` for the user's input and limits, `error` for our failures."""
 import pytest
 
+from chatkit.errors import UserInputError
 from models.errors import (
     EngineBusy,
     EngineClosed,
@@ -11,7 +12,7 @@ from models.errors import (
     UnknownModel,
 )
 from models.imagegen.errors import NoKey, ProviderError, SafetyFilter
-from services.errors import UserInputError, history_status
+from services.errors import history_status
 from services.flux import ImageFailed
 
 

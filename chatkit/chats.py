@@ -1,0 +1,4 @@
+"""Telegram's chat kinds, defined once."""
+
+PRIVATE_TYPES = frozenset({"private"})
+GROUP_TYPES = frozenset({"group", "supergroup"})
