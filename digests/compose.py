@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkit.render import escape, isolate
-from digests.summary import Provenance, Summarizer
+from digests.summary import SETTING, Provenance, Summarizer
 from storage.repo.digest import paper_posts, sent_paper_ids
 from storage.schema.digest import DigestItem, DigestSource, Paper, Subscription
 
@@ -138,7 +138,7 @@ async def summarize(entry: Candidate, language: str, summarizer: "Summarizer | P
         entry.provenance = Provenance("post", detail=post.language)
         return
     if not isinstance(summarizer, Summarizer):
-        entry.provenance = summarizer or Provenance("not-configured")
+        entry.provenance = summarizer or Provenance("not-configured", detail=SETTING)
         return
     text, entry.provenance = await summarizer.summarize(entry.paper.id, entry.paper.title, source, language)
     if text:

@@ -28,6 +28,7 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fa": "Persian", "he": "Hebr
 NATIVE_NAMES = {"en": "English", "ru": "русский", "fa": "فارسی", "he": "עברית"}
 ABSTRACT_CHARS = 1200  # keeps the prompt well under the local engine's prompt-token limit in every script
 MIN_LETTERS = 20
+SETTING = "DIGEST_SUMMARY_MODEL"  # named in the "not configured" reason
 CONCURRENCY = 4  # papers summarized at once (a local engine batches them; a remote one gets a few requests)
 
 
@@ -84,7 +85,9 @@ def unusable(text: str) -> str | None:
     if letters < MIN_LETTERS:
         return "too-short"
     words = [w.casefold() for w in re.findall(r"\w+", text)]
-    if len(words) >= 6 and len(set(words)) / len(words) < 0.4:
+    # A loop (small models' usual failure in a script they barely know): few distinct words, or one word all over.
+    top = max((words.count(w) for w in set(words) if len(w) >= 4), default=0)  # not "the", "и", "را"
+    if len(words) >= 6 and (len(set(words)) / len(words) < 0.5 or top / len(words) > 0.25):
         return "repetitive"
     return None
 
@@ -120,19 +123,13 @@ class Summarizer:
         """(summary, provenance): the checked summary, or "" with the reason no model summary is used."""
         try:
             async with self._slots:
-                raw = await asyncio.wait_for(self._ask(title, abstract, language), self.timeout_s)
+                raw = await asyncio.wait_for(self.ask(title, abstract, language), self.timeout_s)
         except Exception as error:  # noqa: BLE001 - every failure falls back to the marked original, with its reason
             return self._outcome(paper_id, language, "", Provenance("failed", self.name, failure_reason(error)))
-        text = clean_answer(raw)
-        reason = unusable(text)
-        if reason is not None:
-            return self._outcome(paper_id, language, "", Provenance("unusable", self.name, reason))
-        found = answered_language(text, language)
-        if found != language:
-            return self._outcome(paper_id, language, "", Provenance("wrong-language", self.name, found))
-        return self._outcome(paper_id, language, text, Provenance("model", self.name, language))
+        return self._outcome(paper_id, language, *judge(raw, language, self.name))
 
-    async def _ask(self, title: str, abstract: str, language: str) -> str:
+    async def ask(self, title: str, abstract: str, language: str) -> str:
+        """The model's raw answer (raises what the engine raises)."""
         engine = self.engine
         await engine.ready()
         if engine.spec.backend == "remote" and engine.spec.prompt_style == "chat":
@@ -142,10 +139,11 @@ class Summarizer:
                                          timeout=self.timeout_s))
         if engine.spec.prompt_style == "chat":  # a local instruct model: its own chat template
             prompt = engine.format_prompt(chat_request(title, abstract, language), instruction(language))
-            stop = None
         else:
-            prompt, stop = completion_prompt(title, abstract, language), ["\n\n"]
-        out = await engine.generate([prompt], n=1, temperature=0.0, max_new_tokens=self.max_new_tokens, stop=stop,
+            prompt = completion_prompt(title, abstract, language)
+        # No stop sequence: a base model often opens with a blank line, and a "\n\n" stop would cut the answer to
+        # nothing; clean_answer keeps the first paragraph that has text.
+        out = await engine.generate([prompt], n=1, temperature=0.0, max_new_tokens=self.max_new_tokens,
                                     timeout=self.timeout_s)
         return str(out[0][0])
 
@@ -158,10 +156,22 @@ class Summarizer:
         return text, provenance
 
 
+def judge(raw: str, language: str, model: str) -> tuple[str, Provenance]:
+    """(summary, provenance) for a raw answer: cleaned, then refused when unusable or not in `language`."""
+    text = clean_answer(raw)
+    reason = unusable(text)
+    if reason is not None:
+        return "", Provenance("unusable", model, reason)
+    found = answered_language(text, language)
+    if found != language:
+        return "", Provenance("wrong-language", model, found)
+    return text, Provenance("model", model, language)
+
+
 def summarizer_for(hub: Any, name: str, *, timeout_s: float, max_new_tokens: int) -> "Summarizer | Provenance":
     """The configured summary model, or the Provenance saying why there is none (not configured, unavailable)."""
     if not name:
-        return Provenance("not-configured")
+        return Provenance("not-configured", detail=SETTING)
     if hub is None:
         return Provenance("unavailable", name, "no-models")
     try:

@@ -51,7 +51,7 @@ digest-sources = Sources:
 digest-why-abstract = summary: the paper's own abstract (no model needed)
 digest-why-post = summary taken from a { $detail } post
 digest-why-model = summary written by { $model }
-digest-why-not-configured = no model summary: model not configured (DIGEST_SUMMARY_MODEL)
+digest-why-not-configured = no model summary: model not configured ({ $detail })
 digest-why-unavailable = no model summary: { $model } unavailable: { $detail ->
     [unknown-model] unknown model
     [no-models] no models in this process

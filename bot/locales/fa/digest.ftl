@@ -45,7 +45,7 @@ digest-sources = منابع:
 digest-why-abstract = خلاصه: چکیدهٔ خود مقاله (بی‌نیاز از مدل)
 digest-why-post = خلاصه از یک پست ({ $detail }) گرفته شده است
 digest-why-model = خلاصه را مدل { $model } نوشته است
-digest-why-not-configured = بدون خلاصهٔ مدل: مدلی تنظیم نشده است ({ "DIGEST_SUMMARY_MODEL" })
+digest-why-not-configured = بدون خلاصهٔ مدل: مدلی تنظیم نشده است ({ $detail })
 digest-why-unavailable = بدون خلاصهٔ مدل: { $model } در دسترس نیست: { $detail ->
     [unknown-model] مدل ناشناخته
     [no-models] این فرایند مدلی ندارد

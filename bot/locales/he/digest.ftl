@@ -45,7 +45,7 @@ digest-sources = מקורות:
 digest-why-abstract = סיכום: התקציר של המאמר עצמו (אין צורך במודל)
 digest-why-post = הסיכום נלקח מפוסט ({ $detail })
 digest-why-model = הסיכום נכתב על ידי { $model }
-digest-why-not-configured = אין סיכום של מודל: לא הוגדר מודל ({ "DIGEST_SUMMARY_MODEL" })
+digest-why-not-configured = אין סיכום של מודל: לא הוגדר מודל ({ $detail })
 digest-why-unavailable = אין סיכום של מודל: { $model } אינו זמין: { $detail ->
     [unknown-model] מודל לא מוכר
     [no-models] אין מודלים בתהליך הזה

@@ -45,7 +45,7 @@ digest-sources = Источники:
 digest-why-abstract = резюме: аннотация самой статьи (модель не нужна)
 digest-why-post = резюме взято из поста ({ $detail })
 digest-why-model = резюме написала модель { $model }
-digest-why-not-configured = без резюме модели: модель не настроена (DIGEST_SUMMARY_MODEL)
+digest-why-not-configured = без резюме модели: модель не настроена ({ $detail })
 digest-why-unavailable = без резюме модели: { $model } недоступна: { $detail ->
     [unknown-model] неизвестная модель
     [no-models] в этом процессе нет моделей
