@@ -9,6 +9,7 @@ waiting for them) and `/help` is answered only after some of them: this test fai
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -31,7 +32,6 @@ pytestmark = pytest.mark.timeout(240)
 KEY = "sk-pool-test-key-456"
 LEAKS = 10
 HELP_USER = 500
-MODEL_DELAY_S = 1.5  # every model and embedding request waits this long: the slow work the pool must not wait for
 
 
 async def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -68,12 +68,27 @@ def running(calls: list[Call], chat_ids: set[int]) -> list[int]:
     return [index for index in to_chat(calls, "sendMessage", chat_ids) if "remote-text" in calls[index].params["text"]]
 
 
+class GatedOpenAI(FakeOpenAI):
+    """Every model and embedding request waits until the test opens `gate`: the slow work lasts exactly until /help
+    has been answered, however slow this machine is, so the order below does not depend on a delay."""
+
+    def __init__(self, api_key: str):
+        super().__init__(api_key=api_key)
+        self.gate = asyncio.Event()
+        self.held = 0  # requests that have waited at the gate
+
+    async def _step(self, request: web.Request) -> tuple[dict[str, Any], Scripted] | web.StreamResponse:
+        self.held += 1
+        await self.gate.wait()
+        return await super()._step(request)
+
+
 @pytest.fixture
 async def slow_models(monkeypatch):
     monkeypatch.setenv("POOL_TEST_KEY", KEY)
-    server = await FakeOpenAI(api_key=KEY).start()
-    server.then(*[Scripted(delay_s=MODEL_DELAY_S) for _ in range(400)])  # more than the ten runs ask for
+    server = await GatedOpenAI(api_key=KEY).start()
     yield server
+    server.gate.set()
     await server.stop()
 
 
@@ -119,6 +134,8 @@ async def test_help_is_answered_while_ten_leaks_wait_on_slow_models(database_url
                 await wait_for(lambda: len(running(bot_api.calls, leakers)) > 2, "the /leaks to start their work")
                 assert await post(message("/help", user_id=HELP_USER)) == 200
                 await wait_for(lambda: to_chat(bot_api.calls, "sendMessage", {HELP_USER}) != [], "the /help answer")
+                assert slow_models.held > 0  # /help came back while model requests were held at the gate
+                slow_models.gate.set()
                 await wait_for(lambda: len(to_chat(bot_api.calls, "editMessageText", leakers)) == LEAKS,
                                "every /leak result")
                 await settled(rt.sessionmaker, LEAKS + 1)
@@ -128,7 +145,8 @@ async def test_help_is_answered_while_ten_leaks_wait_on_slow_models(database_url
         calls = list(bot_api.calls)
         [help_answer] = to_chat(calls, "sendMessage", {HELP_USER})
         results = to_chat(calls, "editMessageText", leakers)
-        # /help was answered while every /leak was still waiting on the models, not after them.
+        # /help was answered while every /leak was still waiting on the models, not after them (the gate opened
+        # only once /help's answer had arrived: with connections held across the model calls it never would).
         assert help_answer < min(results)
         assert all("remote-text" in calls[index].params["text"] for index in results)
         # Each /leak sent its "running…" message and nothing else: no apology for a failed update.
