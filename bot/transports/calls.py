@@ -39,7 +39,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine, create_sessionmaker
+from storage.db import create_engine, create_sessionmaker, is_transient
 from storage.repo import calls as repo
 from storage.schema.inbox import InboxCall
 
@@ -189,16 +189,18 @@ class CallJournalMiddleware(BaseRequestMiddleware):
         try:
             await self.journal.answer(context.update_id, seq,
                                       to_jsonable_python(response, by_alias=True, exclude_none=True))
-        except Exception:
-            log.warning("could not journal the result of %s", name, exc_info=True)
+        except Exception as error:  # transient: one line; else a traceback
+            log.warning("could not journal the result of %s (%s)", name, type(error).__name__,
+                        exc_info=not is_transient(error))
         return response
 
 
     async def _forget(self, update_id: int, seq: int, name: str) -> None:
         try:
             await self.journal.forget(update_id, seq)
-        except Exception:
-            log.warning("could not clear the journal entry of a failed %s", name, exc_info=True)
+        except Exception as error:  # transient: one line; else a traceback
+            log.warning("could not clear the journal entry of a failed %s (%s)", name, type(error).__name__,
+                        exc_info=not is_transient(error))
 
 
 def install(bot: Bot, journal: CallJournal) -> CallJournalMiddleware:
