@@ -17,16 +17,28 @@ def main(argv: list[str] | None = None) -> int:
                        help="train only these models (each is reproducible on its own)")
     sub.add_parser("make-eval", help="rebuild the held-out evaluation lists in models/spelling/eval (needs faker)")
     bench = sub.add_parser("bench", help="WikiSpell-style benchmark")
-    bench.add_argument("--lang", action="append", choices=["en", "ru", "fa", "he"],
-                       help="language(s); default all four")
+    bench.add_argument("--lang", nargs="+", action="extend", choices=["en", "ru", "fa", "he"],
+                       help="language(s), as values or repeated flags; default all four")
     bench.add_argument("--words", nargs="+", action="extend", default=[], metavar="BUCKET=PATH",
                        help="WikiSpell TSV files (word<TAB>w o r d) per bucket, instead of the held-out lists; "
                             "several values and repeated flags add up")
     bench.add_argument("--systems", nargs="+", default=None,
                        help="gemma-3-270m smollm2-135m-instruct char-blind char-aware (default: all)")
-    bench.add_argument("--limit", type=int, default=0, help="words per bucket (0: all test words)")
-    bench.add_argument("--json", default=None)
-    bench.add_argument("--chart", default=None)
+    bench.add_argument("--limit", type=int, default=None,
+                       help="words per bucket for every system (0: all); default: the first 100 for the LLMs "
+                            "(gemma-3-270m, smollm2-135m-instruct), all words for char-blind and char-aware")
+    bench.add_argument("--buckets", nargs="+", default=None, metavar="BUCKET",
+                       help="run only these buckets (e.g. top rare), in the lists' order")
+    bench.add_argument("--batch", type=int, default=None,
+                       help="rows each LLM engine decodes together (default 16; docs/spelling.md has the measurement)")
+    bench.add_argument("--json", default=None,
+                       help="write the report here; while running it holds the cells finished so far")
+    bench.add_argument("--resume", action="store_true",
+                       help="keep the cells already in --json (and their --errors) with the same word count, run "
+                            "only the rest")
+    bench.add_argument("--chart", default=None, help="PNG: exact match per bucket with 95 %% CI error bars")
+    bench.add_argument("--markdown", default=None, metavar="OUT.md",
+                       help="a Markdown table (exact match [95 %% CI] · mean CER) to paste into docs")
     bench.add_argument("--errors", default=None, help="write every wrong spelling to this JSON file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -181,7 +181,7 @@ def test_bench_cli_on_a_cased_outside_list_repeated_flags(tmp_path):
     # Both --words flags count (the second no longer replaces the first); --lang en leaves the ru/he words out.
     assert set(rows) == {(s, "en", b) for s in ("char-aware", "char-blind") for b in ("top", "bottom")}
     for row in rows.values():
-        assert set(row) == {"system", "language", "bucket", "n", "accuracy", "cer"}
+        assert set(row) == {"system", "language", "bucket", "n", "accuracy", "cer", "ci95", "cer_ci95"}
     assert rows[("char-aware", "en", "top")]["n"] == len(OUTSIDE_TOP)
     assert rows[("char-aware", "en", "bottom")]["n"] == len(OUTSIDE_BOTTOM)
     assert rows[("char-aware", "en", "top")]["accuracy"] >= 99
