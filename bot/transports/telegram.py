@@ -20,11 +20,11 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import register_commands
-from bot.config import Settings
 from bot.metrics import Probes, probes_for
 from bot.shutdown import Shutdown
-from bot.transports.inbox import Inbox
+from bot.transports.inbox import Inbox, backoff_s
 from chatkit.parsing import clean_payload, payload_ints_fit
+from bot.config import Settings
 from storage.db import is_transient
 from storage.repo import inbox as repo
 
@@ -91,10 +91,28 @@ async def poll(bot: Bot, inbox: Inbox, allowed_updates: list[str], timeout_s: in
                                                                        exclude_none=True)))
                     for update in updates]
         offset = max(update_id for update_id, _ in payloads) + 1
-        async with inbox.sessionmaker() as session, session.begin():
-            await repo.store_updates(session, payloads)
-            await repo.set_cursor(session, POLLING_CURSOR, offset)
+        await _store_polled(inbox, payloads, offset)
         inbox.wake()
+
+
+async def _store_polled(inbox: Inbox, payloads: list[tuple[int, dict[str, Any]]], offset: int) -> None:
+    """Store a getUpdates batch with its next offset; while the database is away, keep the batch and try again
+    (Telegram keeps it too: the offset it knows is confirmed only by the next getUpdates)."""
+    retry = 0
+    while True:
+        try:
+            async with inbox.sessionmaker() as session, session.begin():
+                await repo.store_updates(session, payloads)
+                await repo.set_cursor(session, POLLING_CURSOR, offset)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            inbox.database.failed(error)
+            retry += 1
+            await asyncio.sleep(backoff_s(retry))
+            continue
+        inbox.database.ok()
+        return
 
 
 # ---------------------------------------------------------------- webhook
