@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.i18n import Translator
 from digests.calendar import ArxivCalendar, issue_window, load_holidays
 from digests.config import DigestSettings
 from digests.service import DigestService
+from handlers.i18n import Translator
 from storage.db import create_sessionmaker
 from storage.schema.core import Chat
 from storage.schema.digest import DigestItem, DigestSource, Paper, Subscription
