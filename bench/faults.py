@@ -3,14 +3,17 @@
     python bench/faults.py --json OUT [--scenario NAME] [--duration 60] [--rate 20] [--quick]
 
 Everything is on loopback and of its own: a PostgreSQL cluster (initdb in a temporary directory, another port), a
-redis-server on another port, the fake Bot API and the fake OpenAI-compatible models in this process, and per
-scenario a fresh database with two `python -m bot web` replicas (one on SQLite for `disk_full`, a small tmpfs).
+redis-server on another port, the fake Bot API and the fake OpenAI-compatible models in this process, and two
+`python -m bot web` replicas on a database of their own, shared by the scenarios that run on them (each scenario has
+its own users and update ids, and is counted on its own): PostgreSQL directly, PostgreSQL through a delaying proxy
+(`slow_db`), or SQLite on a small tmpfs (`disk_full`, one replica: SQLite is for one process; needs root to mount).
 The shared PostgreSQL (5432) and Redis (6379) are never touched.
 
 Load: `--rate` updates/s for `--duration` s from 200 users (/help, /start, /history, plain text, 10 % /leak on the
 fake models: the quota path), spread over the replicas like a load balancer. The sender acts as Telegram does: at
-most 40 POSTs in flight, and every answer other than 200 (or no answer) is posted again after a backoff, until it
-is acknowledged. The fault starts at a quarter of the run:
+most 40 POSTs in flight, and every answer other than 200 (or no answer) is posted again (the other replica at once,
+then after a backoff from 0.5 s doubling to 4 s, jittered), until it is acknowledged. The fault starts at a
+quarter of the run:
 
     pg_restart      PostgreSQL restarted (pg_ctl restart -m fast: every connection dropped)
     pg_down         PostgreSQL stopped for --outage-s (20) s, then started
@@ -116,6 +119,19 @@ class Sender:
                 await asyncio.sleep(min(4.0, 0.5 * 2 ** (attempt // len(self.urls) - 1)) * random.uniform(0.5, 1))
 
 
+def stack_kind(scenario: str) -> str:
+    return {"disk_full": "sqlite", "slow_db": "proxy"}.get(scenario, "direct")
+
+
+@dataclass
+class Stack:
+    kind: str
+    webs: list[Process]
+    ports: list[int]
+    count_url: str
+    startup: list[float]
+
+
 class Scenario:
     """One fault: `begin` and `end` it (each may take time); `where` says which database the stack runs on."""
 
@@ -175,6 +191,7 @@ class Bench:
         self.tmpfs: Path | None = None
         self.filler: Path | None = None
         self.tmpfs_problem: str | None = None
+        self.stacks: dict[str, Stack] = {}
 
     # --- the disk of disk_full ---
     def mount_tmpfs(self) -> str | None:
@@ -226,61 +243,74 @@ class Bench:
                     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
         return env
 
-    async def database(self, scenario: Scenario) -> tuple[str, str]:
-        """(URL for the replicas, URL for counting) of a fresh database."""
-        if scenario.sqlite:
+    async def stack(self, scenario: Scenario) -> Stack:
+        """The replicas a scenario runs on, started once and shared: PostgreSQL direct, PostgreSQL through the delay
+        proxy (slow_db), or SQLite on the tmpfs (disk_full, one replica: SQLite is for one process)."""
+        kind = stack_kind(scenario.name)
+        if kind in self.stacks:
+            return self.stacks[kind]
+        if kind == "sqlite":
             assert self.tmpfs is not None
-            path = self.tmpfs / f"{scenario.name}.sqlite3"
-            return f"sqlite+aiosqlite:///{path}", f"sqlite+aiosqlite:///{path}"
-        import asyncpg
+            url = count_url = f"sqlite+aiosqlite:///{self.tmpfs / 'faults.sqlite3'}"
+        else:
+            import asyncpg
 
-        name = f"faults_{scenario.name}"
-        admin = await asyncpg.connect(self.postgres.admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        direct = f"postgresql+asyncpg://postgres@127.0.0.1:{self.postgres.port}/{name}"
-        if scenario.name == "slow_db":
-            assert self.proxy is not None
-            return f"postgresql+asyncpg://postgres@127.0.0.1:{self.proxy.port}/{name}", direct
-        return direct, direct
-
-    async def run(self, name: str) -> dict[str, Any]:
-        scenario = Scenario(name, self)
-        args = self.args
-        if scenario.sqlite and self.tmpfs is None:
-            return {"scenario": name, "skipped": "no tmpfs: " + (self.tmpfs_problem or "")}
-        url, count_url = await self.database(scenario)
+            name = f"faults_{kind}"
+            admin = await asyncpg.connect(self.postgres.admin_url)
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            await admin.close()
+            count_url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.postgres.port}/{name}"
+            port = self.proxy.port if kind == "proxy" and self.proxy is not None else self.postgres.port
+            url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{name}"
         env = self.env(url, scenario)
-        workdir = self.workdir / name
+        workdir = self.workdir / kind
         workdir.mkdir()
         migrate = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot", "migrate"], cwd=workdir,
-                                          env=env, capture_output=True, text=True, timeout=300)
+                                          env=env, capture_output=True, text=True, timeout=600)
         if migrate.returncode != 0:
-            raise SystemExit(f"{name}: migrate failed: {migrate.stderr[-2000:]}")
-        replicas = 1 if scenario.sqlite else 2
-        ports = [free_port() for _ in range(replicas)]
+            raise SystemExit(f"{kind}: migrate failed: {migrate.stderr[-2000:]}")
+        ports = [free_port() for _ in range(1 if kind == "sqlite" else 2)]
         webs = [Process("web", f"web{i}", {**env, "WEBHOOK_PORT": str(port)}, workdir)
                 for i, port in enumerate(ports)]
         for web in webs:
             web.start()
-        self.fake.calls.clear()
-        self.rate = args.rate
-        result: dict[str, Any] = {"scenario": name, "replicas": replicas,
-                                  "database": "sqlite (tmpfs)" if scenario.sqlite else "postgresql"}
-        try:
-            startup = await asyncio.gather(*(wait_ready(f"http://127.0.0.1:{port}/readyz", web)
-                                             for web, port in zip(webs, ports, strict=True)))
-            result["startup_s"] = [round(s, 1) for s in startup]
-            result.update(await self.load(scenario, ports, count_url, webs))
-        finally:
-            for web in webs:
+        startup = await asyncio.gather(*(wait_ready(f"http://127.0.0.1:{port}/readyz", web, timeout=900)
+                                         for web, port in zip(webs, ports, strict=True)))
+        stack = Stack(kind, webs, ports, count_url, [round(s, 1) for s in startup])
+        self.stacks[kind] = stack
+        return stack
+
+    async def close_stacks(self) -> None:
+        for stack in self.stacks.values():
+            for web in stack.webs:
                 await web.stop()
+
+    async def run(self, index: int, name: str) -> dict[str, Any]:
+        scenario = Scenario(name, self)
+        if scenario.sqlite and self.tmpfs is None:
+            return {"scenario": name, "skipped": "no tmpfs: " + (self.tmpfs_problem or "")}
+        stack = await self.stack(scenario)
+        self.fake.calls.clear()
+        self.fake.faulted = 0
+        self.rate = self.args.rate
+        result: dict[str, Any] = {"scenario": name, "replicas": len(stack.webs),
+                                  "database": "sqlite (tmpfs)" if scenario.sqlite else "postgresql",
+                                  "replica_startup_s": stack.startup}
+        lines_before = [len(web.output().splitlines()) for web in stack.webs]
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            before = [await scrape(http, port) for port in stack.ports]
+        try:
+            result.update(await self.load(scenario, stack, index, before))
+        finally:
             if scenario.name == "pg_down" and not self.postgres_up():
                 await asyncio.to_thread(self.postgres.start)
-        result["errors_logged"], result["error_lines"] = errors_in(webs)
-        result["log_lines"] = sum(len(web.output().splitlines()) for web in webs)
-        result["logs"] = str(workdir)
+        new_lines = [line for web, skip in zip(stack.webs, lines_before, strict=True)
+                     for line in web.output().splitlines()[skip:]]
+        errors = [line for line in new_lines if " ERROR " in line or line.startswith("Traceback")]
+        result["errors_logged"], result["error_lines"] = len(errors), [line[:200] for line in errors[:8]]
+        result["warnings_logged"] = sum(" WARNING " in line for line in new_lines)
+        result["warning_lines"] = [line[:160] for line in new_lines if " WARNING " in line][:8]
+        result["logs"] = str(stack.webs[0].workdir)
         return result
 
     def postgres_up(self) -> bool:
@@ -291,11 +321,13 @@ class Bench:
         except OSError:
             return False
 
-    async def load(self, scenario: Scenario, ports: list[int], count_url: str,
-                   webs: list[Process]) -> dict[str, Any]:
+    async def load(self, scenario: Scenario, stack: Stack, index: int,
+                   before: list[dict[str, float]]) -> dict[str, Any]:
+        """Users and update ids of their own per scenario, so scenarios can share replicas and a database."""
         args = self.args
-        rng = random.Random(args.seed)
-        users = [3_000_000 + index for index in range(200)]
+        ports, count_url = stack.ports, stack.count_url
+        rng = random.Random(args.seed + index)
+        users = [3_000_000 + 10_000 * index + n for n in range(200)]
         rng.shuffle(users)
         texts, weights = [t for t, _ in MIX], [w for _, w in MIX]
         sender = Sender([f"http://127.0.0.1:{port}/hook" for port in ports])
@@ -331,7 +363,8 @@ class Bench:
             prober = asyncio.create_task(probe())
             faulting = asyncio.create_task(fault())
             tasks: list[asyncio.Task[None]] = []
-            next_id, at = 100_000, 0.0
+            first_id = next_id = 10_000_000 * (index + 1)
+            at = 0.0
             while at < args.duration:
                 delay = started + at - time.monotonic()
                 if delay > 0:
@@ -355,9 +388,11 @@ class Bench:
                 await asyncio.sleep(0.5)
             await asyncio.sleep(args.quiet_s)  # late duplicates would show up now
             prober.cancel()
-            metrics = [await scrape(http, port) for port in ports]
+            after = [await scrape(http, port) for port in ports]
+        metrics = [{key: value - old.get(key, 0.0) for key, value in new.items()}
+                   for new, old in zip(after, before, strict=True)]
         got = replies(self.fake)
-        return {**count(sent, got, started, timeline), **await inbox_counts(count_url),
+        return {**count(sent, got, started, timeline), **await inbox_counts(count_url, first_id, next_id, users),
                 "load_s": round(load_s, 1), "offered_rate": args.rate, "timeline_s": {
                     key: round(value, 1) for key, value in timeline.items()},
                 "http_statuses": dict(sender.statuses),
@@ -422,7 +457,7 @@ def count(sent: list[Sent], got: dict[int, list[float]], started: float,
             "p99_latency_before_fault_s": round(sorted(before)[int(0.99 * (len(before) - 1))], 2) if before else None}
 
 
-async def inbox_counts(url: str) -> dict[str, Any]:
+async def inbox_counts(url: str, first_id: int, end_id: int, users: list[int]) -> dict[str, Any]:
     from sqlalchemy import text
 
     from storage.db import create_engine
@@ -431,9 +466,11 @@ async def inbox_counts(url: str) -> dict[str, Any]:
     try:
         async with engine.connect() as connection:
             states: dict[Any, Any] = dict((await connection.execute(
-                text("SELECT status, count(*) FROM inbox_updates GROUP BY status"))).all())
+                text("SELECT status, count(*) FROM inbox_updates WHERE update_id >= :lo AND update_id < :hi "
+                     "GROUP BY status"), {"lo": first_id, "hi": end_id})).all())
             errors: dict[Any, Any] = dict((await connection.execute(
-                text("SELECT command, count(*) FROM history WHERE status = 'error' GROUP BY command"))).all())
+                text("SELECT command, count(*) FROM history WHERE status = 'error' AND user_id >= :lo "
+                     "AND user_id <= :hi GROUP BY command"), {"lo": min(users), "hi": max(users)})).all())
     finally:
         await engine.dispose()
     return {"processed": int(states.get("done", 0)), "inbox_by_status": {str(k): int(v) for k, v in states.items()},
@@ -503,14 +540,21 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     await bench.openai.start()
     bench.proxy = await DelayProxy(bench.postgres.port).start()
     try:
-        for name in names:
+        # Scenarios that share replicas run back to back, and each set of replicas stops when its last one is done
+        # (fewer processes at once on a shared machine); the report keeps the listed order.
+        kinds = {"slow_db": 1, "disk_full": 2}
+        for index, name in sorted(enumerate(names), key=lambda pair: kinds.get(pair[1], 0)):
+            if bench.stacks and stack_kind(name) not in bench.stacks:
+                await bench.close_stacks()
+                bench.stacks.clear()
             print(f"--- {name}", flush=True)
-            result = await bench.run(name)
+            result = await bench.run(index, name)
             result["targets_met"] = targets(result)
             print(json.dumps({k: v for k, v in result.items() if k not in ("error_lines", "lost_chats")}),
                   flush=True)
             results.append(result)
     finally:
+        await bench.close_stacks()
         await bench.proxy.stop()
         await bench.fake.stop()
         await bench.openai.stop()
@@ -520,6 +564,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.to_thread(subprocess.run, ["umount", str(bench.tmpfs)], check=False)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    results.sort(key=lambda result: SCENARIOS.index(result["scenario"]))
     return {"scenarios": results, "args": {k: v for k, v in vars(args).items() if k != "json" and v is not None},
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                         "load_average": os.getloadavg()},

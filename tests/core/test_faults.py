@@ -2,8 +2,10 @@
 answering 502 or 429, the database refusing the webhook's insert (503, so Telegram resends), SQLite's disk full, and
 a backlog past INBOX_MAX_BACKLOG (429). Real webhook over loopback, real database, the fake Bot API; the heavy
 versions of these faults (a PostgreSQL restart, Redis stopped, overload) are in bench/faults.py."""
+import asyncio
 import itertools
 import logging
+import shutil
 import sqlite3
 import time
 from contextlib import asynccontextmanager
@@ -253,3 +255,33 @@ async def test_past_the_backlog_bound_the_webhook_answers_429(make_bot, monkeypa
         assert await bot.post(updates[2]) == 200  # Telegram's resend, once the backlog is worked off
         await bot.inbox.drain(30)
         assert [len(bot.texts_to(8501 + index)) for index in range(3)] == [1, 1, 1]
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server (a server of its own)")
+async def test_quota_falls_back_while_its_redis_is_stopped_and_shares_again_when_it_is_back(tmp_path, caplog):
+    """A redis-server of the test's own (never the shared one) stopped and started on the same port: the quota
+    counts in the process meanwhile (no command refused for it, no traceback), /readyz's note says so, then clears."""
+    from bench.stack import Redis
+    from bot.middlewares.quota_backends import Check, LimitsQuota
+
+    caplog.set_level(logging.INFO)
+    redis = Redis(tmp_path)
+    await asyncio.to_thread(redis.start)
+    try:
+        quota = LimitsQuota(redis.url, 60, key_prefix=f"faults-test-{redis.port}")
+        checks = [Check("user", 1, 100)]
+        assert await quota.acquire(checks) == (0.0, None) and await quota.state() is None
+        await asyncio.to_thread(redis.stop)
+        assert [await quota.acquire(checks) for _ in range(5)] == [(0.0, None)] * 5
+        assert "fallback" in (await quota.state() or "")
+        await asyncio.to_thread(redis.start)
+        for _ in range(50):  # the client reconnects on its next command
+            if await quota.state() is None:
+                break
+            await asyncio.sleep(0.1)
+        assert await quota.state() is None and await quota.acquire(checks) == (0.0, None)
+    finally:
+        await asyncio.to_thread(redis.stop)
+    messages = [record.getMessage() for record in caplog.records if record.name.startswith("bot.")]
+    assert sum("unavailable" in m for m in messages) == 1 and sum("back after" in m for m in messages) == 1
+    assert not [record for record in caplog.records if record.exc_info]
