@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from digests.samples import SAMPLES
 from digests.summary import Summarizer, failure_reason, judge, summarizer_for
@@ -18,11 +19,12 @@ from models.config import ModelSettings
 from models.hub import ModelHub
 
 
-async def run(models: list[str], languages: list[str], papers: int, timeout_s: float, max_tokens: int) -> dict:
+async def run(models: list[str], languages: list[str], papers: int, timeout_s: float,
+              max_tokens: int) -> dict[str, Any]:
     lines = (SAMPLES / "papers.jsonl").read_text(encoding="utf-8").splitlines()
     sample = [json.loads(line) for line in lines if line.strip()][:papers]
     hub = ModelHub(ModelSettings.load())
-    rows = []
+    rows: list[dict[str, object]] = []
     try:
         for name in models:
             summarizer = summarizer_for(hub, name, timeout_s=timeout_s, max_new_tokens=max_tokens)

@@ -41,7 +41,7 @@ TEMPERATURES = (0.0, 1.0)  # what /leakbench runs (services/leak.py `LeakService
 
 def leak_bench_samples() -> int:
     """/leakbench's samples per prompt and temperature, from the bot's settings (so the two cannot drift apart)."""
-    from bot.config import Settings
+    from handlers.settings import Settings
 
     return int(Settings.model_fields["leak_bench_samples"].default)
 

@@ -11,22 +11,23 @@ from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.background import BackgroundTasks
-from bot.commands import command_menus
-from bot.config import AppSettings, Settings
-from bot.i18n import LANGUAGES, Translator
-from bot.jobs import JobMiddleware, JobRegistry
+from bot.config import AppSettings
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.metrics import BotApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares.quota import QuotaMiddleware
-from bot.sending import (
+from handlers import all_commands, get_routers
+from handlers.background import BackgroundTasks
+from handlers.commands import command_menus
+from handlers.i18n import LANGUAGES, Translator
+from handlers.jobs import JobMiddleware, JobRegistry
+from handlers.sending import (
     QuietChatActionMiddleware,
     ReplyTargetMiddleware,
     ReplyTargetRequestMiddleware,
     RetryAfterMiddleware,
 )
-from handlers import all_commands, get_routers
+from handlers.settings import Settings
 from models.config import ModelSettings
 
 if TYPE_CHECKING:  # the hub module imports torch: loaded only where models are used
@@ -45,7 +46,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     session.middleware(QuietChatActionMiddleware())  # a failed "typing…" is no reason to fail or to log a traceback
     session.middleware(RetryAfterMiddleware())
     session.middleware(BotApiMetricsMiddleware())  # inside the retry: every attempt and every 429 is counted
-    session.middleware(ReplyTargetRequestMiddleware())  # topic + reply on every send (bot/sending.py)
+    session.middleware(ReplyTargetRequestMiddleware())  # topic + reply on every send (handlers/sending.py)
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
@@ -78,7 +79,7 @@ def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[Asyn
     quota = QuotaMiddleware(settings)
     dp.message.middleware(quota)
     dp.callback_query.middleware(quota)
-    dp.message.middleware(JobMiddleware())  # expensive handlers run as cancellable jobs (bot/jobs.py)
+    dp.message.middleware(JobMiddleware())  # expensive handlers run as cancellable jobs (handlers/jobs.py)
     dp.callback_query.middleware(JobMiddleware())
     dp.include_routers(*get_routers())
     return dp

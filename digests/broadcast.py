@@ -46,7 +46,7 @@ A cancelled broadcast (a shutdown) is not a crash: every state transition runs t
 and a claim whose request never went out is set back to `pending`.
 
 The bot's session middlewares are bypassed on purpose (`bot.session.make_request`): the app's Bot waits out 429s in
-a middleware (bot/sending.py), which would hide them from the global pause, stretch the in-flight window over the
+a middleware (handlers/sending.py), which would hide them from the global pause, stretch the in-flight window over the
 wait, and leave the report's retried_after at zero. Error texts stored in the table never contain the bot token.
 """
 import asyncio

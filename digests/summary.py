@@ -122,6 +122,7 @@ class Summarizer:
     async def summarize(self, paper_id: int, title: str, abstract: str, language: str) -> tuple[str, Provenance]:
         """(summary, provenance): the checked summary, or "" with the reason no model summary is used."""
         try:
+            await self.engine.ready()  # a local model's first load is not the paper's time (it is bounded anyway)
             async with self._slots:
                 raw = await asyncio.wait_for(self.ask(title, abstract, language), self.timeout_s)
         except Exception as error:  # noqa: BLE001 - every failure falls back to the marked original, with its reason

@@ -4,21 +4,20 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import CommandSpec
-from bot.config import Settings
-from bot.filters import IsBotAdmin
-from bot.history import HistoryRecorder
-from bot.i18n import Html, Translator
-from bot.sending import answer_long
 from chatkit.render import escape
-from storage.repo.core import bot_stats
+from handlers.commands import CommandSpec
+from handlers.filters import IsBotAdmin
+from handlers.i18n import Html, Translator
+from handlers.sending import answer_long
+from handlers.settings import Settings
+from services.history import HistoryRecorder, usage_stats
 
 commands = [CommandSpec("stats", "cmd-stats", admin_only=True)]
 
 
 async def stats(message: Message, session: AsyncSession, l10n: Translator, settings: Settings,
                 history: HistoryRecorder) -> None:
-    numbers = await bot_stats(session)
+    numbers = await usage_stats(session)
     lines = [l10n("stats-text", users=numbers.users, chats=numbers.chats, requests=numbers.requests,
                   errors=numbers.errors, rejected=numbers.rejected)]
     if numbers.by_command:

@@ -6,12 +6,12 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.commands import CommandSpec
-from bot.config import Settings
-from bot.filters import admin_cache, is_chat_admin
-from bot.history import HistoryRecorder
-from bot.i18n import Translator
-from bot.jobs import Job, JobRegistry
+from handlers.commands import CommandSpec
+from handlers.filters import admin_cache, is_chat_admin
+from handlers.i18n import Translator
+from handlers.jobs import Job, JobRegistry
+from handlers.settings import Settings
+from services.history import HistoryRecorder
 
 commands = [CommandSpec("cancel", "cmd-cancel", usage_key="cancel-usage")]
 

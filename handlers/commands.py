@@ -11,10 +11,13 @@ from aiogram.types import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     BotCommandScopeUnion,
+    CallbackQuery,
     Message,
+    TelegramObject,
 )
 
 from chatkit.chats import GROUP_TYPES, PRIVATE_TYPES
+from chatkit.command import parse_command
 
 EVERYWHERE = PRIVATE_TYPES | GROUP_TYPES
 
@@ -60,16 +63,16 @@ def spec_by_name(specs: Iterable[CommandSpec], name: str) -> CommandSpec | None:
     return next((spec for spec in specs if spec.name == name), None)
 
 
-def parse_command(text: str | None) -> tuple[str, str | None, str] | None:
-    """("leak", "thisbot" or None, "arguments") for "/leak@thisbot arguments"; None when not a command."""
-    if not text or not text.startswith("/") or len(text) < 2:
-        return None
-    head, _, rest = text.partition(" ")
-    if "\n" in head:
-        head, _, more = head.partition("\n")
-        rest = more + (" " + rest if rest else "")
-    name, _, mention = head[1:].partition("@")
-    return name.lower(), mention or None, rest.strip()
+def command_of(event: TelegramObject) -> tuple[str, str]:
+    """('leak', 'yellow | He works as a') for a command message (chatkit.command); ('cb', data) for a button press;
+    ('text', '') for anything else."""
+    if isinstance(event, Message):
+        parsed = parse_command(event.text)
+        if parsed is not None:
+            return parsed.name, parsed.args
+    if isinstance(event, CallbackQuery):
+        return (event.data or "").split(":")[0], event.data or ""
+    return "text", ""
 
 
 def command_input(arguments: str | None, message: Message) -> tuple[str, bool]:

@@ -6,18 +6,17 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import EVERYWHERE, CommandSpec, Permission, command_input
-from bot.config import Settings
-from bot.history import HistoryRecorder
-from bot.i18n import Html, Translator
-from bot.sending import answer_long
 from chatkit.render import escape, isolate
 from digests.service import DigestService
 from digests.subscription import describe
+from handlers.commands import EVERYWHERE, CommandSpec, Permission, command_input
 from handlers.failures import feature_router
+from handlers.i18n import Html, Translator
+from handlers.sending import answer_long
+from handlers.settings import Settings
 from services.digest import DigestChatService
+from services.history import HistoryRecorder
 from services.subscriptions import Resync, SubscriptionService
-from storage.repo.groups import top_voted_papers
 from storage.schema.digest import DigestSource, Subscription
 
 commands = [
@@ -99,7 +98,7 @@ async def sources(message: Message, session: AsyncSession, settings: Settings, l
         await message.answer(l10n("sources-none"))
         return
     lines = [l10n("sources-title")] + [source_line(src, l10n) for src in rows]
-    votes = await top_voted_papers(session)  # readers' 👍/👎 under delivered digests
+    votes = await DigestChatService(session).top_voted()  # readers' 👍/👎 under delivered digests
     if votes:
         lines += ["", l10n("sources-votes")]
         lines += [f"• {isolate(escape(title[:120]))}: 👍 {up} · 👎 {down}" for title, up, down in votes]

@@ -6,14 +6,14 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import CommandSpec, Permission
-from bot.config import Settings
-from bot.filters import admin_cache, permits
-from bot.history import HistoryRecorder
-from bot.i18n import Translator
 from digests.buttons import DigestUnsubscribeButton, DigestVoteButton
+from handlers.commands import CommandSpec, Permission
+from handlers.filters import admin_cache, permits
+from handlers.i18n import Translator
+from handlers.settings import Settings
+from services.digest import DigestChatService
+from services.history import HistoryRecorder
 from services.subscriptions import Resync, SubscriptionService
-from storage.repo.groups import vote_on_paper
 from storage.schema.core import User
 
 commands: list[CommandSpec] = []
@@ -25,8 +25,8 @@ async def vote(query: CallbackQuery, callback_data: DigestVoteButton, session: A
         await query.answer(l10n("stale-button"))
         return
     chat_id = query.message.chat.id if query.message is not None else None
-    tally = await vote_on_paper(session, issue_id=callback_data.issue_id, position=callback_data.paper,
-                                user_id=db_user.id, chat_id=chat_id, value=callback_data.value)
+    tally = await DigestChatService(session).vote(issue_id=callback_data.issue_id, position=callback_data.paper,
+                                                  user_id=db_user.id, chat_id=chat_id, value=callback_data.value)
     if tally is None:  # the issue is gone (its subscription was removed)
         await query.answer(l10n("stale-button"))
         return

@@ -6,12 +6,13 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
-from bot.i18n import Translator, normalize_language
-from bot.middlewares.quota import command_of
-from storage.repo.core import deactivate_chat, record_history, upsert_chat, upsert_user
+from handlers.commands import CommandSpec, command_of
+from handlers.i18n import Translator, normalize_language
+from handlers.settings import Settings
+from services.history import Person, Place, record_entry, remember_sender
 
 log = logging.getLogger("bot.errors")
+commands: list[CommandSpec] = []
 
 
 async def on_error(event: ErrorEvent, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
@@ -31,19 +32,16 @@ async def on_error(event: ErrorEvent, sessionmaker: async_sessionmaker[AsyncSess
         async with sessionmaker() as session, session.begin():
             # Upserts, not reads: the user's row may not exist (an update that failed before the context
             # middleware committed it) or be older than this update's name and language.
-            db_user = await upsert_user(session, user_id=user.id, first_name=user.first_name,
-                                        last_name=user.last_name, username=user.username,
-                                        telegram_language=user.language_code) if user and not user.is_bot else None
-            db_chat = await upsert_chat(session, chat_id=chat.id, type=chat.type,
-                                        title=chat.title) if chat else None
-            if isinstance(event.exception, TelegramForbiddenError) and db_chat is not None:
-                await deactivate_chat(session, db_chat.id)  # blocked or removed: stop sending there
-            lang = ((db_user.language if db_user else None) or (db_chat.language if db_chat else None)
-                    or normalize_language(user.language_code if user else None) or lang)
+            person = Person(user.id, user.first_name, user.last_name, user.username, user.language_code) \
+                if user and not user.is_bot else None
+            place = Place(chat.id, chat.type, chat.title) if chat else None
+            # Blocked or removed (TelegramForbiddenError): stop sending there.
+            user_id, chat_id, chosen = await remember_sender(
+                session, person, place, blocked=isinstance(event.exception, TelegramForbiddenError))
+            lang = chosen or normalize_language(user.language_code if user else None) or lang
             command, arguments = command_of(source)
-            await record_history(session, user_id=db_user.id if db_user else None,
-                                 chat_id=db_chat.id if db_chat else None, command=command, arguments=arguments,
-                                 status="error", result={"error": type(event.exception).__name__})
+            await record_entry(session, user_id=user_id, chat_id=chat_id, command=command, arguments=arguments,
+                               status="error", result={"error": type(event.exception).__name__})
     except Exception:  # the database itself may be what failed
         log.exception("could not record the failure of update %s", update.update_id)
     text = Translator(lang)("error-apology")

@@ -15,14 +15,14 @@ from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
 from aiogram.filters import ExceptionTypeFilter, Filter
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update
 
-from bot.history import HistoryRecorder
-from bot.i18n import Translator
-from bot.middlewares.quota import command_of
 from chatkit.errors import UserInputError
+from handlers.commands import command_of
+from handlers.i18n import Translator
 from handlers.model_errors import model_error_text
 from models.errors import ModelError
 from models.imagegen.errors import ImageGenError, NoKey
 from services.errors import history_status
+from services.history import HistoryRecorder
 
 
 class _OwnErrors(BaseMiddleware):

@@ -2,31 +2,33 @@
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.history import HistoryRecorder
-from bot.i18n import Translator
+from chatkit.command import parse_command
+from handlers.commands import CommandSpec
+from handlers.i18n import Translator
+from services.history import HistoryRecorder
+
+commands: list[CommandSpec] = []
 
 
 def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
-    head = text.split(maxsplit=1)[0] if text.split() else ""
-    if "@" not in head:
+    parsed = parse_command(text)
+    if parsed is None or parsed.mention is None:
         return False
-    mention = head.split("@", 1)[1]
-    return bot_username is None or mention.lower() != bot_username.lower()
+    return bot_username is None or parsed.mention.lower() != bot_username.lower()
 
 
 async def unknown_command(message: Message, l10n: Translator, bot_username: str | None,
                           history: HistoryRecorder) -> None:
-    assert message.text is not None  # the filter matched text starting with "/"
-    head = message.text.split(maxsplit=1)[0]
-    if addressed_to_other_bot(message.text, bot_username):
+    parsed = parse_command(message.text)
+    assert parsed is not None  # the filter matched text starting with "/"
+    if parsed.mention is not None and addressed_to_other_bot(message.text or "", bot_username):
         return
     # In a group, "/foo" without a mention may be meant for another bot: only answer when addressed or in private.
-    if message.chat.type != "private" and "@" not in head:
+    if message.chat.type != "private" and parsed.mention is None:
         return
-    command = head[1:].split("@", 1)[0][:32]
+    command = parsed.name[:32]
     await message.answer(l10n("unknown-command", command=command))
-    await history.record(command or "?", message.text[len(head):].strip(), status="rejected",
-                         result={"reason": "unknown command"})
+    await history.record(command or "?", parsed.args, status="rejected", result={"reason": "unknown command"})
 
 
 async def private_chatter(message: Message, l10n: Translator) -> None:

@@ -1,5 +1,5 @@
 """Authorization in one place: who is a bot admin (ADMIN_IDS), who is a chat admin (getChatMember, cached for a short
-time), and the router-level filters built on them.
+time), and the router-level filters built on them (docs/architecture.md, "Who may run what").
 
 The rule of each command is written once, in its CommandSpec (`permission`); the guard router (handlers/guard.py)
 refuses a command whose rule the sender does not meet, with a localized message and a `rejected` history row, before
@@ -14,8 +14,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
-from bot.commands import CommandSpec, Permission, parse_command, spec_by_name
-from bot.config import Settings
+from chatkit.command import parse_command
+from handlers.commands import CommandSpec, Permission, spec_by_name
+from handlers.settings import Settings
 
 log = logging.getLogger(__name__)
 ADMIN_STATUSES = frozenset({"creator", "administrator"})
@@ -126,20 +127,21 @@ class IsChatAdmin(BaseFilter):
 
 class CommandRefused(BaseFilter):
     """Matches a command addressed to this bot whose CommandSpec rule the sender does not meet; hands the handler
-    `refused` (the spec) and `rule` (the permission that applied)."""
+    `refused` (the spec) and `rule` (the permission that applied). `specs` is every feature's list
+    (`handlers.all_commands()`), passed in by the router list."""
+
+    def __init__(self, specs: list[CommandSpec]) -> None:
+        self.specs = specs
 
     async def __call__(self, message: Message, bot: Bot, settings: Settings, **data: Any) -> bool | dict[str, Any]:
         parsed = parse_command(message.text or message.caption)
         if parsed is None:
             return False
-        name, mention, _ = parsed
-        if mention is not None:
+        if parsed.mention is not None:
             me = await bot.me()
-            if me.username is None or mention.lower() != me.username.lower():
+            if me.username is None or parsed.mention.lower() != me.username.lower():
                 return False  # /cmd@otherbot: not ours to answer or refuse
-        from handlers import all_commands  # the full list, features registered after bot/ included
-
-        spec: CommandSpec | None = spec_by_name(all_commands(), name)
+        spec = spec_by_name(self.specs, parsed.name)
         if spec is None:
             return False
         rule = spec.rule_in(message.chat.type)

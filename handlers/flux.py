@@ -7,15 +7,15 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Chat, InlineKeyboard
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import CommandSpec
-from bot.history import HistoryRecorder
-from bot.i18n import Html, Translator
-from bot.sending import chat_action, send_long
 from chatkit.parsing import RowId, Vote
 from chatkit.render import cut_caption, escape
+from handlers.commands import CommandSpec
 from handlers.failures import feature_router
+from handlers.i18n import Html, Translator
+from handlers.sending import chat_action, send_long
 from models.imagegen.providers import Providers
 from services.flux import MAX_PROMPT, FluxService, SuiteOutcome, check_prompt, check_suite
+from services.history import HistoryRecorder
 from storage.schema.core import User
 
 commands = [

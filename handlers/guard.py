@@ -4,11 +4,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import BaseFilter
 from aiogram.types import Message
 
-from bot.commands import CommandSpec, Permission, parse_command
-from bot.filters import CommandRefused
-from bot.history import HistoryRecorder
-from bot.i18n import Translator
 from chatkit.chats import GROUP_TYPES
+from chatkit.command import parse_command
+from handlers.commands import CommandSpec, Permission
+from handlers.filters import CommandRefused
+from handlers.i18n import Translator
+from services.history import HistoryRecorder
 
 commands: list[CommandSpec] = []
 
@@ -18,7 +19,7 @@ async def refuse(message: Message, refused: CommandSpec, rule: Permission, l10n:
     key = "refused-bot-admin" if rule is Permission.BOT_ADMIN else "refused-chat-admin"
     await message.answer(l10n(key, command=refused.name))
     parsed = parse_command(message.text or message.caption)
-    await history.record(refused.name, parsed[2] if parsed else "", status="rejected",
+    await history.record(refused.name, parsed.args if parsed else "", status="rejected",
                          result={"reason": "not allowed", "rule": rule.value})
 
 
@@ -44,8 +45,9 @@ async def mentioned(message: Message, l10n: Translator) -> None:
     await message.answer(l10n("mention-hint"))
 
 
-def create_router() -> Router:
+def create_router(specs: list[CommandSpec]) -> Router:
+    """`specs`: every feature's commands (`handlers.all_commands()`), the rules the guard applies."""
     router = Router(name="guard")
-    router.message.register(refuse, CommandRefused())
+    router.message.register(refuse, CommandRefused(specs))
     router.message.register(mentioned, F.chat.type.in_(GROUP_TYPES), MentionsBot())
     return router

@@ -15,17 +15,16 @@ from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import CommandSpec
-from bot.history import HistoryRecorder
-from bot.i18n import Html, Translator
-from bot.middlewares.context import ContextMiddleware
-from bot.sending import Replier, ReplyTarget, edit_or_send
 from chatkit.errors import UserInputError
 from chatkit.parsing import Count, TelegramId, parse_int
 from chatkit.render import escape, isolate
+from handlers.commands import CommandSpec
+from handlers.context import UserCache
+from handlers.i18n import Html, Translator
+from handlers.sending import Replier, ReplyTarget, edit_or_send
+from services.history import HistoryRecorder, count_history, history_page as read_history_page
 from services.privacy import export_user, forget_user
 from services.subscriptions import Resync
-from storage.repo.privacy import count_history, history_rows
 from storage.schema.core import HistoryEntry, User
 
 commands = [
@@ -62,11 +61,10 @@ def _line(entry: HistoryEntry, l10n: Translator) -> str:
 
 async def render_page(session: AsyncSession, l10n: Translator, user_id: int, offset: int, size: int,
                       chat_id: int | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
-    total = await count_history(session, user_id, chat_id)
+    page = await read_history_page(session, user_id, chat_id, offset=offset, size=size)
+    total, offset, entries = page.total, page.offset, page.entries
     if total == 0:
         return l10n("history-empty"), None
-    offset = max(0, min(offset, (total - 1) // size * size))
-    entries = await history_rows(session, user_id, chat_id, offset=offset, limit=size)
     header = "history-header" if chat_id is None else "history-header-chat"
     lines = [l10n(header, **{"from": offset + 1, "to": offset + len(entries), "total": total})]
     lines += [_line(entry, l10n) for entry in entries]
@@ -172,7 +170,7 @@ async def forget(message: Message, session: AsyncSession, l10n: Translator, db_u
 
 
 async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, session: AsyncSession,
-                        l10n: Translator, context: ContextMiddleware, digest_scheduler: Resync | None = None) -> None:
+                        l10n: Translator, context: UserCache, digest_scheduler: Resync | None = None) -> None:
     if callback_data.owner != query.from_user.id:
         await query.answer(l10n("not-your-button"), show_alert=True)
         return

@@ -1,4 +1,5 @@
-"""Fluent localization. Strings live in `bot/locales/<lang>/*.ftl`; every feature owns its own file.
+"""Fluent localization. Strings live in `bot/locales/<lang>/*.ftl` (data the app ships; every feature owns its own
+file), read by the translator here because handlers format every reply with it.
 
 Arguments are HTML-escaped here, once, because every message goes out in HTML parse mode: a handler cannot forget.
 Pass `Html("<b>…</b>")` for a fragment that is already safe markup."""
@@ -11,7 +12,7 @@ from fluent.syntax import ast
 
 from chatkit.render import FSI, PDI, escape
 
-LOCALES = Path(__file__).with_name("locales")
+LOCALES = Path(__file__).resolve().parents[1] / "bot" / "locales"
 LANGUAGES = ("en", "ru", "fa", "he")
 RTL_LANGUAGES = frozenset({"fa", "he"})
 FALLBACK = "en"
@@ -71,7 +72,7 @@ class Translator:
     def rtl(self) -> bool:
         return self.lang in RTL_LANGUAGES
 
-    def __call__(self, key: str, /, **args) -> str:
+    def __call__(self, key: str, /, **args: object) -> str:
         safe = {name: (value if isinstance(value, (int, float, Html)) else escape(value))
                 for name, value in args.items()}
         if not self.rtl:

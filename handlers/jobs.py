@@ -22,6 +22,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.commands import command_of
+from services.history import record_entry
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -137,13 +140,11 @@ async def announce_cancelled(bot: Bot, job: Job, text: str) -> None:
 
 async def record_cancelled(sessionmaker: async_sessionmaker[AsyncSession], job: Job) -> None:
     """A history row for a cancelled background job (its update's transaction is long gone)."""
-    from storage.repo.core import record_history
-
     try:
         async with sessionmaker() as session, session.begin():
-            await record_history(session, user_id=job.user_id, chat_id=job.chat_id, command=job.command,
-                                 arguments=job.arguments, status="cancelled", result=_by(job),
-                                 latency_ms=int((time.monotonic() - job.started) * 1000))
+            await record_entry(session, user_id=job.user_id, chat_id=job.chat_id, command=job.command,
+                               arguments=job.arguments, status="cancelled", result=_by(job),
+                               latency_ms=int((time.monotonic() - job.started) * 1000))
     except Exception:  # the user may have been forgotten meanwhile; the job is stopped either way
         log.exception("could not record the cancellation of job %s", job.id)
 
@@ -169,8 +170,6 @@ class JobMiddleware(BaseMiddleware):
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         if not get_flag(data, "expensive"):
             return await handler(event, data)
-        from bot.middlewares.quota import command_of
-
         message: Message
         if isinstance(event, Message):
             message = event

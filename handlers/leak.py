@@ -9,22 +9,22 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.background import BackgroundTasks
-from bot.commands import CommandSpec, replied_text
-from bot.config import Settings
-from bot.history import HistoryRecorder, Progress
-from bot.i18n import Html, Translator
-from bot.jobs import JobRegistry
-from bot.sending import chat_action, send_long
 from chatkit.parsing import RowId
 from chatkit.render import bar, escape, isolate
+from handlers.background import BackgroundTasks
+from handlers.commands import CommandSpec, replied_text
 from handlers.failures import feature_router
+from handlers.i18n import Html, Translator
+from handlers.jobs import JobRegistry
 from handlers.model_errors import model_error_text
+from handlers.sending import chat_action, send_long
+from handlers.settings import Settings
 from models.errors import ModelError
 from models.hub import ModelHub
 from models.leakage.probes import LeakProbe
 from models.leakage.runner import ProbeRun
 from models.registry import embedder_separates
+from services.history import HistoryRecorder, Progress
 from services.leak import LeakBench, LeakPolicy, LeakService, StoredLeak
 from storage.schema.core import User
 

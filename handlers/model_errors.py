@@ -1,5 +1,5 @@
 """Model-layer errors as localized messages, shared by every feature that runs a model."""
-from bot.i18n import Translator
+from handlers.i18n import Translator
 from models.errors import (
     EngineBusy,
     EngineClosed,

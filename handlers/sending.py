@@ -47,9 +47,9 @@ from aiogram.types import (
 )
 from aiogram.utils.chat_action import ChatActionSender
 
-from bot.jobs import current_job
 from chatkit.chats import GROUP_TYPES
 from chatkit.render import split_message
+from handlers.jobs import current_job
 
 log = logging.getLogger(__name__)
 # Sends that accept both a topic and a reply; a chat action accepts a topic only.
@@ -242,7 +242,8 @@ class QuietChatActionMiddleware(BaseRequestMiddleware):
     """A chat action ("typing…") that the Bot API fails (5xx, 429, a timeout) is dropped with a debug line: it is a
     hint, and aiogram's ChatActionSender sends it from a task nobody awaits, where it would end as a traceback."""
 
-    async def __call__(self, make_request, bot, method):
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Any:
         if not isinstance(method, SendChatAction):
             return await make_request(bot, method)
         try:
@@ -258,7 +259,8 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
     def __init__(self, attempts: int = 3, max_wait_s: float = 60.0):
         self.attempts, self.max_wait_s = attempts, max_wait_s
 
-    async def __call__(self, make_request, bot, method):
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Any:
         for attempt in range(self.attempts):
             try:
                 return await make_request(bot, method)

@@ -7,22 +7,22 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.background import BackgroundTasks
-from bot.commands import CommandSpec, command_input
-from bot.config import Settings
-from bot.history import HistoryRecorder
-from bot.i18n import Html, Translator
-from bot.jobs import JobRegistry
-from bot.sending import chat_action, send_long
 from chatkit.render import escape, isolate
+from handlers.background import BackgroundTasks
+from handlers.commands import CommandSpec, command_input
 from handlers.failures import feature_router
+from handlers.i18n import Html, Translator
+from handlers.jobs import JobRegistry
 from handlers.model_errors import model_error_text
+from handlers.sending import chat_action, send_long
+from handlers.settings import Settings
 from models.errors import ModelError
 from models.hub import ModelHub
 from models.spelling.bench import LLM_SYSTEMS
 from models.spelling.llm import byte_view
 from models.spelling.metrics import SpellingResult
 from models.spelling.words import bucket_of
+from services.history import HistoryRecorder
 from services.spell import SpellAnalysis, SpellService, parse
 
 commands = [

@@ -1,4 +1,5 @@
 """/start, /help, /lang."""
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -8,13 +9,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import CommandSpec, Permission, visible_commands
-from bot.config import Settings
-from bot.filters import admin_cache, permits
-from bot.history import HistoryRecorder
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, Translator, normalize_language
-from bot.middlewares.context import ContextMiddleware
-from bot.sending import ReplyTarget, edit_or_send
+from handlers.commands import CommandSpec, Permission, visible_commands
+from handlers.context import UserCache
+from handlers.filters import admin_cache, permits
+from handlers.history import send_export
+from handlers.i18n import LANGUAGE_NAMES, LANGUAGES, Html, Translator, normalize_language
+from handlers.sending import ReplyTarget, answer_long, edit_or_send
+from handlers.settings import Settings
+from services.history import HistoryRecorder
 from services.preferences import set_language
 from storage.schema.core import Chat, User
 
@@ -40,8 +42,6 @@ def language_keyboard() -> InlineKeyboardMarkup:
 async def start_export(message: Message, bot: Bot, session: AsyncSession, l10n: Translator, db_user: User | None,
                        history: HistoryRecorder) -> None:
     """The deep link a group's /export offers when the bot could not write to the user yet."""
-    from handlers.history import send_export
-
     if db_user is None:
         return
     count = await send_export(bot, session, l10n, db_user.id, ReplyTarget.of(message))
@@ -56,10 +56,9 @@ async def start(message: Message, l10n: Translator, history: HistoryRecorder) ->
     await history.record("start")
 
 
-def help_text(l10n: Translator, chat_type: str, is_admin: bool) -> str:
-    from handlers import all_commands  # the full list, including features registered after this module
-
-    specs = visible_commands(all_commands(), chat_type, is_admin=is_admin)
+def help_text(specs: list[CommandSpec], l10n: Translator, chat_type: str, is_admin: bool) -> str:
+    """/help from every feature's `commands` (`specs`), those this user may see here."""
+    specs = visible_commands(specs, chat_type, is_admin=is_admin)
     lines = [l10n("help-header")]
     lines += [f"/{spec.name} — {l10n(spec.description_key)}{_rule(spec, chat_type, l10n)}"
               for spec in specs if not spec.admin_only]
@@ -80,17 +79,19 @@ def _rule(spec: CommandSpec, chat_type: str, l10n: Translator) -> str:
     return ""
 
 
-async def help_(message: Message, l10n: Translator, settings: Settings, history: HistoryRecorder) -> None:
-    # Answered straight from memory: no model, no network, so it stays instant while models are busy.
-    user_id = message.from_user.id if message.from_user else None
-    from bot.sending import answer_long
+def help_handler(specs: list[CommandSpec]) -> Callable[..., Awaitable[None]]:
+    """The /help handler over every feature's commands (passed in by the router list, `handlers.get_routers`)."""
+    async def help_(message: Message, l10n: Translator, settings: Settings, history: HistoryRecorder) -> None:
+        # Answered straight from memory: no model, no network, so it stays instant while models are busy.
+        user_id = message.from_user.id if message.from_user else None
+        await answer_long(message, help_text(specs, l10n, message.chat.type, settings.is_admin(user_id)))
+        await history.record("help")
 
-    await answer_long(message, help_text(l10n, message.chat.type, settings.is_admin(user_id)))
-    await history.record("help")
+    return help_
 
 
 async def lang(message: Message, command: CommandObject, l10n: Translator, session: AsyncSession, db_user: User | None,
-               db_chat: Chat | None, history: HistoryRecorder, context: ContextMiddleware) -> None:
+               db_chat: Chat | None, history: HistoryRecorder, context: UserCache) -> None:
     if not command.args:
         await message.answer(l10n("lang-choose"), reply_markup=language_keyboard())
         return
@@ -106,7 +107,7 @@ async def lang(message: Message, command: CommandObject, l10n: Translator, sessi
 
 async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: Bot, settings: Settings,
                       l10n: Translator, history: HistoryRecorder, session: AsyncSession, db_user: User | None,
-                      db_chat: Chat | None, context: ContextMiddleware, **data: Any) -> None:
+                      db_chat: Chat | None, context: UserCache, **data: Any) -> None:
     code = normalize_language(callback_data.code)
     if code is None:  # forged callback data
         await query.answer()
@@ -123,18 +124,19 @@ async def lang_button(query: CallbackQuery, callback_data: LanguageChoice, bot: 
 
 
 async def _set_language(code: str, session: AsyncSession, db_user: User | None, db_chat: Chat | None,
-                        context: ContextMiddleware) -> None:
+                        context: UserCache) -> None:
     change = await set_language(session, code, db_user, db_chat)
     if change.user_id is not None:
         context.forget(change.user_id)  # the middleware's cached profile carries the old language
 
 
-def create_router() -> Router:
+def create_router(specs: list[CommandSpec]) -> Router:
+    """`specs`: every feature's commands, for /help."""
     router = Router(name="start")
     router.message.register(start_export, CommandStart(deep_link=True, magic=F.args == "export"),
                             F.chat.type == "private")
     router.message.register(start, CommandStart())
-    router.message.register(help_, Command("help"))
+    router.message.register(help_handler(specs), Command("help"))
     router.message.register(lang, Command("lang"))
     router.callback_query.register(lang_button, LanguageChoice.filter())
     return router

@@ -13,6 +13,7 @@ from digests.identity import arxiv_ids, paper_key
 from digests.sources import ingest_post
 from storage.db import released
 from storage.repo.digest import all_sources, chat_subscriptions
+from storage.repo.groups import top_voted_papers, vote_on_paper
 from storage.schema.digest import DigestSource
 
 MAX_SUBMIT_CHARS = 4000
@@ -56,6 +57,17 @@ class DigestChatService:
 
     async def sources(self) -> list[DigestSource]:
         return await all_sources(self.session)
+
+    async def top_voted(self, limit: int = 5) -> list[tuple[str, int, int]]:
+        """(title, up, down) of the papers readers voted on most under delivered digests, for /sources."""
+        return await top_voted_papers(self.session, limit)
+
+    async def vote(self, *, issue_id: int, position: int, user_id: int, chat_id: int | None,
+                   value: int) -> tuple[int, int] | None:
+        """A reader's 👍/👎 (or a changed one) on the paper at `position` (1-based) of an issue; (up, down) for that
+        paper in the issue, or None when the issue or the position is gone (its subscription was removed)."""
+        return await vote_on_paper(self.session, issue_id=issue_id, position=position, user_id=user_id,
+                                   chat_id=chat_id, value=value)
 
     async def submit(self, text: str, *, chat_id: int, message_id: int) -> Submitted:
         """A paper sent by a user (an arXiv link, or a title and text) becomes a digest item of the `submit`

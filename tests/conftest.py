@@ -11,9 +11,10 @@ from aiogram.types import User
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import AppSettings, Settings
+from bot.config import AppSettings
 from bot.transports.offline import OfflineChat, OfflineUser, RecordingSession
 from fakes.image_api import FakeImageAPI
+from handlers.settings import Settings
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 

@@ -7,9 +7,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat as TgChat, TelegramObject, User as TgUser
 
-from bot.config import Settings
-from bot.history import HistoryRecorder
-from bot.i18n import Translator, normalize_language
+from handlers.i18n import Translator, normalize_language
+from handlers.settings import Settings
+from services.history import HistoryRecorder
 from storage.repo.core import get_chat, get_user, upsert_chat, upsert_user, user_and_chat
 from storage.schema.core import Chat, User
 

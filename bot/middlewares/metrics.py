@@ -14,6 +14,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import TelegramObject, Update
 
 from bot import metrics
+from chatkit.command import parse_command
 
 
 def command_label(update: Update, known: frozenset[str]) -> str:
@@ -22,9 +23,9 @@ def command_label(update: Update, known: frozenset[str]) -> str:
     message = update.message or update.edited_message or update.channel_post
     if message is not None:
         body = message.text or message.caption or ""
-        if body.startswith("/"):
-            name = body[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(body) > 1 else ""
-            return name if name in known else "unknown_command"
+        parsed = parse_command(body)
+        if parsed is not None:
+            return parsed.name if parsed.name in known else "unknown_command"
         return "text" if message.text is not None else "media"
     if update.callback_query is not None:
         return "callback"

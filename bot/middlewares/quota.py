@@ -10,17 +10,8 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.config import Settings
-
-
-def command_of(event: TelegramObject) -> tuple[str, str]:
-    """('leak', 'yellow | He works as a') for a message; ('cb', data) for a button press."""
-    if isinstance(event, Message) and event.text and event.text.startswith("/"):
-        head, _, rest = event.text.partition(" ")
-        return head[1:].split("@")[0].lower(), rest.strip()
-    if isinstance(event, CallbackQuery):
-        return (event.data or "").split(":")[0], event.data or ""
-    return "text", ""
+from handlers.commands import command_of
+from handlers.settings import Settings
 
 
 class QuotaMiddleware(BaseMiddleware):

@@ -13,7 +13,7 @@ done in the same transaction as the handler's writes, so an acknowledged update 
   (their final transactions were rolled back: results, history and "done" were not committed; only the
   idempotent writes made before slow work were, see docs/architecture.md "Transactions") so the next start runs
   them whole.
-* Long-running work an update spawned (`bot.background.BackgroundTasks`) is journaled as a job; jobs cut by a
+* Long-running work an update spawned (`handlers.background.BackgroundTasks`) is journaled as a job; jobs cut by a
   shutdown or a crash are reported to their users at the next start.
 * A transient failure (the database restarting or unreachable, the Bot API answering 5xx, 429 or timing out) is never
   an update's final failure: the run is rolled back, no apology is sent, and the same process runs it again after a
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.transports import calls
+from chatkit.command import parse_command
 from storage.db import Outage, is_transient
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
@@ -103,9 +104,9 @@ class UpdateInfo:
         chat = message.chat if message else (query.message.chat if query and query.message else None)
         user = (message.from_user if message else None) or (query.from_user if query else None)
         command = None
-        text = (message.text or message.caption or "") if message else ""
-        if text.startswith("/"):
-            command = text.split()[0][1:].split("@")[0][:32] or None
+        parsed = parse_command((message.text or message.caption) if message else None)
+        if parsed is not None:
+            command = parsed.name[:32] or None
         elif query is not None and query.data:
             command = query.data.split(":")[0][:32] or None
         return cls(update.update_id, chat.id if chat else None, user.id if user else None, command)
@@ -538,7 +539,7 @@ class Inbox:
 
     async def notify_interrupted_jobs(self) -> int:
         """Tell each user whose job a shutdown or a crash cut that it was interrupted (once)."""
-        from bot.i18n import Translator
+        from handlers.i18n import Translator
         from storage.schema.core import Chat, User
 
         try:

@@ -24,7 +24,7 @@ from bot.metrics import Probes, probes_for
 from bot.shutdown import Shutdown
 from bot.transports.inbox import Inbox, backoff_s
 from chatkit.parsing import clean_payload, payload_ints_fit
-from bot.config import Settings
+from handlers.settings import Settings
 from storage.db import is_transient
 from storage.repo import inbox as repo
 

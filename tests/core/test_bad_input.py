@@ -14,8 +14,8 @@ from aiogram.types import (
 )
 from sqlalchemy import select
 
-from bot.i18n import Translator
 from chatkit.render import FSI, MESSAGE_LIMIT, PDI, utf16_len
+from handlers.i18n import Translator
 from storage.schema.core import Chat as DbChat, HistoryEntry, User
 from tests.core.telegram_html import assert_valid, visible_text
 

@@ -1,7 +1,7 @@
 """The fake Bot API that the end-to-end tests rely on answers like Telegram for what aiogram sends it."""
 from bot.app import create_bot
-from bot.config import Settings
 from fakes.botapi import FakeBotAPI
+from handlers.settings import Settings
 
 
 async def test_texts_that_look_like_json_arrive_verbatim():

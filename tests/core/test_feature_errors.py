@@ -6,11 +6,11 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy import select
 
-from bot.history import HistoryRecorder
-from bot.i18n import Translator
 from chatkit.errors import UserInputError
 from handlers.failures import feature_router
+from handlers.i18n import Translator
 from models.errors import UnknownModel
+from services.history import HistoryRecorder
 from storage.schema.core import HistoryEntry
 from tests.conftest import ADMIN_ID
 

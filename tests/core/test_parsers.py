@@ -13,7 +13,6 @@ import pytest
 from aiogram.filters.callback_data import CallbackData
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from bot.i18n import LANGUAGES, Translator
 from bot.transports.telegram import BadUpdate, parse_update_body
 from chatkit.errors import UserInputError
 from chatkit.parsing import (
@@ -28,6 +27,7 @@ from chatkit.parsing import (
     parse_weekday,
 )
 from digests.subscription import SubscribeError, parse_subscribe
+from handlers.i18n import LANGUAGES, Translator
 
 FAST, SLOW = 300, 10_000
 HOSTILE = ["²", "٣", "۵", "1²", "9" * 5000, "-0", "0", "+5", " 7 ", "1e3", "0x10", "1_000", "\x00", "\u202e12",

@@ -7,10 +7,10 @@ import re
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from bot.i18n import LANGUAGES, normalize_language
-from bot.middlewares.quota import command_of
 from chatkit.render import CAPTION_LIMIT, MESSAGE_LIMIT, cut_caption, escape, split_message, utf16_len
+from handlers.commands import command_of
 from handlers.fallback import addressed_to_other_bot
+from handlers.i18n import LANGUAGES, normalize_language
 from tests.core.telegram_html import assert_valid, visible_text
 
 # Characters that stress the renderer: HTML metacharacters, newlines, RTL letters, bidi controls, emoji (two
@@ -233,7 +233,7 @@ async def test_lang_argument_parsing(harness, argument):
     elif code is None:
         assert "en, ru, fa, he" in replies[0].text
     else:
-        from bot.i18n import LANGUAGE_NAMES, Translator
+        from handlers.i18n import LANGUAGE_NAMES, Translator
 
         assert replies[0].text == Translator(code)("lang-set", language=LANGUAGE_NAMES[code])
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from bot import redact
 from bot.app import create_bot
-from bot.config import Settings
-from bot.i18n import Translator
 from fakes.botapi import FakeBotAPI
+from handlers.i18n import Translator
+from handlers.settings import Settings
 from storage.schema.core import HistoryEntry, User
 
 TOKEN = "987654:AAF-token-secret-part_9876543210abcdef"

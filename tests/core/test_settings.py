@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AppSettings, Settings, SettingsError
+from bot.config import AppSettings, SettingsError
 from digests.config import DigestSettings
+from handlers.settings import Settings
 from models.config import EnvSettings, ModelSettings
 from models.imagegen.config import ImageGenSettings
 

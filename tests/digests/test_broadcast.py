@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_bot
-from bot.config import Settings
 from chatkit.render import split_message, utf16_len
 from digests.broadcast import Broadcaster, BroadcastReport
 from digests.config import DigestSettings
 from fakes.botapi import FakeBotAPI, FloodLimits
+from handlers.settings import Settings
 from storage.db import create_engine, create_sessionmaker
 from storage.repo.core import upsert_chat
 from storage.repo.digest import ensure_deliveries

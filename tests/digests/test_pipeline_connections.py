@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.i18n import Translator
 from digests.config import DigestSettings
 from digests.service import DigestService
 from digests.sources import ingest_post
 from fakes.feeds import FakeFeeds, FeedEntry
+from handlers.i18n import Translator
 from storage.db import Pool, create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.schema.digest import DigestItem, Paper

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from bot.i18n import Translator
 from digests.config import DigestSettings
 from digests.scheduler import JOB_TABLE, DigestScheduler, SchedulerLock, jobstore_url
 from digests.service import DigestService
+from handlers.i18n import Translator
 from storage.db import create_sessionmaker
 from storage.schema.core import Chat
 from storage.schema.digest import Subscription

@@ -6,12 +6,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.i18n import Translator
 from digests.calendar import ArxivCalendar
 from digests.config import DigestSettings
 from digests.service import DigestService, last_slot
 from digests.sources import ArxivClient, arxiv_query, ingest_post
 from fakes.feeds import ArxivPaper, FakeFeeds, FeedEntry
+from handlers.i18n import Translator
 from storage.db import create_sessionmaker
 from storage.schema.core import Chat
 from storage.schema.digest import Delivery, DigestIssue, DigestItem, DigestSource, Paper, Subscription

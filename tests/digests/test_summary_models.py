@@ -170,3 +170,26 @@ def test_answers_are_cleaned_and_garbage_is_refused():
     assert unusable("") == "empty" and unusable("Да.") == "too-short"
     assert unusable("the the the the the the the the model") == "repetitive"
     assert unusable(SUMMARIES["he"]) is None
+
+
+@pytest.mark.slow  # 20-80 s per model on the shared 2-core machine (load, a 400-token prompt, 16 tokens)
+@pytest.mark.parametrize("model", ["gemma-3-270m", "smollm2-135m-instruct"])
+async def test_a_local_model_is_asked_through_the_engine_and_judged(make_harness, hub, caplog, model):
+    """The embedded models (a base model with a completion prompt, an instruct model with its chat template) run
+    through the engine's worker thread; whatever they write is judged, and the preview names the model and the
+    verdict. They are too small to write Hebrew (docs/digests.md): a Hebrew-script sentence is required to pass."""
+    caplog.set_level(logging.INFO, logger="digests.summary")
+    harness = await make_harness(hub=hub, digest_summary_model=model, digest_summary_max_tokens=16,
+                                 digest_summary_timeout_s=600)  # a shared, loaded CPU: the verdict is tested here
+    await harness.dp["digests"].load_samples()
+    chat = harness.chat(user_id=35, lang="he")
+    await subscribe(chat, "reasoning lang=he size=1")  # Chain-of-Thought: no Hebrew post, so the model is asked
+    summary, origin = entry(entries(last_text(await chat.send("/digest"))), "Chain-of-Thought")[1:3]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "digests.summary"]
+    outcome = re.search(r"outcome=([\w-]+)", line).group(1)
+    assert f"model={model}" in line and outcome in ("model", "wrong-language", "unusable"), line  # asked, answered
+    assert f"{FSI}{model}{PDI}" in origin
+    if outcome == "model":
+        assert answered_language(summary, "he") == "he" and ORIGINAL["he"] not in summary
+    else:
+        assert ORIGINAL["he"] in summary

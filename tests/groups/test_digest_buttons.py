@@ -2,8 +2,8 @@
 and an unsubscribe button only the group's admins may use."""
 from sqlalchemy import select
 
-from bot.i18n import Translator
 from digests.broadcast import Broadcaster
+from handlers.i18n import Translator
 from storage.schema.digest import Subscription
 from storage.schema.groups import DigestVote
 from tests.groups.conftest import BOT_ADMIN, CHAT_ADMIN, GROUP, MEMBER, TOPIC, Person, plain, sends

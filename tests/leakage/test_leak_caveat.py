@@ -1,7 +1,7 @@
 """A /leak answer in a language no embedder separates says so instead of presenting a number as a Leak-Rate."""
 import pytest
 
-from bot.i18n import Translator
+from handlers.i18n import Translator
 from handlers.leak import render_run
 from models.leakage.probes import LeakProbe
 from models.leakage.runner import ProbeRun

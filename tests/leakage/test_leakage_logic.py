@@ -112,7 +112,7 @@ def test_a_restated_test_prompt_is_cut_so_the_concept_sentence_is_not_counted_as
 
 
 def test_engine_limit_errors_name_the_limit_not_the_prompt():
-    from bot.i18n import Translator
+    from handlers.i18n import Translator
     from handlers.model_errors import model_error_text
     from models.errors import EngineBusy, RequestTooLarge
 

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import Translator
 from chatkit.errors import UserInputError
 from digests.config import DigestSettings
 from digests.service import DigestService
+from handlers.i18n import Translator
 from services.digest import DigestChatService
 from services.subscriptions import MAX_SUBSCRIPTIONS, SubscriptionService
 from storage.schema.digest import DigestItem, Subscription
