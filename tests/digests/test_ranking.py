@@ -121,3 +121,14 @@ async def test_a_like_on_a_russian_paper_lifts_an_english_one(migrated_engine, h
     assert like["similarity"] > max(others, default=0)
     assert {"kind": "topic", "label": "benchmark"} in ranked[0].reasons
     assert "Self-supervised pretraining" in issue.text.split("\n\n")[1]  # first in the digest itself
+
+
+def test_subscribe_mode_option():
+    from digests.subscription import SubscribeError, parse_subscribe
+
+    assert parse_subscribe("dpo, speech").mode == "both"  # the default: topics until the chat has a profile
+    assert parse_subscribe("dpo mode=profile").mode == "profile"
+    assert parse_subscribe("dpo mode=topics daily=08:00").mode == "topics"
+    with pytest.raises(SubscribeError) as raised:
+        parse_subscribe("dpo mode=learned")
+    assert raised.value.code == "bad-mode" and raised.value.detail == "learned"
