@@ -1,6 +1,5 @@
 """Start-up and shutdown shared by every transport: database (migrated), model hub, dispatcher."""
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -86,9 +85,9 @@ async def start_digest_scheduler(dp: Dispatcher, engine: AsyncEngine, settings: 
 
 
 def remote_model_keys(settings: ModelSettings) -> list[str]:
-    """API keys of REMOTE_MODELS endpoints (read from the environment variables they name)."""
-    return [os.environ[m.api_key_env] for m in settings.remote_models.values()
-            if m.api_key_env and len(os.environ.get(m.api_key_env, "")) >= 6]
+    """API keys of REMOTE_MODELS endpoints (resolved with the settings from the variables they name)."""
+    return [m.api_key.get_secret_value() for m in settings.remote_models.values()
+            if m.api_key is not None and len(m.api_key.get_secret_value()) >= 6]
 
 
 def setup_logging(level: str, settings: AppSettings) -> None:

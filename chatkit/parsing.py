@@ -20,10 +20,9 @@ from pydantic import Field
 from chatkit.errors import UserInputError
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
-MAX_NUMBER_CHARS = 19  # len(str(INT64_MAX)): nothing longer can be in range
 MAX_TIMEZONE_CHARS = 64  # the longest IANA name is 32 characters
 MAX_ECHO_CHARS = 40  # how much of a bad input an error message repeats
-_DIGITS = re.compile(r"-?[0-9]{1,19}")
+_DIGITS = re.compile(r"-?[0-9]{1,19}")  # 19 = len(str(INT64_MAX)): nothing longer can be in range
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")

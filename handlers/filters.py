@@ -118,13 +118,6 @@ class IsBotAdmin(BaseFilter):
         return is_bot_admin(settings, _who(event)[1])
 
 
-class IsChatAdmin(BaseFilter):
-    """An admin of the chat the event comes from (or a bot admin); anyone in a private chat."""
-
-    async def __call__(self, event: TelegramObject, bot: Bot, settings: Settings, **data: Any) -> bool:
-        return await permits(Permission.CHAT_ADMIN, event, bot, settings, admin_cache(data))
-
-
 class CommandRefused(BaseFilter):
     """Matches a command addressed to this bot whose CommandSpec rule the sender does not meet; hands the handler
     `refused` (the spec) and `rule` (the permission that applied). `specs` is every feature's list

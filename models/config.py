@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The file `load()` reads by default (relative to the working directory, like the README's `make run`).
@@ -70,8 +70,17 @@ class RemoteModel(BaseModel):
     # "embedder": served at `/embeddings` (models/remote_embeddings.py) instead of `/completions`.
     kind: Literal["causal-lm", "embedder"] = "causal-lm"
     api_key_env: str | None = None  # name of the environment variable holding the key (never the key itself)
+    # The key, read from `api_key_env` when the settings are built: code that calls the endpoint gets it from here,
+    # never from the environment.
+    api_key: SecretStr | None = None
     timeout_s: float = 60.0
     retries: int = 3
+
+    @model_validator(mode="after")
+    def _resolve_key(self) -> Self:
+        if self.api_key is None and self.api_key_env and os.environ.get(self.api_key_env):
+            self.api_key = SecretStr(os.environ[self.api_key_env])
+        return self
 
 
 class ModelSettings(EnvSettings):

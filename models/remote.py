@@ -6,7 +6,6 @@ import asyncio
 import datetime
 import email.utils
 import logging
-import os
 import random
 import time
 from typing import Any
@@ -52,11 +51,10 @@ class RemoteEndpoint:
     def __init__(self, spec: ModelSpec, remote: RemoteModel):
         self.spec, self.remote = spec, remote
         headers = {}
-        if remote.api_key_env:
-            key = os.environ.get(remote.api_key_env)
-            if not key:
-                raise ModelUnavailable(spec.name, f"set {remote.api_key_env} to the endpoint's API key")
-            headers["Authorization"] = f"Bearer {key}"
+        if remote.api_key is not None:  # resolved from `api_key_env` with the settings (models/config.py)
+            headers["Authorization"] = f"Bearer {remote.api_key.get_secret_value()}"
+        elif remote.api_key_env:
+            raise ModelUnavailable(spec.name, f"set {remote.api_key_env} to the endpoint's API key")
         self.client = httpx.AsyncClient(base_url=remote.base_url.rstrip("/"), headers=headers,
                                         timeout=httpx.Timeout(remote.timeout_s, connect=10.0),
                                         limits=httpx.Limits(max_connections=32))

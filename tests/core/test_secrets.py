@@ -166,3 +166,20 @@ def test_check_url_refuses_without_repeating_the_value(url):
                                  "https://bot.example.org/tg/hook"])
 def test_check_url_accepts(url):
     assert check_url(url) == url
+
+
+def test_a_remote_models_key_comes_from_the_settings_not_the_environment(monkeypatch):
+    """REMOTE_MODELS names the variable; the settings read it once and carry it as a secret, so the endpoint and the
+    log redaction get the key from the settings object (the variable may be gone by then)."""
+    from bot.runtime import remote_model_keys
+    from models.config import ModelSettings, RemoteModel
+    from models.hub import ModelHub
+
+    monkeypatch.setenv("SECRETS_TEST_KEY", "sk-from-the-env-12345")
+    settings = ModelSettings(remote_models={"r": RemoteModel(base_url="http://127.0.0.1:9", model="m",
+                                                              api_key_env="SECRETS_TEST_KEY")})
+    monkeypatch.delenv("SECRETS_TEST_KEY")
+    assert "sk-from-the-env" not in repr(settings) and "sk-from-the-env" not in str(settings.model_dump())
+    assert remote_model_keys(settings) == ["sk-from-the-env-12345"]
+    engine = ModelHub(settings).text("r")
+    assert engine.client.headers["Authorization"] == "Bearer sk-from-the-env-12345"
