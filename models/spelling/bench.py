@@ -115,8 +115,8 @@ async def run_bench(hub: Any, tokenizer: Any, *, languages: Iterable[str] = LANG
     collects every wrong spelling (system, language, bucket, word, predicted). `results` receives each row as its
     cell finishes (rows already in it are kept); cells in `skip` are not run. Rows come back in a fixed order."""
     started = time.perf_counter()
-    languages = list(languages)
-    sets = test_sets(languages, list(words_args), 0, buckets)
+    languages, words_args = list(languages), list(words_args)
+    sets = test_sets(languages, words_args, 0, buckets)
     results = [] if results is None else results
     skipped = set(skip)
     plan: dict[str, list[tuple[str, str, list[str]]]] = {
@@ -165,7 +165,9 @@ async def run_bench(hub: Any, tokenizer: Any, *, languages: Iterable[str] = LANG
             await hub.text(system).ready()
     spelling_started = time.perf_counter()  # words/s in the log count spelling, not loading
     await asyncio.gather(*(run_system(system) for system in systems if plan[system]))
-    results.sort(key=_order(languages, systems, sets))
+    # Rows kept from an earlier run may be outside this run's selection: they sort by the lists' own order.
+    every_bucket = test_sets(LANGUAGES, words_args, 0, None) if buckets is not None else sets
+    results.sort(key=_order([*languages, *LANGUAGES], [*systems, *ALL_SYSTEMS], every_bucket))
     return {"results": results, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -266,8 +268,9 @@ def chart(report: dict[str, Any], path: str | Path) -> Path:
 
 def resumable(path: str | Path | None, errors_path: str | Path | None, sets: dict[str, dict[str, list[str]]],
               systems: Sequence[str], limit: int | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows (and their wrong spellings) of an earlier --json/--errors pair that this run would compute again:
-    same system, language and bucket, and the same number of words. Rows without intervals are recomputed."""
+    """The rows (and their wrong spellings) of an earlier --json/--errors pair that are still valid: a system, language
+    and bucket of `sets`/`systems`, with the number of words this run would give that cell. Rows without intervals
+    are dropped (they would be recomputed)."""
     if not path or not Path(path).exists():
         return [], []
     kept = []
@@ -301,8 +304,10 @@ async def run_cli(args: argparse.Namespace) -> int:
         if not args.json:
             print("error: --resume needs --json (the file whose finished cells are kept)", file=sys.stderr)
             return 2
-        sets = test_sets(languages, list(args.words), 0, buckets)
-        cells, errors = resumable(args.json, args.errors, sets, systems, args.limit)
+        # Every language, bucket and system: cells outside this run's selection stay in the file, so runs of a few
+        # buckets at a time add up.
+        every = test_sets(LANGUAGES, list(args.words), 0, None)
+        cells, errors = resumable(args.json, args.errors, every, ALL_SYSTEMS, args.limit)
         log.info("resuming: %d finished cells kept from %s", len(cells), args.json)
     skip = [(r["system"], r["language"], r["bucket"]) for r in cells]
     tokenizer = None

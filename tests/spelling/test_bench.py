@@ -265,3 +265,50 @@ def test_one_llm_end_to_end_then_resume(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "2 finished cells kept" in again.stderr
     assert json.loads(out.read_text())["results"] == report["results"]
+
+
+def test_cli_writes_partial_files_and_resumed_runs_add_up(tmp_path, monkeypatch):
+    """The CLI with the engine double: while a cell waits its turn, --json already holds the finished ones
+    ("partial"); runs of one bucket at a time with --resume add up in one file; a cell already there is not run
+    again."""
+    import models.hub
+    from models.spelling.__main__ import main
+
+    files, args = _lists(tmp_path)
+    write_tsv(tmp_path / "mid.tsv", ["sun", "rain"])
+    out, errors_out = tmp_path / "llm.json", tmp_path / "errors.json"
+    seen = []
+
+    class Peeking(Speller):
+        async def generate(self, prompts, **options):
+            seen.append(json.loads(out.read_text()) if out.exists() else None)
+            return await super().generate(prompts, **options)
+
+    engine = Peeking({"cat", "zyzzyva"})
+
+    class FakeHub(Hub):
+        def __init__(self, settings):
+            assert settings.engine_max_batch == 16
+            super().__init__({"gemma-3-270m": engine})
+
+        async def close(self):
+            pass
+
+    monkeypatch.setattr(models.hub, "ModelHub", FakeHub)
+    common = ["bench", "--systems", "gemma-3-270m", "--json", str(out), "--errors", str(errors_out)]
+    assert main(common + ["--words", *args, f"mid={tmp_path / 'mid.tsv'}"]) == 0
+    # Two buckets run at once; the third waited for the first and found it in the file.
+    assert seen[:2] == [None, None] and seen[2]["partial"] is True and len(seen[2]["results"]) == 1
+    assert main(common + ["--words", *args, f"mid={tmp_path / 'mid.tsv'}", "--resume"]) == 0
+    assert len(engine.requests) == 3  # nothing left to run
+    out.unlink()
+    errors_out.unlink()
+    assert main(common + ["--words", *args, "--buckets", "top", "--lang", "en", "ru"]) == 0
+    assert main(common + ["--words", *args, "--buckets", "rare", "--resume", "--markdown", str(tmp_path / "t.md")]) == 0
+    assert engine.requests[3:] == [len(files["top"]), len(files["rare"])]
+    report = json.loads(out.read_text())
+    assert "partial" not in report
+    assert [(r["bucket"], r["n"], r["accuracy"]) for r in report["results"]] == [
+        ("top", 12, round(100 * 11 / 12, 1)), ("rare", 6, round(100 * 5 / 6, 1))]
+    assert sorted(e["word"] for e in json.loads(errors_out.read_text())) == ["cat", "zyzzyva"]
+    assert "| en | gemma-3-270m |" in (tmp_path / "t.md").read_text()
