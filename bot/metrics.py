@@ -1,18 +1,12 @@
 """Prometheus metrics and the HTTP probes every role serves: `/metrics`, `/healthz` (alive) and `/readyz` (database
 reachable, schema at head, and for the scheduler role whether it holds the scheduler lock).
 
-The webhook server adds the probes to its own aiohttp app; polling and the scheduler role serve them on their own
-port (`METRICS_PORT`). Metrics live in one registry of this module (`REGISTRY`), so a process has one set however
-many dispatchers it builds (tests build many).
-
-What is counted where:
-* updates by command and outcome, handler latency: `bot/middlewares/metrics.py` (outer update middleware);
-* Bot API requests and 429s: the Bot session's request middleware, same file;
-* quota refusals: `record_quota_refusal`, called by the quota middleware;
-* engine queue depth, rows, prefill tokens, decode steps, tokens, remote call errors: read from the model hub's
-  engines when scraped (`watch_hub`), so nothing in `models/` depends on this module;
-* digest deliveries and inbox updates by state: counted in the database when scraped (a short read, with a timeout;
-  the same numbers from every replica: take `max` across replicas, not `sum`)."""
+The webhook server adds the probes to its own aiohttp app; polling and the scheduler role serve them on
+`METRICS_PORT`. One registry (`REGISTRY`) per process, however many dispatchers it builds. Updates and Bot API
+calls are counted by bot/middlewares/metrics.py, quota refusals by the quota middleware; the engines' numbers are
+read from the model hub when scraped (`watch_hub`: nothing in `models/` depends on this module), and inbox and
+delivery states are counted in the database when scraped (the same from every replica: take `max`, not `sum`).
+The metric list is in docs/operations.md, "Metrics and probes"."""
 from __future__ import annotations
 
 import asyncio

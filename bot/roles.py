@@ -1,14 +1,12 @@
-"""The process roles of `python -m bot`:
+"""The process roles of `python -m bot` (docs/operations.md, "Roles, releases and scaling out"):
 
-* `run` — all in one (the default deployment): migrates, handles updates (polling, or a webhook when WEBHOOK_URL is
-  set) and runs the digest scheduler if it wins the scheduler lock.
-* `web` — updates only (webhook, or polling for a single replica): never migrates (refuses a schema not at head),
-  never runs the scheduler. Any number of replicas behind a load balancer share the durable inbox.
-* `scheduler` — sources, digest composition and broadcasting; handles no updates. Exactly one holds the scheduler
-  lock; a second one waits (`/readyz` 503) and takes over within SCHEDULER_LOCK_RETRY_S when the first dies.
-
-Every role serves `/metrics`, `/healthz` and `/readyz`: the webhook on its own port, polling and the scheduler on
-METRICS_PORT. All stop on SIGTERM/SIGINT (bot/shutdown.py)."""
+* `run` — all in one: migrates, handles updates (polling, or a webhook when WEBHOOK_URL is set) and runs the digest
+  scheduler if it wins the scheduler lock.
+* `web` — updates only: never migrates (refuses a schema not at head), never runs the scheduler; any number of
+  replicas share the durable inbox.
+* `scheduler` — sources, composition, broadcasting; no updates. One holds the scheduler lock, a second waits
+  (`/readyz` 503) and takes over within SCHEDULER_LOCK_RETRY_S.
+Every role serves `/metrics`, `/healthz` and `/readyz` and stops on SIGTERM/SIGINT (bot/shutdown.py)."""
 from __future__ import annotations
 
 import logging

@@ -1,54 +1,12 @@
 """Delivers rendered digest issues (`digest_deliveries` rows in state `pending`) through the aiogram Bot it is given,
 within Telegram's limits, at most once per (issue, chat).
 
-Limits (digests.config.DigestSettings):
-* overall: evenly spaced send slots, `broadcast_per_second` (29.5, just under Telegram's ~30/s). No bursts, so any one
-  second holds at most rate + 1 sends. A lone 429 makes its chat wait its retry_after; a second one within 2 s
-  (the bot as a whole over the limit) pauses every slot too.
-* per chat: `broadcast_per_chat_interval_s` from Telegram's *answer* to one message to the next send to that chat
-  (measured from the answer, so network jitter cannot bring two arrivals closer than the interval).
-* per group or supergroup: at most `broadcast_group_per_minute` messages in any 60 s. The chat type comes from the
-  chats table; a chat missing there counts as private when its id is positive and as a group when negative
-  (Telegram's group and channel ids are negative; the stricter limit is the safe guess).
-`broadcast_concurrency` workers share one queue of chats. A chat is worked on by one worker at a time and goes back
-in the queue until it is due, so no worker sleeps on one chat's interval, a retry_after or a backoff. Overlapping
-run() calls on one Broadcaster (the scheduler starts one per issue) share the overall rate, the
-`broadcast_concurrency` request slots and each chat's pacing.
-
-Delivery states; every transition is its own short transaction:
-
-    pending ──claim──► sending ──answer──► sent       the last part went out (message_ids: one id per part)
-       ▲                  │   ├──────────► blocked    403, or 400 "chat not found": the chat is marked inactive
-       └──────────────────┘   ├──────────► failed     another 400, or transient errors past broadcast_retries
-     more parts to go; 429;   └──────────► unknown    the request may have reached Telegram (see below)
-     5xx or no connection
-     (retried later)
-
-A claim (`storage.repo.digest.claim_delivery`, like every statement of this state machine) is
-`UPDATE … SET state='sending' WHERE id=:id AND state='pending'` committed right before the HTTP request for one part;
-only the broadcaster whose update changed the row sends, so two broadcasters (two processes) never send the same
-part. A digest over 4096 UTF-16 units is split with chatkit.render.split_message (tags closed and
-reopened at the cut, so every part is valid HTML on its own); each part is claimed and recorded on its own, so a
-resumed broadcast sends only the parts whose ids are not yet in message_ids. Parts go out with parse mode HTML and
-link previews off. Pending rows of chats marked inactive are set `blocked` without a call.
-
-At most once, and the one window where a digest can be lost: a row is `sending` only while the single HTTP request
-for one part is in flight (pacing and backoff happen before the claim). If the process dies inside that window
-nobody can know whether Telegram got the part, and a duplicate digest is worse than a rare gap, so recover() (run
-first by run()) marks such rows `unknown` and they are never resent; a crash leaves at most
-`broadcast_concurrency` rows `unknown` (the requests in flight), none when it comes between requests. The same goes
-for a request that fails in a way that does not show whether it arrived (a timeout, a connection dropped
-mid-request, an unreadable answer): `unknown`. A connection that could not be opened, a 5xx and a 429 mean the part
-was not delivered: those are retried. recover() skips rows its own Broadcaster has in flight, but in another live
-process's it cannot tell them from stranded ones: it marks them `unknown`, and that process then overwrites them
-with what Telegram answered. A 400 "group migrated to supergroup" fails the row (the error names the new id).
-A cancelled broadcast (a shutdown) is not a crash: every state transition runs to its commit under asyncio.shield,
-and a claim whose request never went out is set back to `pending`.
-
-The bot's session middlewares are bypassed on purpose (`bot.session.make_request`): the app's Bot waits out 429s in
-a middleware (handlers/sending.py), which would hide them from the global pause, stretch the in-flight window over the
-wait, and leave the report's retried_after at zero. Error texts stored in the table never contain the bot token.
-"""
+Pacing (DigestSettings): evenly spaced slots at `broadcast_per_second`, `broadcast_per_chat_interval_s` from
+Telegram's answer to the next send to that chat, `broadcast_group_per_minute` per group; `broadcast_concurrency`
+workers share one queue of chats. Every state transition (pending → sending → sent | blocked | failed | unknown) is
+its own short transaction; a part is claimed right before its one HTTP request, and a request that may have reached
+Telegram without an answer ends `unknown`, never resent (a duplicate digest is worse than a rare gap). The bot's
+session middlewares are bypassed on purpose. Limits, states, the claim and why: docs/digests.md, "Delivery"."""
 import asyncio
 import logging
 import math

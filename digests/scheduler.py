@@ -1,22 +1,12 @@
-"""APScheduler 3 with its job store in the bot's database, run by exactly one process.
+"""APScheduler 3 with its job store in the bot's database, run by exactly one process (docs/digests.md).
 
-APScheduler 3 must not share a job store between processes (each would run every job). So the scheduler starts only
-in the process holding the *scheduler lock*: a PostgreSQL session-level advisory lock (released by the server if the
-process dies), or on SQLite an exclusive file lock beside the database file. Other processes (more webhook
-workers, say) skip it and retry the lock every minute, so one of them takes over when the holder stops.
-`DIGEST_SCHEDULER=off` keeps a process out of the race entirely (run a dedicated process instead).
-
-Jobs (persisted, survive restarts):
-- `digest:fetch` — every DIGEST_FETCH_INTERVAL_MIN: fetch sources, group posts into papers;
-- `digest:sync` — every minute: add/replace/remove one cron job per active subscription (any process may change
-  subscriptions; the scheduler process picks the change up here);
-- `digest:<subscription id>` — cron at the subscription's time in its timezone.
-The job store is the bot's database on PostgreSQL. On SQLite it is a second file beside it (`<db>.jobs.sqlite3`):
-SQLite has one writer per file, and APScheduler 3 writes its store synchronously on the event-loop thread, so a
-job-store write waiting for the lock held by an async transaction (which needs that same thread to finish) would
-stall the loop until the busy timeout. Two files, two locks, no stall.
-Misfires: a job whose time passed while no scheduler ran still runs if it is at most DIGEST_MISFIRE_GRACE_S late;
-coalescing turns several missed runs into one. Repeats are harmless: an issue exists once per scheduled slot."""
+APScheduler 3 must not share a job store between processes, so it starts only in the process holding the scheduler
+lock (a PostgreSQL advisory lock, or an exclusive file lock beside an SQLite database); the others retry the lock
+(`DIGEST_SCHEDULER=off` keeps a process out). Jobs: `digest:fetch` (every DIGEST_FETCH_INTERVAL_MIN), `digest:sync`
+(every minute: one cron job per active subscription) and `digest:<subscription id>`. On SQLite the job store is a
+file of its own (`<db>.jobs.sqlite3`): APScheduler writes it synchronously on the event-loop thread, and waiting there
+for a lock an async transaction holds would stall the loop. A job at most DIGEST_MISFIRE_GRACE_S late still runs;
+missed runs coalesce, and repeats are harmless (an issue exists once per slot)."""
 import asyncio
 import fcntl
 import logging

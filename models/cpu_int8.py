@@ -1,16 +1,10 @@
 """Int8 CPU inference: every `nn.Linear` (the output layer included) replaced by PyTorch's fbgemm dynamic-int8
-kernel (`torch.ops.quantized.linear_dynamic`, what `torch.ao.quantization.quantize_dynamic` uses), with int8
-weights per output channel.
+kernel (`torch.ops.quantized.linear_dynamic`) with int8 weights per output channel.
 
-Why not `quantize_dynamic` itself: it quantizes the activations with one scale for the whole input tensor, so a
-row's result depends on the other rows of the batch (a neighbour with a large activation coarsens everyone's
-quantization) and a seeded sample would change with what shares its batch. Here each row is divided by its own
-largest magnitude and two constant anchor features (+1 and −1, multiplied by zero weight columns) pin the
-tensor's range to [−1, 1], so the kernel's per-tensor scale is the same for every batch and each row is quantized
-on its own (per-token quantization). The integer accumulation is exact, so a row's output does not depend on its
-neighbours at all; the row's scale is multiplied back afterwards.
-
-Tied embeddings (Gemma): the output layer gets its own int8 copy; the input embedding stays float32 for lookup."""
+Unlike `quantize_dynamic`, activations are quantized per row (each row divided by its own largest magnitude, two
+constant anchor features pin the tensor's range to [-1, 1]), so a row's output does not depend on what shares its
+batch and a seeded sample stays the same. Tied embeddings (Gemma): the output layer gets its own int8 copy; the
+input embedding stays float32. Details and measurements: docs/models.md."""
 from __future__ import annotations
 
 import warnings

@@ -1,15 +1,10 @@
 """The local text engine: step-level (continuous) batching with shared prompt prefixes, off the event loop.
 
-A request is `len(prompts) × n` rows. The worker thread (`models.batching.StepScheduler`) admits waiting rows
-between decode steps and retires finished rows at once, their KV-cache rows dropped, so the batch stays full and a
-short request never waits for a long one. The `n` samples of one prompt share one prefill: the prompt runs once
-and its cache is expanded to `n` rows. Only the last position's logits are computed (`logits_to_keep=1`), and the
-next token of every row is drawn in one vectorized call on the model's device.
-
-Determinism: every row draws one uniform number per step from its own `random.Random(seed)` and picks the token
-by inverse-CDF over its own (temperature-scaled, nucleus-filtered) distribution, so a seeded sample does not depend
-on what else shares the batch. Rows are left-padded and positions come from each row's own token count, so padding
-does not change a row's output either."""
+A request is `len(prompts) × n` rows. The worker thread (`models.batching.StepScheduler`) admits waiting rows between
+decode steps and retires finished rows at once, so a short request never waits for a long one; the `n` samples of a
+prompt share one prefill, and only the last position's logits are computed. Determinism: each row draws from its own
+`random.Random(seed)` by inverse CDF over its own distribution, and rows are left-padded with positions from their
+own token counts, so a seeded sample does not depend on what shares the batch (docs/models.md)."""
 from __future__ import annotations
 
 import inspect

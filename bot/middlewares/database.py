@@ -1,21 +1,11 @@
 """One database session per update, in short transactions: whatever the handler wrote last is committed when it
 returns, rolled back when it raises (the error handler then records the failure in a transaction of its own).
 
-The session begins a transaction by itself at its first statement (SQLAlchemy's autobegin) and checks a connection
-out of the pool only then. Before slow work (a model, an embedder, an image API) the service commits what is pending
-with `storage.db.released(session)`, which gives the connection back: a connection is never held, and on SQLite
-no write lock is kept, while nothing but a remote call or a computation runs, so a pool of a few connections serves
-many updates in flight and a `/help` never waits behind a `/leak`. The rule that follows: a write committed before
-slow work stays committed when the handler fails later or its process dies and the inbox runs the update again, so
-only writes that a second run repeats harmlessly (the user and chat upserts, reads) come before it; a command's
-result and its history row come after it and commit with the update's "done" mark (docs/architecture.md,
-"Transactions").
-
-Updates that come from the durable inbox (bot/transports/inbox.py) carry a `finish_update` hook: it marks the update
-done inside the handler's last transaction, so the handler's final writes and "done" commit together or not at
-all. They also carry `transient_failure`: a failure it accepts (the database or the Bot API briefly away) is not the
-update's failure: the run is rolled back here and the inbox runs it again later, so the errors router never records
-it and the user gets no apology."""
+The session begins a transaction at its first statement (autobegin); services commit before slow work with
+`storage.db.released`, so no connection is held while a model or an API works (docs/architecture.md,
+"Transactions"). Inbox updates carry `finish_update` (marks the update done inside the handler's last transaction:
+its final writes and "done" commit together) and `transient_failure` (a failure it accepts, the database or the
+Bot API briefly away, is rolled back here and run again by the inbox: no error row, no apology)."""
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any

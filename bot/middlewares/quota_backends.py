@@ -1,14 +1,11 @@
 """Where the quota windows of expensive commands are counted (`QUOTA_STORAGE`), through the `limits` library.
 
-* `memory://` (the default): in this process, no extra service. Moving windows whose keys expire with their window,
-  so the memory held is bounded by the users active in the last window (the old hand-written windows kept a deque
-  for every user ever seen).
-* `redis://host:6379/0` (or `rediss://`): one set of windows shared by every replica, so a limit of 5 per minute is
-  5 per minute for the deployment, not 5 per replica. Moving windows are atomic in Redis (a Lua script per hit).
-
-If Redis stops answering, the quota falls back to windows in this process (one line when it starts, one when Redis
-is back, a reminder once a minute in between) rather than refusing every expensive command or letting them all
-through: limits are then per replica until Redis is back. `/readyz` says so (`state`): degraded, not unready."""
+* `memory://` (the default): in this process; moving windows whose keys expire with their window, so memory is
+  bounded by the users active in the last window.
+* `redis://host:6379/0` (or `rediss://`): one set of windows shared by every replica (atomic in Redis), so a limit
+  of 5 per minute is 5 per minute for the deployment.
+If Redis stops answering, the quota counts in this process until it is back (logged once at each change, reminded
+once a minute; `/readyz` says "degraded"): limits are per replica meanwhile (docs/operations.md, "Faults")."""
 from __future__ import annotations
 
 import asyncio

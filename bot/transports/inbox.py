@@ -1,25 +1,12 @@
 """The durable inbox worker: updates are stored first (webhook or polling), processed from the database, and marked
 done in the same transaction as the handler's writes, so an acknowledged update is never lost and never counted twice.
 
-    transport ──store──► inbox_updates (pending) ──claim (lease)──► worker ──► Dispatcher
-                                                  ▲                        │ DatabaseMiddleware: the handler's
-                        heartbeat renews leases ──┘                        └─ writes and "done", one commit
-
-* A duplicate `update_id` (Telegram resends after a timeout) is inserted with ON CONFLICT DO NOTHING: acknowledged,
-  never processed again.
-* A crash (kill -9) leaves claimed rows `processing`: on SQLite (one process per database) the next start takes them
-  back at once; on PostgreSQL their lease runs out (`INBOX_LEASE_S`) and any process claims them again.
-* Shutdown stops claiming, lets the updates in flight finish up to a deadline, and gives back those it had to cancel
-  (their final transactions were rolled back: results, history and "done" were not committed; only the
-  idempotent writes made before slow work were, see docs/architecture.md "Transactions") so the next start runs
-  them whole.
-* Long-running work an update spawned (`handlers.background.BackgroundTasks`) is journaled as a job; jobs cut by a
-  shutdown or a crash are reported to their users at the next start.
-* A transient failure (the database restarting or unreachable, the Bot API answering 5xx, 429 or timing out) is never
-  an update's final failure: the run is rolled back, no apology is sent, and the same process runs it again after a
-  backoff with jitter (at least Telegram's retry_after) once its lease is confirmed; each outage is logged in two
-  lines (`storage.db.Outage`). Only an error a retry cannot fix is recorded as the update's failure.
-"""
+A duplicate `update_id` is acknowledged and not processed again; a crash leaves claimed rows whose lease runs out
+(`INBOX_LEASE_S`; on SQLite the next start takes them back at once); shutdown gives back the updates it had to cancel
+so the next start runs them whole; background work an update spawned is journaled as a job, and a job cut by a
+shutdown or a crash is reported to its user at the next start; a transient failure (database or Bot API briefly
+away) is rolled back and run again after a jittered backoff, never recorded as the update's failure.
+The diagram and the details: docs/operations.md, "Updates: the durable inbox" and "Faults"."""
 from __future__ import annotations
 
 import asyncio

@@ -1,19 +1,11 @@
-"""Probe suites in two formats.
+"""Probe suites in two formats (docs/leakage.md, "Probe suites"): this project's JSONL, one probe a line
+(`{"id", "category", "language", "concept", "control", "test"}`), and the paper's format (Gonen et al. 2024),
+CSV, TSV or JSONL, with one prompt per row (`prompt`, `concept`, `n_control`, …) or one pair per row (`concept`,
+`control_prompt` + `test_prompt`); a missing language is read from the prompt's script.
 
-* **JSONL** (this project's): one probe a line, `{"id", "category", "language", "concept", "control", "test"}`.
-* **Paper format** (Gonen et al. 2024's test suite as its released tables and replications lay it out), CSV, TSV
-  or JSONL records, either
-  - one *prompt* per row: `prompt`, `concept` (empty on control rows), `n_control` (on a test row: the 0-based
-    data-row index of its control prompt), optional `category`, `language`, `is_control_item`; or
-  - one *pair* per row: `concept`, `control_prompt` + `test_prompt` (or `control` + `test`), optional `id`,
-    `category`, `language`.
-  A missing language is read from the prompt's script (en/ru/fa/he).
-
-Every probe is validated: all fields present, a supported language, the concept occurring in the test prompt and
-not in the control prompt — as a *whole word or phrase*, case-insensitively, with Unicode word boundaries ("red"
-occurs in "He likes red." but not in "colored pencils"), test ≠ control, ids unique. By default a bad line is
-skipped with one warning naming `file:line` and why (`LoadedSuite.skipped` keeps them); `strict=True` rejects the
-file listing every problem (`SuiteError`)."""
+Every probe is validated (fields present, a supported language, the concept in the test prompt and not in the
+control one as a whole word or phrase, test ≠ control, ids unique). A bad line is skipped with one warning naming
+`file:line` (`LoadedSuite.skipped`); `strict=True` rejects the file listing every problem (`SuiteError`)."""
 import csv
 import io
 import json
