@@ -3,8 +3,9 @@
 Speaks `POST /bot<token>/<method>` with form or JSON bodies like api.telegram.org, records every call, answers with
 realistic JSON, and can misbehave on purpose: scripted failures (429 with retry_after, 400, 403, 5xx), chats that
 blocked the bot (403), Telegram's flood limits (messages per second overall, per chat, per group per minute), and
-faults for a share of calls (`inject`): 502, 429 with retry_after, or a hang past the client's timeout. A faulted
-call changes nothing (no message is delivered), as when the request never got past Telegram's front end.
+faults for a share of calls (`inject`): 502, 429 with retry_after (the call changes nothing), or a hang past the
+client's timeout (by default after the call was carried out: a message is delivered but its answer comes too late,
+the case in which sending again would show it twice; `hang_delivers=False` hangs before, and nothing happens).
 
     python -m fakes.botapi --port 8081      # then TELEGRAM_API_BASE=http://127.0.0.1:8081
 """
@@ -66,6 +67,7 @@ class FakeBotAPI(LoopbackServer):
         self.fault_rate = 0.0
         self.fault_retry_after = 1
         self.hang_s = 30.0
+        self.hang_delivers = True
         self.faulted = 0
         self.blocked_chats: set[int] = set()
         self.delivered: list[tuple[int, str]] = []  # (chat_id, text) of every message actually accepted
@@ -84,12 +86,15 @@ class FakeBotAPI(LoopbackServer):
         for _ in range(times):
             self.failures[method].append(Failure(status, description or _default_description(status), retry_after))
 
-    def inject(self, fault: str | None, rate: float = 0.0, *, retry_after: int = 1, hang_s: float = 30.0) -> None:
+    def inject(self, fault: str | None, rate: float = 0.0, *, retry_after: int = 1, hang_s: float = 30.0,
+               hang_delivers: bool = True) -> None:
         """From now on, a share `rate` of calls (every method but getMe) fails with `fault`: "502" (Bad Gateway),
-        "429" (flood control with `retry_after`), or "hang" (no answer for `hang_s`, then 504). None stops it."""
+        "429" (flood control with `retry_after`), or "hang" (no answer for `hang_s`; carried out first when
+        `hang_delivers`, else not at all and answered 504). None stops it."""
         if fault not in (None, "502", "429", "hang"):
             raise ValueError(f"unknown fault {fault!r}")
         self.fault, self.fault_rate, self.fault_retry_after, self.hang_s = fault, rate, retry_after, hang_s
+        self.hang_delivers = hang_delivers
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -127,6 +132,10 @@ class FakeBotAPI(LoopbackServer):
             await asyncio.sleep(self.latency_s)
         failure = self._injected(method)
         if failure is not None and failure.status == 504:
+            if self.hang_delivers and self._failure_for(method, params) is None:
+                result = self._result(method, params)  # carried out; the answer comes after the client gave up
+                await asyncio.sleep(self.hang_s)
+                return web.json_response({"ok": True, "result": result})
             call.status = 504
             await asyncio.sleep(self.hang_s)  # the client gives up first; nothing was delivered
         failure = failure or self._failure_for(method, params)

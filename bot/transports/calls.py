@@ -15,7 +15,10 @@ idempotency key, so the choice is between a reply risked twice and a reply riske
 twice. An edit is sent again (`REPEATABLE`): if the first one had arrived, Telegram answers "message is not
 modified" and that counts as done. That window is the time a request takes to leave the process — milliseconds
 normally, far shorter than "until the handler's commit", which is what a crash hit before; on an overloaded process
-it grows (docs/scaling.md, "Measured throughput with replicas").
+it grows (docs/scaling.md, "Measured throughput with replicas"). A request that timed out (or lost its connection
+after leaving) in a process that lives on is undecided the same way: its intent is kept and the update's rerun
+applies the same rule; a request Telegram refused (an error answer, a refused connection) is forgotten and sent
+again by the rerun.
 
 The journal has its own engine: on PostgreSQL the same database (another pool, so a handler holding a connection
 never waits for a second one), on SQLite a file of its own beside the database (SQLite locks a whole file, and a
@@ -32,9 +35,10 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from aiohttp import ServerDisconnectedError
 from pydantic_core import to_jsonable_python
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -183,8 +187,11 @@ class CallJournalMiddleware(BaseRequestMiddleware):
             # The first run's edit had arrived: the message already shows this content.
             response = _stand_in(bot, method)
             log.info("update %s: %s #%d had arrived before the restart", context.update_id, name, seq)
-        except BaseException:
-            await self._forget(context.update_id, seq, name)
+        except BaseException as error:
+            if not _maybe_delivered(error):
+                await self._forget(context.update_id, seq, name)
+            # else: Telegram may have received it (no answer in time, or the connection dropped after the request
+            # left): the intent stays undecided, and the update's next run decides it by the rule above.
             raise
         try:
             await self.journal.answer(context.update_id, seq,
@@ -201,6 +208,14 @@ class CallJournalMiddleware(BaseRequestMiddleware):
         except Exception as error:  # transient: one line; else a traceback
             log.warning("could not clear the journal entry of a failed %s (%s)", name, type(error).__name__,
                         exc_info=not is_transient(error))
+
+
+def _maybe_delivered(error: BaseException) -> bool:
+    """A request that timed out or lost its connection after it was sent: Telegram may have acted on it."""
+    if not isinstance(error, TelegramNetworkError):
+        return False
+    cause = error.__cause__
+    return isinstance(cause, (TimeoutError, ServerDisconnectedError)) or "timeout" in error.message.lower()
 
 
 def install(bot: Bot, journal: CallJournal) -> CallJournalMiddleware:

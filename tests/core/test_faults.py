@@ -285,3 +285,22 @@ async def test_quota_falls_back_while_its_redis_is_stopped_and_shares_again_when
     messages = [record.getMessage() for record in caplog.records if record.name.startswith("bot.")]
     assert sum("unavailable" in m for m in messages) == 1 and sum("back after" in m for m in messages) == 1
     assert not [record for record in caplog.records if record.exc_info]
+
+
+async def test_a_send_that_timed_out_after_telegram_delivered_it_is_not_sent_again(make_bot, fast_backoff):
+    """No answer within BOT_API_TIMEOUT_S although Telegram carried the send out: the journal keeps the intent
+    undecided, the rerun treats it as sent (never twice) and completes the update."""
+    async with make_bot(bot_api_timeout_s=1) as bot:
+        bot.fake.inject("hang", 1.0, hang_s=2.5, hang_delivers=True)
+        update = message("/help", 8601)
+        assert await bot.post(update) == 200
+        for _ in range(100):
+            if bot.fake.calls_to("sendMessage"):
+                break
+            await asyncio.sleep(0.05)
+        bot.fake.inject(None)
+        await bot.inbox.drain(30)
+        assert len([text for chat, text in bot.fake.delivered if chat == 8601]) == 1
+        assert await bot.history(8601) == ["ok"]
+        async with bot.rt.sessionmaker() as session:
+            assert await repo.status_of(session, update["update_id"]) == "done"
