@@ -1,28 +1,13 @@
 """The Bot API call journal: exactly one reply even when an update is processed a second time.
 
-An update's handler runs again after a crash (kill -9, a power cut) if the crash came before its transaction
-committed — the database side is then exactly once (the first run's writes were rolled back), but the messages it
-had already sent are in the chat. So every call that changes something in Telegram (send, edit, delete, answer a
-button) made while processing an inbox update is journaled, keyed by (update_id, its position in the update):
-
-    before the request: the intent (committed)   after it: the result (committed)
-
-When the update is processed again, a call whose position is in the journal is not sent again: the handler gets the
-recorded result back (a `Message` with its real `message_id`, so later edits still find it). A call with an intent
-but no result is the one case the journal cannot decide (the process died between committing the intent and hearing
-Telegram's answer). A new message is then treated as sent, and the handler gets a stand-in result: Telegram has no
-idempotency key, so the choice is between a reply risked twice and a reply risked lost, and the journal never sends
-twice. An edit is sent again (`REPEATABLE`): if the first one had arrived, Telegram answers "message is not
-modified" and that counts as done. That window is the time a request takes to leave the process — milliseconds
-normally, far shorter than "until the handler's commit", which is what a crash hit before; on an overloaded process
-it grows (docs/scaling.md, "Measured throughput with replicas"). A request that timed out (or lost its connection
-after leaving) in a process that lives on is undecided the same way: its intent is kept and the update's rerun
-applies the same rule; a request Telegram refused (an error answer, a refused connection) is forgotten and sent
-again by the rerun.
-
-The journal has its own engine: on PostgreSQL the same database (another pool, so a handler holding a connection
-never waits for a second one), on SQLite a file of its own beside the database (SQLite locks a whole file, and a
-handler that wrote before replying holds that lock until its commit)."""
+An update's handler runs again after a crash that came before its commit: its writes were rolled back, its messages
+were not. So every call that changes something in Telegram (send, edit, delete, answer a button) made while an inbox
+update runs is journaled by (update_id, position): the intent committed before the request, the result after it. A
+rerun gets the recorded result back instead of sending again (a real `Message`, so later edits find it). An intent
+without a result (the process died before hearing the answer) is a message treated as sent (never twice: Telegram
+has no idempotency key) or an edit sent again (`REPEATABLE`: "message is not modified" counts as done). The journal
+has an engine of its own (the same PostgreSQL database, or a file beside SQLite). Details: docs/operations.md,
+"Updates: the durable inbox" and "Faults"."""
 from __future__ import annotations
 
 import contextvars

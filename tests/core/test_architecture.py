@@ -134,3 +134,14 @@ def test_function_level_and_type_checking_imports_are_read(tmp_path):
                     "def f():\n    from handlers import start\n    from . import render\n")
     modules = {module for _, module in imported_modules(path, tmp_path)}
     assert {"bot.app", "handlers", "handlers.start", "chatkit.render"} <= modules
+
+
+def test_module_docstrings_are_at_most_ten_lines():
+    """A module says what it is in a few lines; the long prose lives in docs/*.md (the module names the section)."""
+    long = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False)
+            if docstring is not None and len(docstring.splitlines()) > 10:
+                long.append(f"{path.relative_to(ROOT)}: {len(docstring.splitlines())} lines")
+    assert not long, "module docstrings over 10 lines:\n" + "\n".join(long)
