@@ -19,11 +19,11 @@ quarter of the run:
     pg_down         PostgreSQL stopped for --outage-s (20) s, then started
     botapi_5xx      a third of Bot API calls answer 502, for --fault-s
     botapi_429      a third answer 429 with retry_after = 2
-    botapi_timeout  a fifth hang past the client timeout (BOT_API_TIMEOUT_S = 3)
+    botapi_timeout  a fifth hang past the client timeout (BOT_API_TIMEOUT_S = 10), carried out first
     redis_down      the quota's Redis stopped, then started again
     disk_full       the SQLite database's file system (tmpfs) filled up, then space freed
     slow_db         every client-to-server packet to PostgreSQL delayed 30 ms (a proxy)
-    overload        150 updates/s offered to the two replicas, INBOX_MAX_BACKLOG = 300
+    overload        150 updates/s offered for --overload-s (10) s, INBOX_MAX_BACKLOG = 300
 
 Per scenario: acknowledged, processed (inbox rows done), lost (acknowledged updates without their one reply),
 duplicated (updates with more than one), answered, recovered_after_s (from the fault's end until the last update
@@ -151,7 +151,7 @@ class Scenario:
         elif self.name.startswith("botapi_"):
             kind = {"botapi_5xx": ("502", 1 / 3), "botapi_429": ("429", 1 / 3), "botapi_timeout": ("hang", 0.2)}
             fault, rate = kind[self.name]
-            b.fake.inject(fault, rate, retry_after=2, hang_s=8.0)
+            b.fake.inject(fault, rate, retry_after=2, hang_s=15.0)
         elif self.name == "redis_down":
             await asyncio.to_thread(b.redis.stop)
         elif self.name == "disk_full":
@@ -235,7 +235,7 @@ class Bench:
         env.update({"PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN, "DATABASE_URL": database_url,
                     "TELEGRAM_API_BASE": self.fake.base_url, "WEBHOOK_URL": "https://bench.example/hook",
                     "WEBHOOK_SECRET": SECRET, "WEBHOOK_HOST": "127.0.0.1", "LOG_LEVEL": "INFO",
-                    "INBOX_LEASE_S": "30", "BOT_API_TIMEOUT_S": "3", "DIGEST_SCHEDULER": "off",
+                    "INBOX_LEASE_S": "30", "BOT_API_TIMEOUT_S": "10", "DIGEST_SCHEDULER": "off",
                     "ARXIV_API_BASE": "http://127.0.0.1:9/api", "REMOTE_MODELS": json.dumps(models),
                     "DEFAULT_TEXT_MODEL": "remote-text", "DEFAULT_EMBEDDER": "remote-embed", "LEAK_SAMPLES": "2",
                     "QUOTA_USER_REQUESTS": "1000", "QUOTA_CHAT_REQUESTS": "1000", "QUOTA_STORAGE": self.redis.url,
@@ -334,7 +334,7 @@ class Bench:
         sent: list[Sent] = []
         readyz: list[tuple[float, int, dict[str, Any]]] = []
         fault_at = args.duration * 0.25
-        fault_len = args.outage_s if scenario.name == "pg_down" else args.fault_s
+        fault_len = {"pg_down": args.outage_s, "overload": args.overload_s}.get(scenario.name, args.fault_s)
         timeline: dict[str, float] = {}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             sender.http = http
@@ -589,6 +589,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per scenario")
     parser.add_argument("--rate", type=float, default=20.0, help="updates per second offered")
     parser.add_argument("--overload-rate", type=float, default=150.0)
+    parser.add_argument("--overload-s", type=float, default=10.0, help="how long the overload rate is offered")
     parser.add_argument("--max-backlog", type=int, default=300, help="INBOX_MAX_BACKLOG of the replicas")
     parser.add_argument("--fault-s", type=float, default=15.0, help="how long each fault lasts")
     parser.add_argument("--outage-s", type=float, default=20.0, help="how long pg_down keeps PostgreSQL stopped")
@@ -596,13 +597,13 @@ def main() -> int:
     parser.add_argument("--quiet-s", type=float, default=3.0, help="wait after the last answer for duplicates")
     parser.add_argument("--tmpfs-mb", type=int, default=48)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--quick", action="store_true", help="30 s of load at 10/s, faults of 8 s")
+    parser.add_argument("--quick", action="store_true", help="30 s of load at 5/s, faults of 8 s")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.rate, args.fault_s, args.outage_s = 30.0, 10.0, 8.0, 8.0
-        args.overload_rate = 60.0
+        args.duration, args.rate, args.fault_s, args.outage_s = 30.0, 5.0, 8.0, 8.0
+        args.overload_rate, args.overload_s = 60.0, 8.0
         args.max_backlog = 100
     report = asyncio.run(main_async(args))
     print(table(report))
