@@ -3,6 +3,7 @@ server (fakes/openai_api.py) serves a chat model whose answers are canned senten
 Prints the exact HTML text of each message the bot sends (docs/digests.md, "Summaries written by a model").
 
     python bench/digest_preview.py --lang fa --lang he
+    python bench/digest_preview.py --lang fa --model gemma-3-270m   # a local model instead (what the preview says)
 """
 import argparse
 import asyncio
@@ -22,7 +23,7 @@ from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 
 
-async def main(languages: list[str]) -> None:
+async def main(languages: list[str], model: str) -> None:
     server = await FakeOpenAI().start()
     remote = {"remote": RemoteModel(base_url=server.base_url, model="Qwen/Qwen2.5-7B-Instruct", prompt_style="chat")}
     hub = ModelHub(ModelSettings(remote_models=remote))
@@ -30,7 +31,8 @@ async def main(languages: list[str]) -> None:
         directory = Path(tempfile.mkdtemp())
         config = AppSettings.load(env_file=None, database_url=f"sqlite+aiosqlite:///{directory}/bot.sqlite3",
                                   bot_username="paper_demo_bot", console_output_dir=directory,
-                                  digest_summary_model="remote", remote_models=remote)
+                                  digest_summary_model=model, remote_models=remote,
+                                  digest_summary_timeout_s=600)
         engine = create_engine(config.bot.database_url, pool=config.bot.db_pool)
         await upgrade(engine)
         session = RecordingSession(User(id=42, is_bot=True, first_name="Paper demo bot", username="paper_demo_bot"),
@@ -55,4 +57,6 @@ async def main(languages: list[str]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lang", action="append", choices=["en", "ru", "fa", "he"], help="default: fa and he")
-    asyncio.run(main(parser.parse_args().lang or ["fa", "he"]))
+    parser.add_argument("--model", default="remote", help="DIGEST_SUMMARY_MODEL (default: the fake remote chat model)")
+    args = parser.parse_args()
+    asyncio.run(main(args.lang or ["fa", "he"], args.model))
