@@ -16,7 +16,6 @@ from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.metrics import BotApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares.quota import QuotaMiddleware
-from handlers import all_commands, get_routers
 from handlers.background import BackgroundTasks
 from handlers.commands import command_menus
 from handlers.i18n import LANGUAGES, Translator
@@ -55,6 +54,8 @@ def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[Asyn
                       hub: "ModelHub | None" = None, **workflow: Any) -> Dispatcher:
     """The Dispatcher with every router and middleware. Workflow data: `settings` is the bot section (what handlers
     ask for), `app_settings` the whole object; `workflow` adds or replaces entries (tests pass their own)."""
+    from handlers.routers import all_commands, get_routers  # the features import the models: only when built
+
     settings = config.bot
     workflow.setdefault("background", BackgroundTasks())
     workflow.setdefault("jobs", JobRegistry())  # running jobs, for /cancel
@@ -94,6 +95,8 @@ def create_hub(settings: ModelSettings) -> "ModelHub":
 
 async def register_commands(bot: Bot, settings: Settings) -> None:
     """setMyCommands per scope (members, group admins, each bot admin), in each supported language."""
+    from handlers.routers import all_commands
+
     menus = command_menus(all_commands(), (None, *LANGUAGES), lambda lang, key: _plain(Translator(lang)(key)),
                           settings.default_language, settings.admin_ids)
     for scope, lang, listed in menus:

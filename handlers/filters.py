@@ -121,7 +121,7 @@ class IsBotAdmin(BaseFilter):
 class CommandRefused(BaseFilter):
     """Matches a command addressed to this bot whose CommandSpec rule the sender does not meet; hands the handler
     `refused` (the spec) and `rule` (the permission that applied). `specs` is every feature's list
-    (`handlers.all_commands()`), passed in by the router list."""
+    (`handlers.routers.all_commands()`), passed in by the router list."""
 
     def __init__(self, specs: list[CommandSpec]) -> None:
         self.specs = specs

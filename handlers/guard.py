@@ -46,7 +46,7 @@ async def mentioned(message: Message, l10n: Translator) -> None:
 
 
 def create_router(specs: list[CommandSpec]) -> Router:
-    """`specs`: every feature's commands (`handlers.all_commands()`), the rules the guard applies."""
+    """`specs`: every feature's commands (`handlers.routers.all_commands()`), the rules the guard applies."""
     router = Router(name="guard")
     router.message.register(refuse, CommandRefused(specs))
     router.message.register(mentioned, F.chat.type.in_(GROUP_TYPES), MentionsBot())

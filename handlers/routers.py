@@ -1,4 +1,5 @@
-"""The feature routers, listed here in the order they see updates (docs/architecture.md, "Handlers")."""
+"""The feature routers, listed in the order they see updates (docs/architecture.md, "Handlers"): one place that
+grep and mypy see, each module imported and its `create_router` called by name."""
 from aiogram import Router
 
 from handlers import (

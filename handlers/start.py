@@ -80,7 +80,7 @@ def _rule(spec: CommandSpec, chat_type: str, l10n: Translator) -> str:
 
 
 def help_handler(specs: list[CommandSpec]) -> Callable[..., Awaitable[None]]:
-    """The /help handler over every feature's commands (passed in by the router list, `handlers.get_routers`)."""
+    """The /help handler over every feature's commands (passed in by `handlers.routers.get_routers`)."""
     async def help_(message: Message, l10n: Translator, settings: Settings, history: HistoryRecorder) -> None:
         # Answered straight from memory: no model, no network, so it stays instant while models are busy.
         user_id = message.from_user.id if message.from_user else None

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import register_commands
-from handlers import all_commands
 from handlers.commands import Permission
+from handlers.routers import all_commands
 from storage.schema.core import Chat, HistoryEntry
 from tests.groups.conftest import BOT_ADMIN, CHAT_ADMIN, GROUP, MEMBER, Person, assert_in_topic_as_reply, sends
 
