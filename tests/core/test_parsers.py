@@ -106,10 +106,10 @@ test_parse_callback, test_parse_callback_slow = property_pair(
 
 # ---------------------------------------------------------------- callback data of every handler
 def _factories() -> list[type[CallbackData]]:
-    import handlers
+    from handlers.routers import FEATURES
 
     found = []
-    for module in handlers._modules():
+    for module in FEATURES:
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, CallbackData) and value is not CallbackData:
                 found.append(value)
