@@ -14,18 +14,13 @@ from bot import metrics
 from bot.config import AppSettings
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.database import DatabaseMiddleware
-from bot.middlewares.metrics import BotApiMetricsMiddleware, UpdateMetricsMiddleware
+from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.middlewares.quota import QuotaMiddleware
-from handlers.background import BackgroundTasks
+from bot.outgoing import OutgoingCalls
 from handlers.commands import command_menus
 from handlers.i18n import LANGUAGES, Translator
 from handlers.jobs import JobMiddleware, JobRegistry
-from handlers.sending import (
-    QuietChatActionMiddleware,
-    ReplyTargetMiddleware,
-    ReplyTargetRequestMiddleware,
-    RetryAfterMiddleware,
-)
+from handlers.sending import ReplyTargetMiddleware
 from handlers.settings import Settings
 from models.config import ModelSettings
 
@@ -42,10 +37,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
         timeout = settings.bot_api_timeout_s
         session = AiohttpSession(api=api, timeout=timeout) if api else AiohttpSession(timeout=timeout)
-    session.middleware(QuietChatActionMiddleware())  # a failed "typing…" is no reason to fail or to log a traceback
-    session.middleware(RetryAfterMiddleware())
-    session.middleware(BotApiMetricsMiddleware())  # inside the retry: every attempt and every 429 is counted
-    session.middleware(ReplyTargetRequestMiddleware())  # topic + reply on every send (handlers/sending.py)
+    session.middleware(OutgoingCalls())  # what every Bot API call goes through, in one place (bot/outgoing.py)
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
@@ -57,8 +49,7 @@ def create_dispatcher(config: AppSettings, sessionmaker: async_sessionmaker[Asyn
     from handlers.routers import all_commands, get_routers  # the features import the models: only when built
 
     settings = config.bot
-    workflow.setdefault("background", BackgroundTasks())
-    workflow.setdefault("jobs", JobRegistry())  # running jobs, for /cancel
+    workflow.setdefault("jobs", JobRegistry())  # running jobs: /cancel, the inbox's journal, shutdown
     if "imagegen" not in workflow:
         from models.imagegen.providers import Providers
 

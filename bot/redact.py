@@ -3,7 +3,8 @@ the asyncio loop's exception handler, warnings, and finally whatever is written 
 
 Secrets are known twice: early, from the environment and `.env` by name (`BOT_TOKEN`, `WEBHOOK_SECRET`, anything
 named `*_TOKEN`, `*_SECRET`, `*_KEY`, `*_PASSWORD`, the password of `DATABASE_URL`) before any setting is parsed, so a
-setting that fails to parse cannot print one; then from the parsed settings (`SecretStr` fields)."""
+setting that fails to parse cannot print one; then from the parsed settings (`SecretStr` fields). The registry and
+`redact` itself live in chatkit/redact.py (the digest broadcaster uses them too)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,19 +16,17 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-REDACTED = "[redacted]"
-MIN_LENGTH = 6  # shorter values would redact ordinary words
+from chatkit.redact import MIN_LENGTH, REDACTED, add, known, redact
+
 SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|KEY|PASSWORD|PASSWD|API_KEY)$", re.IGNORECASE)
-_secrets: list[str] = []
-_lock = threading.Lock()
 
 
 def secrets_of(*settings: BaseSettings) -> list[str]:
@@ -63,31 +62,6 @@ def environment_secrets(environ: Mapping[str, str] | None = None, env_file: str 
     return found
 
 
-def add(secrets: Iterable[str]) -> None:
-    """Register secrets (and the forms they show up in: the part of a bot token after the colon, URL-quoted)."""
-    with _lock:
-        known = set(_secrets)
-        for secret in secrets:
-            if not secret:
-                continue
-            variants = {secret, quote(secret, safe=""), quote(secret, safe="/:")}
-            if ":" in secret:  # a bot token `123456:AAH…`: its secret part alone is a secret too
-                variants.add(secret.split(":", 1)[1])
-            known |= {variant for variant in variants if len(variant) >= MIN_LENGTH}
-        _secrets[:] = sorted(known, key=len, reverse=True)
-
-
-def known() -> list[str]:
-    return list(_secrets)
-
-
-def redact(text: str, secrets: Iterable[str] | None = None) -> str:
-    for secret in (_secrets if secrets is None else secrets):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
 class RedactingFilter(logging.Filter):
     def __init__(self, secrets: list[str] | None = None):
         super().__init__()
@@ -95,7 +69,7 @@ class RedactingFilter(logging.Filter):
             add(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _secrets:
+        if not known():
             return True
         message = record.getMessage()
         text = redact(message)
@@ -213,3 +187,7 @@ def install(secrets: list[str]) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     install_hooks()
+
+
+__all__ = ["REDACTED", "RedactingFilter", "RedactingStream", "add", "environment_secrets", "install",
+           "install_early", "install_hooks", "install_on_loop", "install_streams", "known", "redact", "secrets_of"]

@@ -58,7 +58,7 @@ async def runtime(settings: AppSettings, *, with_models: bool = True, bot: Bot |
         if scheduler is not None:
             await scheduler.stop()
         await dp["digests"].close()
-        await dp["background"].cancel()
+        await dp["jobs"].cancel_all()
         await dp["imagegen"].close()
         if hub is not None:
             await hub.close()

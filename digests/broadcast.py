@@ -6,12 +6,11 @@ Telegram's answer to the next send to that chat, `broadcast_group_per_minute` pe
 workers share one queue of chats. Every state transition (pending → sending → sent | blocked | failed | unknown) is
 its own short transaction; a part is claimed right before its one HTTP request, and a request that may have reached
 Telegram without an answer ends `unknown`, never resent (a duplicate digest is worse than a rare gap). The bot's
-session middlewares are bypassed on purpose. Limits, states, the claim and why: docs/digests.md, "Delivery"."""
+session middlewares are bypassed on purpose (docs/architecture.md says why). Pacing: digests/pacing.py; what an error
+means for a row: digests/delivery_errors.py; the transactions: digests/deliveries.py; docs/digests.md, "Delivery"."""
 import asyncio
 import logging
-import math
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -20,38 +19,22 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    ClientDecodeError,
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendMessage
 from aiogram.types import LinkPreviewOptions, Message
-from aiohttp import ClientConnectorError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chatkit import redact
 from chatkit.chats import GROUP_TYPES
 from chatkit.render import split_message
 from digests.buttons import digest_keyboard
 from digests.config import DigestSettings
-from storage.repo import digest as repo
-from storage.repo.core import deactivate_chat
-from storage.repo.groups import IssueMeta, issue_meta
+from digests.deliveries import Deliveries
+from digests.delivery_errors import Outcome, classify, describe
+from digests.pacing import ChatJob, ChatPace, FloodWatch, Pace, Row, backoff_s
+from storage.repo.groups import IssueMeta
 
 log = logging.getLogger(__name__)
-
-# Added to every computed "due" time: Telegram's windows are not ours to the millisecond.
-_MARGIN_S = 0.02
-_ERROR_LIMIT = 1000
-_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
 @dataclass
@@ -72,90 +55,13 @@ class BroadcastAborted(RuntimeError):
     """Telegram rejected the bot itself (401/404: bad token or API base); nothing could be sent to anyone."""
 
 
-async def _finish(task: asyncio.Future):
-    """Waits for a shielded task after our own cancellation; its result, or None if it failed."""
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            continue  # cancelled again: keep waiting, the transaction must end before the lock is free
-        except Exception:  # noqa: BLE001 - the caller is being cancelled anyway
-            return None
-    return None if task.cancelled() or task.exception() else task.result()
-
-
-async def _to_the_end(coro):
-    """Runs a state transition to its commit or rollback even when the broadcast is cancelled: a transaction cut
-    half-way would leave the row's state unrecorded and, on SQLite, the write lock held by a dangling connection."""
-    task = asyncio.ensure_future(coro)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await _finish(task)
-        raise
-
-
-class _Pace:
-    """Evenly spaced send slots shared by every worker. A slot is reserved without a lock and slept for outside
-    any lock; pause() pushes every later slot (and any reserved one not yet used) past a 429's retry_after."""
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second
-        self._next = 0.0
-        self._paused_until = 0.0
-
-    async def wait(self) -> None:
-        while True:
-            now = time.monotonic()
-            slot = max(now, self._next, self._paused_until)
-            self._next = slot + self.interval
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            if time.monotonic() >= self._paused_until:
-                return
-            # a 429 paused everything while this worker slept: take a slot after the pause
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-
-@dataclass
-class _Row:
-    id: int
-    issue_id: int
-
-
-class _ChatPace:
-    """When Telegram last answered for a chat and, for groups, the answer times of its last `limit` sends. Kept on
-    the Broadcaster, so runs that overlap (the scheduler starts one per issue) pace a chat together."""
-
-    def __init__(self, limit: int):
-        self.last_answer = -math.inf
-        self.window: deque[float] = deque(maxlen=limit)
-        self.busy = False  # a run is sending to this chat right now (its answer, and so the next due time, pending)
-
-    def answered(self, sent: bool) -> None:
-        self.last_answer = time.monotonic()
-        if sent:
-            self.window.append(self.last_answer)
-
-
-@dataclass
-class _ChatJob:
-    """One chat's pending rows in one run, oldest issue first."""
-    chat_id: int
-    is_group: bool
-    rows: deque[_Row]
-    pace: _ChatPace
-    failures: int = 0  # transient failures of the current part
-    blocked: bool = False
-
-
 class Broadcaster:
     def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], settings: DigestSettings, *,
                  backoff_base_s: float = 0.5, backoff_max_s: float = 30.0, group_window_s: float = 60.0,
                  rng: random.Random | None = None, translator: Any = None):
-        self.bot, self.sessionmaker, self.settings = bot, sessionmaker, settings
+        self.bot, self.settings = bot, settings
+        self.deliveries = Deliveries(sessionmaker)
+        redact.add([bot.token])  # error texts stored in the table never hold it (aiohttp errors carry the URL)
         # `translator(lang)(key)`: the digest's buttons in the subscriber's language (a plain 🔕 without one).
         self.translator = translator
         self._meta: dict[int, IssueMeta] = {}  # per issue: its subscription, paper count, forum topic
@@ -164,19 +70,21 @@ class Broadcaster:
         self.rng = rng or random.Random()
         # Shared by every run() of this instance, overlapping or not: the overall rate, the requests in flight,
         # each chat's pacing, and the rows this instance has claimed (which its own recover() must not touch).
-        self._pace = _Pace(settings.broadcast_per_second)
-        self._recent_429: deque[float] = deque()
-        self.flood_window_s = 2.0  # two 429s this close together: a global flood, not one chat's
+        self._pace = Pace(settings.broadcast_per_second)
+        self._floods = FloodWatch(window_s=2.0)  # two 429s this close together: a global flood, not one chat's
         self._slots = asyncio.Semaphore(settings.broadcast_concurrency)
-        self._chats: dict[int, _ChatPace] = {}
+        self._chats: dict[int, ChatPace] = {}
         self._in_flight: set[int] = set()
+        self._on_error = {Outcome.RETRY_AFTER: self._retry_after, Outcome.RETRY: self._transient,
+                          Outcome.SKIP: self._failed, Outcome.DROP: self._blocked, Outcome.UNKNOWN: self._unknown,
+                          Outcome.ABORT: self._abort}
 
     # ---------- entry points ----------
     async def run(self, issue_ids: Sequence[int] | None = None) -> BroadcastReport:
         """Recover rows a crashed broadcaster left `sending`, then deliver every pending row (of these issues)."""
         started = time.monotonic()
         report = await self.recover()
-        report.blocked += await self._block_inactive_chats(issue_ids)
+        report.blocked += await self.deliveries.block_inactive(issue_ids)
         jobs, parts = await self._load(issue_ids)
         if jobs:
             await self._broadcast(jobs, parts, report)
@@ -188,8 +96,7 @@ class Broadcaster:
         """Settle rows left `sending` by a broadcaster that died mid-request: `sent` when message_ids holds every
         part, otherwise `unknown` (never resent: the part in flight may have arrived)."""
         report = BroadcastReport()
-        async with self.sessionmaker() as session:
-            stranded = await repo.stranded_deliveries(session)
+        stranded = await self.deliveries.stranded()
         for row in stranded:
             if row.id in self._in_flight:  # ours, in flight in an overlapping run(): not stranded
                 continue
@@ -201,39 +108,27 @@ class Broadcaster:
             else:
                 values = dict(state="unknown", error=f"interrupted while sending part {done + 1} of {total}; "
                                                      "not resent (at most once)")
-            if await _to_the_end(self._settle_stranded(row.id, values)):
+            if await self.deliveries.settle_stranded(row.id, values):
                 setattr(report, values["state"], getattr(report, values["state"]) + 1)
         if stranded:
             log.warning("digest broadcast recovery: %d sent, %d unknown", report.sent, report.unknown)
         return report
 
-    async def _settle_stranded(self, delivery_id: int, values: dict[str, Any]) -> int:
-        async with self.sessionmaker() as session, session.begin():
-            return await repo.settle_if_sending(session, delivery_id, **values)
-
     # ---------- loading ----------
-    async def _block_inactive_chats(self, issue_ids: Sequence[int] | None) -> int:
-        return await _to_the_end(self._block_inactive_transaction(issue_ids))
-
-    async def _block_inactive_transaction(self, issue_ids: Sequence[int] | None) -> int:
-        async with self.sessionmaker() as session, session.begin():
-            return await repo.block_inactive_deliveries(session, issue_ids)
-
-    async def _load(self, issue_ids: Sequence[int] | None) -> tuple[list[_ChatJob], dict[int, list[str]]]:
-        async with self.sessionmaker() as session:
-            rows, texts = await repo.pending_deliveries(session, issue_ids)
-            self._meta.update(await issue_meta(session, list(texts)))
+    async def _load(self, issue_ids: Sequence[int] | None) -> tuple[list[ChatJob], dict[int, list[str]]]:
+        rows, texts, meta = await self.deliveries.pending(issue_ids)
+        self._meta.update(meta)
         parts = {issue_id: split_message(text) for issue_id, text in texts.items()}
         self._forget_idle_chats()
-        jobs: dict[int, _ChatJob] = {}
+        jobs: dict[int, ChatJob] = {}
         for row in rows:
             job = jobs.get(row.chat_id)
             if job is None:
                 chat_id = row.chat_id
                 is_group = row.chat_type in GROUP_TYPES if row.chat_type is not None else chat_id < 0
-                pace = self._chats.setdefault(chat_id, _ChatPace(self.settings.broadcast_group_per_minute))
-                job = jobs[chat_id] = _ChatJob(chat_id, is_group, deque(), pace)
-            job.rows.append(_Row(row.id, row.issue_id))
+                pace = self._chats.setdefault(chat_id, ChatPace(self.settings.broadcast_group_per_minute))
+                job = jobs[chat_id] = ChatJob(chat_id, is_group, deque(), pace)
+            job.rows.append(Row(row.id, row.issue_id))
         # Oldest deliveries first, so a big backlog drains in the order it was scheduled.
         return sorted(jobs.values(), key=lambda job: min(row.id for row in job.rows)), parts
 
@@ -244,9 +139,9 @@ class Broadcaster:
                        if pace.busy or pace.last_answer > horizon}
 
     # ---------- the workers ----------
-    async def _broadcast(self, jobs: list[_ChatJob], parts: dict[int, list[str]], report: BroadcastReport) -> None:
+    async def _broadcast(self, jobs: list[ChatJob], parts: dict[int, list[str]], report: BroadcastReport) -> None:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[_ChatJob | None] = asyncio.Queue()
+        queue: asyncio.Queue[ChatJob | None] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
         live = len(jobs)
@@ -284,7 +179,7 @@ class Broadcaster:
             for timer in timers:
                 timer.cancel()
 
-    async def _step(self, job: _ChatJob, parts_of: dict[int, list[str]], report: BroadcastReport) -> float | None:
+    async def _step(self, job: ChatJob, parts_of: dict[int, list[str]], report: BroadcastReport) -> float | None:
         """Send at most one part to the job's chat. Returns seconds until the chat is due again, None when done."""
         if not job.rows:
             return None
@@ -294,7 +189,8 @@ class Broadcaster:
         row = job.rows[0]
         parts = parts_of.get(row.issue_id) or []
         if not parts:
-            await self._settle(row, state="failed", error="the digest text shows nothing (empty after rendering)")
+            await self.deliveries.settle(row, state="failed",
+                                         error="the digest text shows nothing (empty after rendering)")
             report.failed += 1
             return self._next_row(job)
 
@@ -309,11 +205,11 @@ class Broadcaster:
                 await self._pace.wait()
                 self._in_flight.add(row.id)  # before the claim commits, so an overlapping recover() never sees it
                 try:
-                    message_ids = await self._claim(row, len(parts))
+                    message_ids = await self.deliveries.claim(row, len(parts))
                     if message_ids is None:  # another broadcaster has it, or it is no longer pending
                         return self._next_row(job)
                     if len(message_ids) >= len(parts):  # every part went out earlier; only bookkeeping was missing
-                        await self._settle(row, state="sent", error=None)
+                        await self.deliveries.settle(row, state="sent", error=None)
                         report.sent += 1
                         return self._next_row(job)
                     return await self._attempt(job, row, parts, message_ids, report)
@@ -322,65 +218,28 @@ class Broadcaster:
         finally:
             job.pace.busy = False
 
-    async def _attempt(self, job: _ChatJob, row: _Row, parts: list[str], message_ids: list[int],
+    async def _attempt(self, job: ChatJob, row: Row, parts: list[str], message_ids: list[int],
                        report: BroadcastReport) -> float | None:
         """One request for the row's next part, the row claimed; the outcome decides its next state."""
         try:
             message = await self._send(job.chat_id, parts[len(message_ids)],
                                        **self._extras(row.issue_id, last=len(message_ids) + 1 == len(parts)))
-        except TelegramRetryAfter as error:
-            report.retried_after += 1
-            wait = error.retry_after + self.rng.uniform(0.05, 0.25)
-            # One 429 may be about this chat only (Telegram also sends them within the limits); the chat waits.
-            # A second one within the window means the bot as a whole is over the limit: every send waits.
-            now = time.monotonic()
-            self._recent_429.append(now)
-            while self._recent_429 and now - self._recent_429[0] > self.flood_window_s:
-                self._recent_429.popleft()
-            if len(self._recent_429) >= 2:
-                self._pace.pause(wait)
-            log.warning("digest broadcast: 429, %s waits %.1f s (chat %s)",
-                        "every send" if len(self._recent_429) >= 2 else "this chat", wait, job.chat_id)
-            await self._settle(row, state="pending", error=self._describe(error))
-            job.pace.answered(sent=False)
-            return max(wait, self._due_in(job))
-        except TelegramForbiddenError as error:
-            return await self._blocked(job, row, error, report)
-        except TelegramMigrateToChat as error:  # the text names the new supergroup id; its rows need new deliveries
-            await self._settle(row, state="failed", error=self._describe(error))
-            report.failed += 1
-            return self._next_row(job)
-        except TelegramBadRequest as error:
-            if "chat not found" in error.message.lower():
-                return await self._blocked(job, row, error, report)
-            await self._settle(row, state="failed", error=self._describe(error))
-            report.failed += 1
-            return self._next_row(job)
-        except (TelegramUnauthorizedError, TelegramNotFound) as error:
-            await self._settle(row, state="pending", error=self._describe(error))  # not delivered to anyone
-            raise BroadcastAborted(self._describe(error)) from error
-        except TelegramEntityTooLarge as error:  # a network error by class, but Telegram answered it
-            await self._settle(row, state="failed", error=self._describe(error))
-            report.failed += 1
-            return self._next_row(job)
-        except (TelegramServerError, TelegramNetworkError) as error:
-            if isinstance(error, TelegramNetworkError) and not isinstance(error.__cause__, ClientConnectorError):
-                return await self._unknown(job, row, error, report)
-            return await self._transient(job, row, error, report)
-        except (ClientDecodeError, TelegramAPIError) as error:  # an answer we cannot read, or one we do not know
-            return await self._unknown(job, row, error, report)
         except asyncio.CancelledError:
             raise  # the row stays `sending`: whether the part arrived is unknown (recover() says so)
         except Exception as error:
-            await self._unknown(job, row, error, report)
-            raise
+            outcome = classify(error)
+            if outcome is None:  # not Telegram's: a bug; the part may have gone out
+                await self._unknown(job, row, error, report)
+                raise
+            return await self._on_error[outcome](job, row, error, report)
 
         # Delivered.
         job.pace.answered(sent=True)
         job.failures = 0
         message_ids = [*message_ids, message.message_id]
         finished = len(message_ids) >= len(parts)
-        await self._settle(row, state="sent" if finished else "pending", message_ids=message_ids, error=None)
+        await self.deliveries.settle(row, state="sent" if finished else "pending", message_ids=message_ids,
+                                     error=None)
         if finished:
             report.sent += 1
             job.rows.popleft()
@@ -406,88 +265,63 @@ class Broadcaster:
                              link_preview_options=LinkPreviewOptions(is_disabled=True), **extras)
         return await self.bot.session.make_request(self.bot, method)
 
-    # ---------- outcomes ----------
-    async def _transient(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
+    # ---------- outcomes (digests/delivery_errors.py decides which) ----------
+    async def _retry_after(self, job: ChatJob, row: Row, error: Exception, report: BroadcastReport) -> float:
+        assert isinstance(error, TelegramRetryAfter)
+        report.retried_after += 1
+        wait = error.retry_after + self.rng.uniform(0.05, 0.25)
+        flood = self._floods.global_flood()
+        if flood:
+            self._pace.pause(wait)
+        log.warning("digest broadcast: 429, %s waits %.1f s (chat %s)", "every send" if flood else "this chat", wait,
+                    job.chat_id)
+        await self.deliveries.settle(row, state="pending", error=describe(error))
+        job.pace.answered(sent=False)
+        return max(wait, self._due_in(job))
+
+    async def _transient(self, job: ChatJob, row: Row, error: Exception, report: BroadcastReport) -> float | None:
         job.failures += 1
         if job.failures > self.settings.broadcast_retries:
-            await self._settle(row, state="failed", error=f"after {job.failures} attempts: {self._describe(error)}")
+            await self.deliveries.settle(row, state="failed",
+                                         error=f"after {job.failures} attempts: {describe(error)}")
             report.failed += 1
             return self._next_row(job)
-        await self._settle(row, state="pending", error=self._describe(error))
-        backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** (job.failures - 1))
-        backoff = backoff / 2 + self.rng.uniform(0, backoff / 2)  # "equal jitter": retries of many chats spread out
-        return max(backoff, self._due_in(job))
+        await self.deliveries.settle(row, state="pending", error=describe(error))
+        return max(backoff_s(job.failures, self.backoff_base_s, self.backoff_max_s, self.rng), self._due_in(job))
 
-    async def _unknown(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
-        await self._settle(row, state="unknown", error=f"may or may not have arrived, not resent: "
-                                                       f"{self._describe(error)}")
+    async def _failed(self, job: ChatJob, row: Row, error: Exception, report: BroadcastReport) -> float | None:
+        await self.deliveries.settle(row, state="failed", error=describe(error))
+        report.failed += 1
+        return self._next_row(job)
+
+    async def _unknown(self, job: ChatJob, row: Row, error: Exception, report: BroadcastReport) -> float | None:
+        await self.deliveries.settle(row, state="unknown",
+                                     error=f"may or may not have arrived, not resent: {describe(error)}")
         report.unknown += 1
         job.pace.answered(sent=True)  # it may have arrived: count it against the chat's limits
         return self._next_row(job)
 
-    async def _blocked(self, job: _ChatJob, row: _Row, error: Exception, report: BroadcastReport) -> float | None:
-        await _to_the_end(self._block_chat_transaction(job.chat_id, row, self._describe(error)))
+    async def _blocked(self, job: ChatJob, row: Row, error: Exception, report: BroadcastReport) -> float | None:
+        await self.deliveries.block_chat(job.chat_id, row, describe(error))
         report.blocked += 1
         job.rows.popleft()
         job.blocked = True
         return 0.0 if job.rows else None
 
-    async def _block_chat_transaction(self, chat_id: int, row: _Row, error: str) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await repo.set_delivery(session, row.id, state="blocked", error=error)
-            await deactivate_chat(session, chat_id)
+    async def _abort(self, job: ChatJob, row: Row, error: Exception, report: BroadcastReport) -> float | None:
+        await self.deliveries.settle(row, state="pending", error=describe(error))  # not delivered to anyone
+        raise BroadcastAborted(describe(error)) from error
 
-    def _next_row(self, job: _ChatJob) -> float | None:
+    def _next_row(self, job: ChatJob) -> float | None:
         job.rows.popleft()
         job.failures = 0
         return self._due_in(job) if job.rows else None
 
-    def _due_in(self, job: _ChatJob) -> float:
-        pace = job.pace
-        due = pace.last_answer + self.settings.broadcast_per_chat_interval_s
-        if job.is_group and pace.window.maxlen and len(pace.window) == pace.window.maxlen:
-            due = max(due, pace.window[0] + self.group_window_s)
-        wait = due - time.monotonic()
-        return wait + _MARGIN_S if wait > 0 else 0.0
+    def _due_in(self, job: ChatJob) -> float:
+        return job.pace.due_in(is_group=job.is_group, interval_s=self.settings.broadcast_per_chat_interval_s,
+                               group_window_s=self.group_window_s)
 
-    # ---------- the table ----------
-    async def _claim(self, row: _Row, parts: int) -> list[int] | None:
-        """pending → sending, committed before the request. Returns the ids of the parts already sent, or None when
-        the row was not pending any more (another broadcaster claimed it first). Cancelled meanwhile, the claim
-        still finishes and is then undone: no request went out, so the row is plainly pending again."""
-        task = asyncio.ensure_future(self._claim_transaction(row, parts))
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if await _finish(task) is not None:
-                await _finish(asyncio.ensure_future(self._settle_transaction(row, state="pending")))
-            raise
-
-    async def _claim_transaction(self, row: _Row, parts: int) -> list[int] | None:
-        async with self.sessionmaker() as session, session.begin():
-            return await repo.claim_delivery(session, row.id, parts)
-
-    async def _settle(self, row: _Row, **values) -> None:
-        await _to_the_end(self._settle_transaction(row, **values))
-
-    async def _settle_transaction(self, row: _Row, **values) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await repo.set_delivery(session, row.id, **values)
-
-    async def _block_rest(self, job: _ChatJob) -> int:
+    async def _block_rest(self, job: ChatJob) -> int:
         ids = [row.id for row in job.rows]
         job.rows.clear()
-        return await _to_the_end(self._block_transaction(ids))
-
-    async def _block_transaction(self, ids: list[int]) -> int:
-        async with self.sessionmaker() as session, session.begin():
-            return await repo.block_deliveries(session, ids)
-
-    def _describe(self, error: BaseException) -> str:
-        """The error for the table: its class and Telegram's words, never the bot token (aiohttp errors can
-        carry the request URL, which holds it)."""
-        text = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"
-        token = getattr(self.bot, "token", None)
-        if token:
-            text = text.replace(token, "[token]")
-        return _TOKEN_SHAPE.sub("[token]", text)[:_ERROR_LIMIT]
+        return await self.deliveries.block_rows(ids)

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from handlers.commands import CommandSpec
 from handlers.filters import admin_cache, is_chat_admin
 from handlers.i18n import Translator
-from handlers.jobs import Job, JobRegistry
+from handlers.jobs import JobRegistry, RunningJob
 from handlers.settings import Settings
 from services.history import HistoryRecorder
 
@@ -23,7 +23,7 @@ async def cancel(message: Message, command: CommandObject, bot: Bot, settings: S
     admin = await is_chat_admin(bot, settings, message.chat, user, message.sender_chat, admin_cache(data)) \
         if message.chat.type != "private" else True
     everything = (command.args or "").strip().lower() == "all"
-    chosen: list[Job]
+    chosen: list[RunningJob]
     replied = message.reply_to_message
     target = jobs.by_message(message.chat.id, replied.message_id) if replied is not None else None
     if target is not None:

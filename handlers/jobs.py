@@ -1,20 +1,18 @@
-"""Running jobs (a /leak probe, a /spell analysis, a /flux image, a /fluxtest suite, a bench), so /cancel can stop them.
+"""Jobs: work a command started that /cancel can stop, and that may outlive its update (a bench). One type.
 
-A job runs as its own asyncio task. /cancel cancels that task: the job stops at its next await (the engine's batch
-queue drops a cancelled caller's rows at once, or skips them mid-batch, so no orphan rows hold a slot), its status
-message says "cancelled", and its history row records `cancelled`. The update that started the job is not cancelled
-itself: it sees `JobCancelled`, a plain exception, and its transaction commits the history row.
+`RunningJob` is the job in this process (its asyncio task, its status message); `JobRecord` (storage/schema/inbox.py)
+is its row, written by a `JobJournal` (the inbox's) so a restart can tell the user an interrupted job stopped.
+`JobRegistry.run` runs a job inside its update (`JobMiddleware`, handlers flagged `expensive`); `JobRegistry.spawn`
+starts one that outlives it. Cancelling stops it at its next await; see docs/architecture.md, "Jobs"."""
+from __future__ import annotations
 
-Handlers flagged `expensive` run as jobs without any code of their own (`JobMiddleware`); background work that
-outlives the update (benches) registers through `JobRegistry.spawn`."""
 import asyncio
-import contextvars
 import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.flags import get_flag
@@ -23,6 +21,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.commands import command_of
+from handlers.outgoing import current_scope, rescope
 from services.history import record_entry
 
 log = logging.getLogger(__name__)
@@ -30,16 +29,21 @@ T = TypeVar("T")
 
 
 @dataclass
-class Job:
+class RunningJob:
+    """A job running in this process."""
+
     id: int
     chat_id: int
     user_id: int | None
     command: str
-    arguments: str
+    arguments: str = ""
     command_message_id: int | None = None
     status_message_id: int | None = None  # the first message the job sent to its chat (its progress/status)
     thread_id: int | None = None
-    task: "asyncio.Task[Any] | None" = None
+    update_id: int | None = None  # the inbox update that started it (None outside the inbox)
+    name: str = ""  # e.g. "leakbench-gemma-3-270m": the journal's `kind`
+    outlives_update: bool = False  # spawned: its calls are its own, not its update's (never replayed)
+    task: asyncio.Task[Any] | None = None
     cancelled_by: int | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -47,53 +51,68 @@ class Job:
     def cancelled(self) -> bool:
         return self.cancelled_by is not None
 
+    def saw_message(self, message: object) -> None:
+        """The first message the job sends to its own chat becomes its status message (what /cancel edits)."""
+        first = message[0] if isinstance(message, list) and message else message
+        if self.status_message_id is None and isinstance(first, Message) and first.chat.id == self.chat_id:
+            self.status_message_id = first.message_id
+
 
 class JobCancelled(Exception):
-    def __init__(self, job: Job):
+    def __init__(self, job: RunningJob):
         super().__init__(f"job {job.id} ({job.command}) cancelled")
         self.job = job
 
 
-current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("current_job", default=None)
+class JobJournal(Protocol):
+    """Writes a job's row (running → done | failed | interrupted); bot/transports/inbox.py has the one there is."""
+
+    async def track(self, job: RunningJob, work: Coroutine[Any, Any, T]) -> T: ...
 
 
 class JobRegistry:
-    def __init__(self) -> None:
-        self._jobs: dict[int, Job] = {}
+    """The jobs of this process: for /cancel, for shutdown (`cancel_all`), for tests (`drain`)."""
+
+    def __init__(self, journal: JobJournal | None = None) -> None:
+        self._jobs: dict[int, RunningJob] = {}
+        self._spawned: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
         self._ids = itertools.count(1)
+        self.journal = journal  # the inbox attaches its journal at start (attach_journal)
+
+    def attach_journal(self, journal: JobJournal | None) -> None:
+        self.journal = journal
 
     def __len__(self) -> int:
         return len(self._jobs)
 
-    def running(self, chat_id: int, user_id: int | None = None) -> list[Job]:
+    def running(self, chat_id: int, user_id: int | None = None) -> list[RunningJob]:
         return [job for job in self._jobs.values()
                 if job.chat_id == chat_id and not job.cancelled and (user_id is None or job.user_id == user_id)]
 
-    def by_message(self, chat_id: int, message_id: int) -> Job | None:
+    def by_message(self, chat_id: int, message_id: int) -> RunningJob | None:
         """The job whose command or status message this is (a /cancel may reply to either)."""
         for job in self._jobs.values():
             if job.chat_id == chat_id and message_id in (job.command_message_id, job.status_message_id):
                 return job
         return None
 
-    def cancel(self, job: Job, by_user_id: int) -> bool:
+    def cancel(self, job: RunningJob, by_user_id: int) -> bool:
         if job.cancelled or job.task is None or job.task.done():
             return False
         job.cancelled_by = by_user_id
         job.task.cancel()
         return True
 
-    async def run(self, work: Coroutine[Any, Any, T], *, chat_id: int, user_id: int | None, command: str,
-                  arguments: str = "", command_message_id: int | None = None,
-                  thread_id: int | None = None) -> T:
-        """Run `work` as a cancellable job; raises JobCancelled when /cancel stopped it."""
-        job = Job(next(self._ids), chat_id, user_id, command, arguments, command_message_id,
-                  thread_id=thread_id)
-        token = current_job.set(job)
-        try:
-            job.task = asyncio.create_task(work, name=f"job-{job.id}-{command}")  # copies the context: job included
-        finally:
-            current_job.reset(token)
+    def new(self, *, chat_id: int, user_id: int | None, command: str, **fields: Any) -> RunningJob:
+        """A job, not started yet; it belongs to the update whose calls are journaled now, if any."""
+        journal = current_scope().journal
+        return RunningJob(next(self._ids), chat_id, user_id, command,
+                          update_id=journal.update_id if journal is not None else None, **fields)
+
+    async def run(self, job: RunningJob, work: Coroutine[Any, Any, T], *, journaled: bool = False) -> T:
+        """Run `work` as `job` in a task of its own and wait for it; raises JobCancelled when /cancel stopped it.
+        `journaled`: the job gets a row too, so a crash during it is told to the user at the next start."""
+        job.task = asyncio.create_task(self._inside(job, work, journaled), name=f"job-{job.id}-{job.command}")
         self._jobs[job.id] = job
         try:
             return await job.task
@@ -105,29 +124,51 @@ class JobRegistry:
         finally:
             self._jobs.pop(job.id, None)
 
-    def spawn(self, spawn: Callable[[Coroutine[Any, Any, None], str], Any], work: Coroutine[Any, Any, None], *,
-              name: str, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], chat_id: int,
-              user_id: int | None, command: str, arguments: str = "", status_message_id: int | None = None,
-              cancelled_text: str) -> None:
-        """Background work (`spawn` is BackgroundTasks.spawn) that /cancel can stop: when it does, the status
+    async def _inside(self, job: RunningJob, work: Coroutine[Any, Any, T], journaled: bool) -> T:
+        # The task's own copy of the scope: the job's changes never reach its update.
+        rescope(job=job, **({"journal": None} if job.outlives_update else {}))
+        if journaled and self.journal is not None:
+            return await self.journal.track(job, work)
+        return await work
+
+    def spawn(self, work: Coroutine[Any, Any, None], *, name: str, bot: Bot,
+              sessionmaker: async_sessionmaker[AsyncSession], chat_id: int, user_id: int | None, command: str,
+              arguments: str = "", status_message_id: int | None = None, cancelled_text: str) -> RunningJob:
+        """A job that outlives its update (a bench): journaled, and cancellable; when /cancel stops it, the status
         message says `cancelled_text` and a `cancelled` history row is written in a session of its own."""
+        job = self.new(chat_id=chat_id, user_id=user_id, command=command, arguments=arguments,
+                       status_message_id=status_message_id, name=name, outlives_update=True)
+
         async def guarded() -> None:
-            async def tracked() -> None:
-                job = current_job.get()
-                if job is not None and job.status_message_id is None:
-                    job.status_message_id = status_message_id  # the progress message the handler sent
-                await work
-
             try:
-                await self.run(tracked(), chat_id=chat_id, user_id=user_id, command=command, arguments=arguments)
-            except JobCancelled as cancelled:
-                await announce_cancelled(bot, cancelled.job, cancelled_text)
-                await record_cancelled(sessionmaker, cancelled.job)
+                await self.run(job, work, journaled=True)
+            except JobCancelled:
+                await announce_cancelled(bot, job, cancelled_text)
+                await record_cancelled(sessionmaker, job)
 
-        spawn(guarded(), name)
+        task = asyncio.create_task(guarded(), name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawn_done)
+        return job
+
+    def _spawn_done(self, task: asyncio.Task[Any]) -> None:
+        self._spawned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("job %s failed", task.get_name(), exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for every spawned job (tests, the console before it exits)."""
+        while self._spawned:
+            await asyncio.gather(*list(self._spawned), return_exceptions=True)
+
+    async def cancel_all(self) -> None:
+        """Shutdown: spawned jobs are cancelled (their journal rows say `interrupted`)."""
+        for task in list(self._spawned):
+            task.cancel()
+        await asyncio.gather(*list(self._spawned), return_exceptions=True)
 
 
-async def announce_cancelled(bot: Bot, job: Job, text: str) -> None:
+async def announce_cancelled(bot: Bot, job: RunningJob, text: str) -> None:
     """The job's status message says "cancelled" (a new message when it had none, or it cannot be edited)."""
     if job.status_message_id is not None:
         try:
@@ -138,7 +179,7 @@ async def announce_cancelled(bot: Bot, job: Job, text: str) -> None:
     await bot.send_message(job.chat_id, text, message_thread_id=job.thread_id)
 
 
-async def record_cancelled(sessionmaker: async_sessionmaker[AsyncSession], job: Job) -> None:
+async def record_cancelled(sessionmaker: async_sessionmaker[AsyncSession], job: RunningJob) -> None:
     """A history row for a cancelled background job (its update's transaction is long gone)."""
     try:
         async with sessionmaker() as session, session.begin():
@@ -149,7 +190,7 @@ async def record_cancelled(sessionmaker: async_sessionmaker[AsyncSession], job: 
         log.exception("could not record the cancellation of job %s", job.id)
 
 
-def _by(job: Job) -> dict[str, Any]:
+def _by(job: RunningJob) -> dict[str, Any]:
     # Who cancelled, without their id: another member's id must not sit in this user's history row.
     return {"cancelled_by": "owner" if job.cancelled_by == job.user_id else "admin"}
 
@@ -180,17 +221,17 @@ class JobMiddleware(BaseMiddleware):
         user = data.get("event_from_user")
         command, arguments = command_of(event)
         registry = registry_of(data)
+        job = registry.new(chat_id=message.chat.id, user_id=user.id if user else None, command=command,
+                           arguments=arguments,
+                           command_message_id=message.message_id if isinstance(event, Message) else None,
+                           thread_id=message.message_thread_id if message.is_topic_message else None)
 
         async def work() -> Any:
             return await handler(event, data)
 
         try:
-            return await registry.run(work(), chat_id=message.chat.id, user_id=user.id if user else None,
-                                      command=command, arguments=arguments,
-                                      command_message_id=message.message_id if isinstance(event, Message) else None,
-                                      thread_id=message.message_thread_id if message.is_topic_message else None)
-        except JobCancelled as cancelled:
-            job = cancelled.job
+            return await registry.run(job, work())
+        except JobCancelled:
             l10n, history = data["l10n"], data["history"]
             await announce_cancelled(data["bot"], job, l10n("job-cancelled"))
             await history.record(command, arguments, status="cancelled", result=_by(job))

@@ -1,16 +1,9 @@
-"""Sending helpers shared by every feature: the reply target (topic + reply), long messages, chat actions,
-Retry-After.
+"""Sending helpers shared by every feature: the reply target (topic + reply), long messages, chat actions.
 
-Every send path goes through one rule (`ReplyTarget.apply`): a message sent to the chat an update came from goes to
-the forum topic the command was asked in (`message_thread_id` where `is_topic_message`) and, in groups, replies to
-the command (`reply_parameters` with `allow_sending_without_reply`, so a deleted command does not break the answer).
-The target is captured once per update (`ReplyTargetMiddleware`) into a context variable; the Bot session's
-`ReplyTargetRequestMiddleware` applies it to every outgoing send (answer, status message, photo, album, document,
-chat action). Background work started with `asyncio.create_task` (BackgroundTasks.spawn) copies the context, so a
-/leakbench chart sent minutes later still lands in the asking topic as a reply. Code that runs outside an update
-(the digest broadcaster) or sends to another chat (/export in private) passes the target explicitly (`Replier`)."""
-import asyncio
-import contextvars
+Every send to the chat an update came from goes to the forum topic the command was asked in and, in groups, replies
+to the command (`ReplyTarget.apply`). `ReplyTargetMiddleware` puts the update's target in the call scope
+(handlers/outgoing.py); the outgoing-call pipeline (bot/outgoing.py) applies it to every send. Code outside an
+update (the digest broadcaster) or sending to another chat (/export in private) passes the target (`Replier`)."""
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,8 +11,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
     SendAnimation,
     SendAudio,
@@ -34,7 +25,6 @@ from aiogram.methods import (
     SendVoice,
     TelegramMethod,
 )
-from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     InaccessibleMessage,
@@ -49,7 +39,7 @@ from aiogram.utils.chat_action import ChatActionSender
 
 from chatkit.chats import GROUP_TYPES
 from chatkit.render import split_message
-from handlers.jobs import current_job
+from handlers.outgoing import current_scope, scoped
 
 log = logging.getLogger(__name__)
 # Sends that accept both a topic and a reply; a chat action accepts a topic only.
@@ -125,9 +115,6 @@ def _same_chat(chat_id: int | str | None, target: int) -> bool:
         return False  # an @channel username: never the chat of a command
 
 
-current_target: contextvars.ContextVar[ReplyTarget | None] = contextvars.ContextVar("reply_target", default=None)
-
-
 class ReplyTargetMiddleware(BaseMiddleware):
     """Outer update middleware: captures the reply target of the update (message or button press)."""
 
@@ -137,39 +124,16 @@ class ReplyTargetMiddleware(BaseMiddleware):
         if isinstance(event, Update):
             source = event.message or event.edited_message or event.callback_query or event.channel_post
         target = ReplyTarget.of_event(source) if source is not None else None
-        token = current_target.set(target)
         data["reply_target"] = target
-        try:
+        with scoped(target=target):
             return await handler(event, data)
-        finally:
-            current_target.reset(token)
-
-
-class ReplyTargetRequestMiddleware(BaseRequestMiddleware):
-    """Bot session middleware: every send made while an update (or work it spawned) runs gets its target."""
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Any:
-        target = current_target.get()
-        if target is not None:
-            target.apply(method)
-        result = await make_request(bot, method)
-        job = current_job.get()
-        if job is not None and job.status_message_id is None:
-            first = result[0] if isinstance(result, list) and result else result
-            if isinstance(first, Message) and first.chat.id == job.chat_id:
-                job.status_message_id = first.message_id  # what /cancel edits to "cancelled"
-        return result
 
 
 @asynccontextmanager
 async def reply_target(target: ReplyTarget | None) -> AsyncIterator[None]:
     """Send as if answering `target` (work that does not run inside the update, e.g. a job resumed later)."""
-    token = current_target.set(target)
-    try:
+    with scoped(target=target):
         yield
-    finally:
-        current_target.reset(token)
 
 
 class Replier:
@@ -232,44 +196,10 @@ async def send_long(bot: Bot, chat_id: int, markup: str, **kwargs: Any) -> list[
 @asynccontextmanager
 async def chat_action(bot: Bot, chat_id: int, action: str = "typing") -> AsyncIterator[None]:
     """Keep a chat action ("typing", "upload_photo") visible while the work inside runs, in the asking topic."""
-    target = current_target.get()
+    target = current_scope().target
     thread = target.thread_id if target is not None and target.chat_id == chat_id else None
     async with ChatActionSender(bot=bot, chat_id=chat_id, message_thread_id=thread, action=action, interval=4.5):
         yield
-
-
-class QuietChatActionMiddleware(BaseRequestMiddleware):
-    """A chat action ("typing…") that the Bot API fails (5xx, 429, a timeout) is dropped with a debug line: it is a
-    hint, and aiogram's ChatActionSender sends it from a task nobody awaits, where it would end as a traceback."""
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
-                       method: TelegramMethod[Any]) -> Any:
-        if not isinstance(method, SendChatAction):
-            return await make_request(bot, method)
-        try:
-            return await make_request(bot, method)
-        except (TelegramServerError, TelegramNetworkError, TelegramRetryAfter) as error:
-            log.debug("chat action dropped: %s", type(error).__name__)
-            return True
-
-
-class RetryAfterMiddleware(BaseRequestMiddleware):
-    """Waits out Telegram's flood control (429 with retry_after) and repeats the call, a few times at most."""
-
-    def __init__(self, attempts: int = 3, max_wait_s: float = 60.0):
-        self.attempts, self.max_wait_s = attempts, max_wait_s
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Any:
-        for attempt in range(self.attempts):
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as error:
-                if attempt == self.attempts - 1 or error.retry_after > self.max_wait_s:
-                    raise
-                log.warning("flood control on %s: waiting %s s", type(method).__name__, error.retry_after)
-                await asyncio.sleep(error.retry_after)
-        raise AssertionError("unreachable")
 
 
 async def edit_or_send(query: CallbackQuery, markup: str, **kwargs: Any) -> None:

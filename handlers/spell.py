@@ -8,7 +8,6 @@ from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatkit.render import escape, isolate
-from handlers.background import BackgroundTasks
 from handlers.commands import CommandSpec, command_input
 from handlers.failures import feature_router
 from handlers.i18n import Html, Translator
@@ -74,12 +73,12 @@ async def spell(message: Message, command: CommandObject, bot: Bot, hub: ModelHu
 
 
 async def spellbench(message: Message, bot: Bot, hub: ModelHub, settings: Settings, l10n: Translator,
-                     history: HistoryRecorder, background: BackgroundTasks, jobs: JobRegistry,
+                     history: HistoryRecorder, jobs: JobRegistry,
                      sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     # Who may: the bot's admins (CommandSpec admin_only), checked by the guard router before this runs.
     status = await message.answer(l10n("spell-bench-progress", done="0", total="…"))
-    jobs.spawn(background.spawn, _bench(bot, message.chat.id, status.message_id, SpellService(hub),
-                                        settings.spell_bench_limit, l10n),
+    jobs.spawn(_bench(bot, message.chat.id, status.message_id, SpellService(hub),
+                          settings.spell_bench_limit, l10n),
                name="spellbench", bot=bot, sessionmaker=sessionmaker, chat_id=message.chat.id,
                user_id=message.from_user.id if message.from_user else None, command="spellbench",
                status_message_id=status.message_id, cancelled_text=l10n("job-cancelled"))

@@ -1,5 +1,6 @@
 """Shared fixtures: a real database (SQLite, or PostgreSQL where reachable), the real Dispatcher fed real Updates
-through a recording Bot session, and one model hub for the whole run (real embedded models, loaded lazily)."""
+through a recording Bot session, the webhook bot over the fake Bot API (tests/webhook.py), and one model hub for the
+whole run (real embedded models, loaded lazily)."""
 import asyncio
 import os
 import uuid
@@ -13,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import create_bot, create_dispatcher
 from bot.config import AppSettings
 from bot.transports.offline import OfflineChat, OfflineUser, RecordingSession
+from fakes.botapi import FakeBotAPI
 from fakes.image_api import FakeImageAPI
 from handlers.settings import Settings
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
+from tests.webhook import webhook_bot
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_ID = 99
@@ -154,6 +157,24 @@ async def make_harness(tmp_path, sqlite_url):
 async def harness(make_harness) -> Harness:
     """The bot without models (core commands)."""
     return await make_harness()
+
+
+# ---------- the webhook bot over the fake Bot API (tests/webhook.py) ----------
+@pytest.fixture
+async def fake_botapi():
+    """The loopback fake of the Bot API (fakes/botapi.py): it records every call and fails the ones asked to."""
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def make_webhook_bot(database_url, fake_botapi):
+    """`async with make_webhook_bot(**settings) as bot:` — a bot process (runtime, webhook server on a loopback port)
+    over the same database and fake Bot API each time it is entered: a restart is a second `async with`."""
+    def factory(**settings):
+        return webhook_bot(fake_botapi, database_url, **settings)
+
+    return factory
 
 
 @pytest.fixture

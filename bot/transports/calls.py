@@ -10,24 +10,25 @@ has an engine of its own (the same PostgreSQL database, or a file beside SQLite)
 "Updates: the durable inbox" and "Faults"."""
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import TelegramMethod
-from aiogram.methods.base import Response, TelegramType
+from aiogram.methods.base import Response
 from aiohttp import ServerDisconnectedError
 from pydantic_core import to_jsonable_python
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.outgoing import OutgoingCalls
+from handlers.outgoing import JournalPosition
 from storage.db import create_engine, create_sessionmaker, is_transient
 from storage.repo import calls as repo
 from storage.schema.inbox import InboxCall
@@ -39,16 +40,6 @@ UNJOURNALED = frozenset({"sendChatAction"})
 # modified"). When one of these was intended but its answer was lost with the process, it is sent again rather than
 # assumed sent: a `/leak` whose final edit (the result) was cut by a crash still shows its result, never twice.
 REPEATABLE = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"})
-
-
-@dataclass
-class CallContext:
-    update_id: int
-    replay: bool  # the update was claimed before: its earlier calls may be in the journal
-    seq: int = 0
-
-
-current_calls: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar("inbox_calls", default=None)
 
 
 @dataclass(frozen=True)
@@ -136,18 +127,20 @@ def _stand_in(bot: Bot, method: TelegramMethod[Any]) -> Any:
     return _result(bot, method, result)
 
 
-class CallJournalMiddleware(BaseRequestMiddleware):
+class CallJournalStage:
+    """The journal's stage of the outgoing-call pipeline (bot/outgoing.py): around the retries, so a call is
+    journaled once, not once per 429 or 5xx attempt."""
+
     def __init__(self, journal: CallJournal):
         self.journal = journal
         self.replayed = 0  # calls answered from the journal instead of sent again
 
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Any:
-        # (aiogram's request middlewares pass the method's result along, e.g. a Message, not the raw Response.)
-        context = current_calls.get()
+    async def __call__(self, context: JournalPosition, send: Callable[[], Awaitable[Any]], bot: Bot,
+                       method: TelegramMethod[Any]) -> Any:
+        """`send()` makes the request (with the pipeline's retries); its result is the method's (a Message)."""
         name = method.__api_method__
-        if context is None or name.startswith("get") or name in UNJOURNALED:
-            return await make_request(bot, method)
+        if name.startswith("get") or name in UNJOURNALED:
+            return await send()
         context.seq += 1
         seq = context.seq
         repeated = False
@@ -164,7 +157,7 @@ class CallJournalMiddleware(BaseRequestMiddleware):
                     return response
         await self.journal.intend(context.update_id, seq, name)
         try:
-            response = await make_request(bot, method)
+            response = await send()
         except TelegramBadRequest as error:
             if not (repeated and "not modified" in error.message):
                 await self._forget(context.update_id, seq, name)
@@ -203,23 +196,17 @@ def _maybe_delivered(error: BaseException) -> bool:
     return isinstance(cause, (TimeoutError, ServerDisconnectedError)) or "timeout" in error.message.lower()
 
 
-def install(bot: Bot, journal: CallJournal) -> CallJournalMiddleware:
-    """Outermost of the session's request middlewares: journaled once per call, not once per 429 retry."""
-    middleware = CallJournalMiddleware(journal)
-    manager = bot.session.middleware
-    # aiogram's public API only appends (`register`): take the others out and put them back after the journal.
-    others = list(manager)
-    for other in others:
-        manager.unregister(other)
-    manager.register(middleware)
-    for other in others:
-        manager.register(other)
-    return middleware
+def install(bot: Bot, journal: CallJournal) -> CallJournalStage:
+    """Give the bot's outgoing-call pipeline this journal (the inbox does, at start)."""
+    stage = CallJournalStage(journal)
+    OutgoingCalls.of(bot).journal = stage
+    return stage
 
 
-def uninstall(bot: Bot, middleware: CallJournalMiddleware) -> None:
-    if middleware in bot.session.middleware:
-        bot.session.middleware.unregister(middleware)
+def uninstall(bot: Bot, stage: CallJournalStage) -> None:
+    pipeline = OutgoingCalls.of(bot)
+    if pipeline.journal is stage:
+        pipeline.journal = None
 
 
-__all__ = ["CallContext", "CallJournal", "CallJournalMiddleware", "current_calls", "install", "uninstall"]
+__all__ = ["CallJournal", "CallJournalStage", "JournalPosition", "install", "uninstall"]

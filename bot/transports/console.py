@@ -106,7 +106,7 @@ async def run_console(config: AppSettings, *, user_id: int, language: str | None
         stopping.cancel()
         if shutdown.requested.is_set():
             print(f"  ({shutdown.signal_name}: stopping)", file=sys.stderr, flush=True)
-            await rt.dispatcher["background"].cancel()
+            await rt.dispatcher["jobs"].cancel_all()
         await _wait_background(rt.dispatcher)
         if stay > 0:
             # Scripted demos of scheduled work: keep the scheduler running a while after the input ends.
@@ -133,4 +133,4 @@ def _stdin_lines() -> "asyncio.Queue[str | None]":
 
 async def _wait_background(dp) -> None:
     """Let background work started by handlers (benchmarks, digests) finish before the console exits."""
-    await dp["background"].drain()
+    await dp["jobs"].drain()

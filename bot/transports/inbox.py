@@ -10,7 +10,6 @@ The diagram and the details: docs/operations.md, "Updates: the durable inbox" an
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
 import random
@@ -18,7 +17,6 @@ import secrets
 import socket
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -30,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.transports import calls
-from chatkit.command import parse_command
+from handlers.jobs import RunningJob
+from handlers.outgoing import JournalPosition, scoped
 from storage.db import Outage, is_transient
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
@@ -76,51 +75,22 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-@dataclass(frozen=True)
-class UpdateInfo:
-    """What a job needs to find its user again after a restart."""
-    update_id: int
-    chat_id: int | None
-    user_id: int | None
-    command: str | None
-
-    @classmethod
-    def of(cls, update: Update) -> UpdateInfo:
-        message = update.message or update.edited_message or update.channel_post
-        query = update.callback_query
-        chat = message.chat if message else (query.message.chat if query and query.message else None)
-        user = (message.from_user if message else None) or (query.from_user if query else None)
-        command = None
-        parsed = parse_command((message.text or message.caption) if message else None)
-        if parsed is not None:
-            command = parsed.name[:32] or None
-        elif query is not None and query.data:
-            command = query.data.split(":")[0][:32] or None
-        return cls(update.update_id, chat.id if chat else None, user.id if user else None, command)
-
-
 BACKLOG_TTL_S = 0.5
-current_update: contextvars.ContextVar[UpdateInfo | None] = contextvars.ContextVar("inbox_update", default=None)
 
 
 class JobJournal:
-    """Records background work as jobs: running → done | failed | interrupted."""
+    """Writes each job's row (`JobRecord`): running → done | failed | interrupted (handlers.jobs.JobJournal)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], owner: str):
         self.sessionmaker, self.owner = sessionmaker, owner
 
-    async def track(self, coroutine: Coroutine[Any, Any, T], name: str) -> T:
-        info = current_update.get()
-        # The job outlives its update: its Bot API calls are its own, not the update's (never replayed).
-        calls.current_calls.set(None)
+    async def track(self, job: RunningJob, coroutine: Coroutine[Any, Any, T]) -> T:
+        name = job.name or job.command
         job_id: int | None = None
         try:
             async with self.sessionmaker() as session, session.begin():
-                job_id = await repo.start_job(session, kind=name, owner=self.owner,
-                                              command=info.command if info else None,
-                                              update_id=info.update_id if info else None,
-                                              chat_id=info.chat_id if info else None,
-                                              user_id=info.user_id if info else None)
+                job_id = await repo.start_job(session, kind=name, owner=self.owner, command=job.command,
+                                              update_id=job.update_id, chat_id=job.chat_id, user_id=job.user_id)
         except Exception:
             log.exception("could not journal job %s", name)
         status = FAILED
@@ -192,7 +162,7 @@ class Inbox:
         self._loops: list[asyncio.Task[None]] = []
         self.processed = 0  # updates finished by this process (done or failed)
         self.calls: calls.CallJournal | None = None
-        self._calls_middleware: calls.CallJournalMiddleware | None = None
+        self._calls_middleware: calls.CallJournalStage | None = None
         # One warning when a dependency starts failing, one when it is back (storage.db.Outage); the Bot API's
         # episode ends only after a quiet spell, so a share of failing calls is one episode, not a line per call.
         self.database = Outage(log, "database", quiet_s=2.0)
@@ -256,9 +226,9 @@ class Inbox:
         if unfinished or taken_back or stale:
             log.warning("inbox at start: %d unfinished updates (%d taken back from a stopped process) will be "
                         "processed now; %d interrupted jobs", unfinished, taken_back, stale)
-        background = self.dp.workflow_data.get("background")
-        if background is not None:
-            background.journal = self.journal
+        jobs = self.dp.workflow_data.get("jobs")
+        if jobs is not None:
+            jobs.attach_journal(self.journal)
         self.accepting = True
         self._loops = [asyncio.create_task(self._claim_loop(), name="inbox-claim"),
                        asyncio.create_task(self._maintenance_loop(), name="inbox-maintenance")]
@@ -404,19 +374,15 @@ class Inbox:
             outage.failed(error)
             return True
 
-        token = current_update.set(UpdateInfo.of(update))
         # A second claim: the first run may have sent messages before it died; the journal answers for them.
-        calls_token = calls.current_calls.set(calls.CallContext(row.update_id, replay=replay))
         try:
-            await self.dp.feed_update(self.bot, update, finish_update=finish, transient_failure=on_transient)
+            with scoped(journal=JournalPosition(row.update_id, replay=replay)):
+                await self.dp.feed_update(self.bot, update, finish_update=finish, transient_failure=on_transient)
         except asyncio.CancelledError:
             raise  # stop() gives the row back
         except Exception as error:
             if not on_transient(error):
                 log.exception("update %s failed outside the handlers", row.update_id)
-        finally:
-            calls.current_calls.reset(calls_token)
-            current_update.reset(token)
         if transient is not None:
             return transient
         self.bot_api.ok()

@@ -23,7 +23,7 @@ from storage.schema.inbox import (
     RUNNING,
     InboxCursor,
     InboxUpdate,
-    Job,
+    JobRecord,
 )
 
 
@@ -137,8 +137,8 @@ async def prune(session: AsyncSession, *, before: datetime) -> tuple[int, int]:
     """Delete finished updates and jobs older than `before`; returns (updates, jobs) deleted."""
     updates = await session.execute(delete(InboxUpdate).where(InboxUpdate.status.in_([DONE, FAILED]),
                                                               InboxUpdate.finished_at < before))
-    jobs = await session.execute(delete(Job).where(Job.status != RUNNING, Job.finished_at < before,
-                                                   or_(Job.status != INTERRUPTED, Job.notified.is_(True))))
+    jobs = await session.execute(delete(JobRecord).where(JobRecord.status != RUNNING, JobRecord.finished_at < before,
+                                                   or_(JobRecord.status != INTERRUPTED, JobRecord.notified.is_(True))))
     return _count(updates), _count(jobs)
 
 
@@ -156,39 +156,40 @@ async def set_cursor(session: AsyncSession, name: str, value: int) -> None:
 # --- jobs ---
 async def start_job(session: AsyncSession, *, kind: str, owner: str, command: str | None, update_id: int | None,
                     chat_id: int | None, user_id: int | None) -> int:
-    job = Job(kind=kind[:64], owner=owner, command=command[:32] if command else None, update_id=update_id,
-              chat_id=chat_id, user_id=user_id, status=RUNNING, started_at=utcnow(), heartbeat_at=utcnow(),
-              notified=False)
+    job = JobRecord(kind=kind[:64], owner=owner, command=command[:32] if command else None, update_id=update_id,
+                    chat_id=chat_id, user_id=user_id, status=RUNNING, started_at=utcnow(), heartbeat_at=utcnow(),
+                    notified=False)
     session.add(job)
     await session.flush()
     return job.id
 
 
 async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
-    await session.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING)
+    await session.execute(update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == RUNNING)
                           .values(status=status, finished_at=utcnow()).execution_options(synchronize_session=False))
 
 
 async def heartbeat_jobs(session: AsyncSession, owner: str) -> None:
-    await session.execute(update(Job).where(Job.owner == owner, Job.status == RUNNING)
+    await session.execute(update(JobRecord).where(JobRecord.owner == owner, JobRecord.status == RUNNING)
                           .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
 
 
 async def interrupt_stale_jobs(session: AsyncSession, *, stale_before: datetime | None) -> int:
     """Running jobs whose process stopped beating (or, with None, every running job: one process per database)
     become interrupted."""
-    query = update(Job).where(Job.status == RUNNING)
+    query = update(JobRecord).where(JobRecord.status == RUNNING)
     if stale_before is not None:
-        query = query.where(Job.heartbeat_at < stale_before)
+        query = query.where(JobRecord.heartbeat_at < stale_before)
     result = await session.execute(query.values(status=INTERRUPTED, finished_at=utcnow())
                                    .execution_options(synchronize_session=False))
     return _count(result)
 
 
-async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[Job]:
+async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[JobRecord]:
     """Claimed for notification: marked notified in the same transaction, so two processes never both tell."""
-    rows = (await session.scalars(select(Job).where(Job.status == INTERRUPTED, Job.notified.is_(False))
-                                  .order_by(Job.id).limit(limit).with_for_update(skip_locked=True))).all()
+    rows = (await session.scalars(select(JobRecord)
+                                  .where(JobRecord.status == INTERRUPTED, JobRecord.notified.is_(False))
+                                  .order_by(JobRecord.id).limit(limit).with_for_update(skip_locked=True))).all()
     for job in rows:
         job.notified = True
     return list(rows)

@@ -42,7 +42,9 @@ class InboxCursor(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
-class Job(Base):
+class JobRecord(Base):
+    """The row of a job (handlers/jobs.py `RunningJob` is the job running in a process), written by the inbox's
+    JobJournal: running → done | failed | interrupted; an interrupted one is told to its user once (`notified`)."""
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
 

@@ -9,8 +9,9 @@ from aiogram.exceptions import TelegramBadRequest
 
 from bot.app import create_bot
 from bot.config import AppSettings
-from bot.transports.calls import CallContext, CallJournal, current_calls, install
+from bot.transports.calls import CallJournal, install
 from fakes.botapi import FakeBotAPI
+from handlers.outgoing import JournalPosition, scoped
 
 TOKEN = "123456:AAHjournalTestToken_0123456789abcdef"
 UPDATE = 4242
@@ -38,12 +39,9 @@ async def replay(journal: CallJournal, intents: list[str]) -> None:
 async def test_an_undecided_edit_is_sent_again_and_an_undecided_message_is_not(world):
     fake, journal, bot, middleware = world
     await replay(journal, ["sendMessage", "editMessageText"])
-    token = current_calls.set(CallContext(UPDATE, replay=True))
-    try:
+    with scoped(journal=JournalPosition(UPDATE, replay=True)):
         status = await bot.send_message(7, "running…")  # assumed sent: a stand-in comes back
         await bot.edit_message_text("the result", chat_id=7, message_id=status.message_id)
-    finally:
-        current_calls.reset(token)
     assert fake.calls_to("sendMessage") == []
     assert [call.params["text"] for call in fake.calls_to("editMessageText")] == ["the result"]
     assert middleware.replayed == 1
@@ -56,20 +54,14 @@ async def test_an_edit_that_had_arrived_is_not_an_error(world):
     await replay(journal, ["editMessageText"])
     fake.fail_next("editMessageText", 400, "Bad Request: message is not modified: specified new message content "
                                             "and reply markup are exactly the same as a current content")
-    token = current_calls.set(CallContext(UPDATE, replay=True))
-    try:
+    with scoped(journal=JournalPosition(UPDATE, replay=True)):
         await bot.edit_message_text("the result", chat_id=7, message_id=5)
-    finally:
-        current_calls.reset(token)
     assert (await journal.recall(UPDATE, 1)).answered
 
 
 async def test_outside_a_replay_not_modified_is_still_an_error(world):
     fake, _journal, bot, _middleware = world
     fake.fail_next("editMessageText", 400, "Bad Request: message is not modified")
-    token = current_calls.set(CallContext(UPDATE, replay=False))
-    try:
+    with scoped(journal=JournalPosition(UPDATE, replay=False)):
         with pytest.raises(TelegramBadRequest):
             await bot.edit_message_text("same", chat_id=7, message_id=5)
-    finally:
-        current_calls.reset(token)

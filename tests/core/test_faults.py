@@ -7,92 +7,18 @@ import itertools
 import logging
 import shutil
 import sqlite3
-import time
-from contextlib import asynccontextmanager
 
-import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import event, exc, func, select
 
-from bot.app import create_bot
-from bot.config import AppSettings
-from bot.runtime import runtime
 from bot.transports import inbox as inbox_module
-from bot.transports.inbox import Inbox, backoff_s, transient_kind
-from bot.transports.telegram import INBOX, build_webhook_app
-from fakes.botapi import FakeBotAPI
+from bot.transports.inbox import backoff_s, transient_kind
 from storage.db import is_transient
 from storage.repo import inbox as repo
 from storage.schema.core import HistoryEntry
+from tests.webhook import message_update, webhook_bot
 
-TOKEN = "123456:AAHfaultsTestTokenSecretPart_24680"
-SECRET = "faults-secret_1"
-_ids = itertools.count(70_000)
 APOLOGY = "something went wrong"
-
-
-def message(text: str, user_id: int) -> dict:
-    update_id = next(_ids)
-    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
-        "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
-        "from": {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}}}
-
-
-class Bot:
-    def __init__(self, fake: FakeBotAPI, rt, app: web.Application, url: str, http: aiohttp.ClientSession):
-        self.fake, self.rt, self.app, self.url, self.http = fake, rt, app, url, http
-
-    @property
-    def inbox(self) -> Inbox:
-        return self.app[INBOX]
-
-    async def post(self, body: dict) -> int:
-        async with self.http.post(self.url + "/tg/hook", json=body,
-                                  headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
-            await response.read()
-            return response.status
-
-    async def readyz(self) -> tuple[int, dict]:
-        async with self.http.get(self.url + "/readyz") as response:
-            return response.status, await response.json()
-
-    def texts_to(self, chat_id: int) -> list[str]:
-        return [str(call.params.get("text")) for call in self.fake.calls_to("sendMessage")
-                if int(call.params["chat_id"]) == chat_id and call.status == 200]
-
-    async def history(self, user_id: int) -> list[str]:
-        async with self.rt.sessionmaker() as session:
-            return list((await session.scalars(select(HistoryEntry.status)
-                                               .where(HistoryEntry.user_id == user_id))).all())
-
-
-@pytest.fixture
-async def make_bot(database_url):
-    fake = FakeBotAPI()
-    await fake.start()
-
-    @asynccontextmanager
-    async def factory(**overrides):
-        config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
-                                  database_url=database_url, webhook_url="https://bot.example.org/tg/hook",
-                                  webhook_secret=SECRET, digest_scheduler="off", **overrides)
-        async with runtime(config, with_models=False) as rt:
-            app = build_webhook_app(create_bot(config.bot), rt.dispatcher, config.bot)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            async with aiohttp.ClientSession() as http:
-                try:
-                    yield Bot(fake, rt, app, f"http://127.0.0.1:{runner.addresses[0][1]}", http)
-                finally:
-                    await runner.cleanup()
-
-    yield factory
-    await fake.stop()
 
 
 @pytest.fixture
@@ -131,12 +57,12 @@ def test_bot_api_faults_are_transient_and_retry_after_is_a_floor():
     assert min(backoff_s(1, at_least=7) for _ in range(50)) >= 7
 
 
-async def test_a_storage_failure_in_mid_handler_is_retried_not_recorded_and_no_apology(make_bot, fast_backoff,
-                                                                                       caplog):
+async def test_a_storage_failure_in_mid_handler_is_retried_not_recorded_and_no_apology(make_webhook_bot,
+                                                                                       fast_backoff, caplog):
     """The connection breaks at the history insert of two updates: each run is rolled back and run again; one reply
     each, one history row each (status ok), no apology, no failure row, and no traceback in the log."""
     caplog.set_level(logging.INFO)
-    async with make_bot() as bot:
+    async with make_webhook_bot() as bot:
         broken = {"left": 2}
 
         def break_history_insert(_conn, _cursor, statement, *_args):
@@ -145,7 +71,7 @@ async def test_a_storage_failure_in_mid_handler_is_retried_not_recorded_and_no_a
                 raise ConnectionResetError(104, "Connection reset by peer")
 
         event.listen(bot.rt.engine.sync_engine, "before_cursor_execute", break_history_insert)
-        updates = [message("/start", 8101), message("/help", 8102)]
+        updates = [message_update("/start", user_id=8101), message_update("/help", user_id=8102)]
         assert [await bot.post(update) for update in updates] == [200, 200]
         await bot.inbox.drain(30)
         event.remove(bot.rt.engine.sync_engine, "before_cursor_execute", break_history_insert)
@@ -153,7 +79,7 @@ async def test_a_storage_failure_in_mid_handler_is_retried_not_recorded_and_no_a
         for user in (8101, 8102):
             texts = bot.texts_to(user)
             assert len(texts) == 1 and APOLOGY not in texts[0].lower()
-            assert await bot.history(user) == ["ok"]
+            assert await bot.statuses(user) == ["ok"]
         async with bot.rt.sessionmaker() as session:
             statuses = [await repo.status_of(session, update["update_id"]) for update in updates]
         assert statuses == ["done", "done"]
@@ -161,30 +87,30 @@ async def test_a_storage_failure_in_mid_handler_is_retried_not_recorded_and_no_a
     assert sum("database unavailable" in record.getMessage() for record in caplog.records) <= 2
 
 
-async def test_bot_api_502_and_429_are_retried_and_the_reply_sent_once(make_bot, fast_backoff):
-    async with make_bot() as bot:
+async def test_bot_api_502_and_429_are_retried_and_the_reply_sent_once(make_webhook_bot, fast_backoff):
+    async with make_webhook_bot() as bot:
         bot.fake.fail_next("sendMessage", 502, times=2)
-        first = message("/start", 8201)
+        first = message_update("/start", user_id=8201)
         assert await bot.post(first) == 200
         await bot.inbox.drain(30)
-        assert len(bot.texts_to(8201)) == 1 and await bot.history(8201) == ["ok"]
+        assert len(bot.texts_to(8201)) == 1 and await bot.statuses(8201) == ["ok"]
         # 429 with retry_after = 1 four times: the session middleware waits it out twice, then the update waits
         # at least retry_after before its next run.
         bot.fake.fail_next("sendMessage", 429, retry_after=1, times=4)
-        assert await bot.post(message("/help", 8202)) == 200
+        assert await bot.post(message_update("/help", user_id=8202)) == 200
         await bot.inbox.drain(30)
-        assert len(bot.texts_to(8202)) == 1 and await bot.history(8202) == ["ok"]
+        assert len(bot.texts_to(8202)) == 1 and await bot.statuses(8202) == ["ok"]
         attempts = [call.at for call in bot.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == 8202]
         assert len(attempts) == 5 and all(b - a >= 0.95 for a, b in itertools.pairwise(attempts))
 
 
-async def test_the_webhook_answers_503_while_storage_is_down_and_readyz_says_so(make_bot, monkeypatch, caplog):
-    async with make_bot() as bot:
+async def test_the_webhook_answers_503_while_storage_is_down_and_readyz_says_so(make_webhook_bot, monkeypatch, caplog):
+    async with make_webhook_bot() as bot:
         async def refused(_payloads):
             raise ConnectionRefusedError(111, "Connect call failed")
 
         monkeypatch.setattr(bot.inbox, "store", refused)
-        update = message("/start", 8301)
+        update = message_update("/start", user_id=8301)
         assert [await bot.post(update) for _ in range(5)] == [503] * 5
         status, body = await bot.readyz()
         assert status == 503 and body["inbox_storage"].startswith("unavailable")
@@ -195,56 +121,41 @@ async def test_the_webhook_answers_503_while_storage_is_down_and_readyz_says_so(
     assert not [record for record in caplog.records if record.exc_info]
 
 
-async def test_sqlite_disk_full_refuses_with_503_then_recovers(tmp_path, monkeypatch):
+async def test_sqlite_disk_full_refuses_with_503_then_recovers(tmp_path, fake_botapi):
     """SQLite's "database or disk is full" (here: max_page_count at the file's size) is a 5xx, never a 200."""
-    fake = FakeBotAPI()
-    await fake.start()
     limit = {"pages": 0}
-    try:
-        config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
-                                  database_url=f"sqlite+aiosqlite:///{tmp_path / 'full.sqlite3'}",
-                                  webhook_url="https://bot.example.org/tg/hook", webhook_secret=SECRET,
-                                  digest_scheduler="off")
-        async with runtime(config, with_models=False) as rt:
-            def cap(dbapi_connection, _record, _proxy):
-                if limit["pages"]:
-                    cursor = dbapi_connection.cursor()
-                    cursor.execute(f"PRAGMA max_page_count = {limit['pages']}")
-                    cursor.close()
 
-            app = build_webhook_app(create_bot(config.bot), rt.dispatcher, config.bot)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            async with aiohttp.ClientSession() as http:
-                bot = Bot(fake, rt, app, f"http://127.0.0.1:{runner.addresses[0][1]}", http)
-                async with rt.engine.connect() as connection:
-                    pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
-                limit["pages"] = pages
-                event.listen(rt.engine.sync_engine, "checkout", cap)
-                big = message("/start " + "x" * 60_000, 8401)  # a row that needs new pages
-                statuses = [await bot.post(big) for _ in range(3)]
-                assert statuses == [503] * 3
-                limit["pages"] = 0
-                await rt.engine.dispose()  # connections opened from now on have no cap
-                assert await bot.post(big) == 200
-                await bot.inbox.drain(30)
-                assert len(bot.texts_to(8401)) == 1
-                async with rt.sessionmaker() as session:
-                    assert await session.scalar(select(func.count()).select_from(HistoryEntry)) == 1
-                await runner.cleanup()
-    finally:
-        await fake.stop()
+    def cap(dbapi_connection, _record, _proxy):
+        if limit["pages"]:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA max_page_count = {limit['pages']}")
+            cursor.close()
+
+    async with webhook_bot(fake_botapi, f"sqlite+aiosqlite:///{tmp_path / 'full.sqlite3'}") as bot:
+        rt = bot.rt
+        async with rt.engine.connect() as connection:
+            pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
+        limit["pages"] = pages
+        event.listen(rt.engine.sync_engine, "checkout", cap)
+        big = message_update("/start " + "x" * 60_000, user_id=8401)  # a row that needs new pages
+        statuses = [await bot.post(big) for _ in range(3)]
+        assert statuses == [503] * 3
+        limit["pages"] = 0
+        await rt.engine.dispose()  # connections opened from now on have no cap
+        assert await bot.post(big) == 200
+        await bot.inbox.drain(30)
+        assert len(bot.texts_to(8401)) == 1
+        async with rt.sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(HistoryEntry)) == 1
 
 
-async def test_past_the_backlog_bound_the_webhook_answers_429(make_bot, monkeypatch):
-    async with make_bot(inbox_max_backlog=2) as bot:
+async def test_past_the_backlog_bound_the_webhook_answers_429(make_webhook_bot, monkeypatch):
+    async with make_webhook_bot(inbox_max_backlog=2) as bot:
         async def claim_nothing(*_args, **_kwargs):
             return []
 
         monkeypatch.setattr(repo, "claim", claim_nothing)
-        updates = [message("/start", 8501 + index) for index in range(3)]
+        updates = [message_update("/start", user_id=8501 + index) for index in range(3)]
         assert [await bot.post(update) for update in updates] == [200, 200, 429]
         status, body = await bot.readyz()
         assert status == 200 and body["status"] == "degraded" and "INBOX_MAX_BACKLOG" in body["inbox_backlog"]
@@ -287,12 +198,12 @@ async def test_quota_falls_back_while_its_redis_is_stopped_and_shares_again_when
     assert not [record for record in caplog.records if record.exc_info]
 
 
-async def test_a_send_that_timed_out_after_telegram_delivered_it_is_not_sent_again(make_bot, fast_backoff):
+async def test_a_send_that_timed_out_after_telegram_delivered_it_is_not_sent_again(make_webhook_bot, fast_backoff):
     """No answer within BOT_API_TIMEOUT_S although Telegram carried the send out: the journal keeps the intent
     undecided, the rerun treats it as sent (never twice) and completes the update."""
-    async with make_bot(bot_api_timeout_s=1) as bot:
+    async with make_webhook_bot(bot_api_timeout_s=1) as bot:
         bot.fake.inject("hang", 1.0, hang_s=2.5, hang_delivers=True)
-        update = message("/help", 8601)
+        update = message_update("/help", user_id=8601)
         assert await bot.post(update) == 200
         for _ in range(100):
             if bot.fake.calls_to("sendMessage"):
@@ -301,6 +212,6 @@ async def test_a_send_that_timed_out_after_telegram_delivered_it_is_not_sent_aga
         bot.fake.inject(None)
         await bot.inbox.drain(30)
         assert len([text for chat, text in bot.fake.delivered if chat == 8601]) == 1
-        assert await bot.history(8601) == ["ok"]
+        assert await bot.statuses(8601) == ["ok"]
         async with bot.rt.sessionmaker() as session:
             assert await repo.status_of(session, update["update_id"]) == "done"

@@ -3,14 +3,9 @@ update_id is acknowledged and ignored, a restart processes what was left, leases
 shutdown answers 503 and gives back what it cut, interrupted jobs are reported, polling resumes from its stored
 offset, bodies of the wrong shape get a 4xx, and the inbox is pruned. The fake Bot API counts the replies."""
 import asyncio
-import itertools
 import logging
-import time
 from datetime import timedelta
 
-import aiohttp
-import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import create_bot
@@ -18,96 +13,16 @@ from bot.config import AppSettings
 from bot.runtime import runtime
 from bot.transports import telegram
 from bot.transports.inbox import Inbox
-from bot.transports.telegram import INBOX, build_webhook_app
 from fakes.botapi import FakeBotAPI
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
-from storage.schema.core import HistoryEntry
-from storage.schema.inbox import InboxUpdate, Job
-
-TOKEN = "123456:AAHinboxTestTokenSecretPart_987654"
-SECRET = "inbox-secret_7"
-WEBHOOK_URL = "https://bot.example.org/tg/hook"
-_ids = itertools.count(1)
+from storage.schema.inbox import InboxUpdate, JobRecord
+from tests.webhook import TOKEN, message_update
 
 
-def message(text: str, *, user_id: int, update_id: int | None = None) -> dict:
-    update_id = update_id if update_id is not None else next(_ids)
-    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
-        "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
-        "from": {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}}}
-
-
-class Bot:
-    """A webhook bot on a loopback port, its runtime, and the fake Bot API it talks to."""
-
-    def __init__(self, fake, rt, app, url, http):
-        self.fake, self.rt, self.app, self.url, self.http = fake, rt, app, url, http
-
-    @property
-    def inbox(self) -> Inbox:
-        return self.app[INBOX]
-
-    async def post(self, body, *, raw: bytes | None = None, secret: str | None = SECRET) -> int:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-        if raw is not None:
-            headers["Content-Type"] = "application/json"
-            async with self.http.post(self.url + "/tg/hook", data=raw, headers=headers) as response:
-                await response.read()
-                return response.status
-        async with self.http.post(self.url + "/tg/hook", json=body, headers=headers) as response:
-            await response.read()
-            return response.status
-
-    def replies_to(self, chat_id: int) -> int:
-        return sum(1 for call in self.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == chat_id)
-
-    async def history_count(self, user_id: int) -> int:
-        async with self.rt.sessionmaker() as session:
-            return await session.scalar(select(func.count()).select_from(HistoryEntry)
-                                        .where(HistoryEntry.user_id == user_id))
-
-
-async def _start(fake, database_url, **overrides):
-    config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
-                              database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET,
-                              digest_scheduler="off", **overrides)
-    return config
-
-
-@pytest.fixture
-async def make_bot(database_url):
-    """`async with make_bot(**settings) as bot:` — a fresh bot process over the same database each time."""
-    from contextlib import asynccontextmanager
-
-    fake = FakeBotAPI()
-    await fake.start()
-
-    @asynccontextmanager
-    async def factory(**overrides):
-        config = await _start(fake, database_url, **overrides)
-        async with runtime(config, with_models=False) as rt:
-            bot = create_bot(config.bot)
-            app = build_webhook_app(bot, rt.dispatcher, config.bot)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            async with aiohttp.ClientSession() as http:
-                try:
-                    yield Bot(fake, rt, app, f"http://127.0.0.1:{runner.addresses[0][1]}", http)
-                finally:
-                    await runner.cleanup()
-
-    yield factory
-    await fake.stop()
-
-
-async def test_stored_before_200_and_a_duplicate_is_acknowledged_and_ignored(make_bot):
-    async with make_bot() as bot:
-        update = message("/start", user_id=501)
+async def test_stored_before_200_and_a_duplicate_is_acknowledged_and_ignored(make_webhook_bot):
+    async with make_webhook_bot() as bot:
+        update = message_update("/start", user_id=501)
         assert await bot.post(update) == 200
         async with bot.rt.sessionmaker() as session:  # stored (committed) by the time Telegram hears 200
             assert await session.get(InboxUpdate, update["update_id"]) is not None
@@ -121,9 +36,9 @@ async def test_stored_before_200_and_a_duplicate_is_acknowledged_and_ignored(mak
             assert await repo.status_of(session, update["update_id"]) == "done"
 
 
-async def test_concurrent_duplicates_are_processed_once(make_bot):
-    async with make_bot() as bot:
-        updates = [message("/start", user_id=600 + index) for index in range(30)]
+async def test_concurrent_duplicates_are_processed_once(make_webhook_bot):
+    async with make_webhook_bot() as bot:
+        updates = [message_update("/start", user_id=600 + index) for index in range(30)]
         statuses = await asyncio.gather(*(bot.post(update) for update in updates for _ in range(3)))
         assert set(statuses) == {200}
         await bot.inbox.drain()
@@ -131,25 +46,25 @@ async def test_concurrent_duplicates_are_processed_once(make_bot):
         assert [await bot.history_count(600 + index) for index in range(30)] == [1] * 30
 
 
-async def test_a_restart_processes_what_was_left_including_a_dead_process_claim(make_bot):
-    async with make_bot() as bot:
+async def test_a_restart_processes_what_was_left_including_a_dead_process_claim(make_webhook_bot):
+    async with make_webhook_bot() as bot:
         sessionmaker = bot.rt.sessionmaker
-    left = [message("/start", user_id=700 + index) for index in range(5)]
+    left = [message_update("/start", user_id=700 + index) for index in range(5)]
     async with sessionmaker() as session, session.begin():  # stored by a process that then died
         await repo.store_updates(session, [(u["update_id"], u) for u in left])
         await repo.claim(session, owner="dead-host:1:0", limit=2, lease_s=0.5,
                          now=utcnow() - timedelta(seconds=5))  # its lease ran out long ago
-    async with make_bot(inbox_lease_s=1) as bot:
+    async with make_webhook_bot(inbox_lease_s=1) as bot:
         await bot.inbox.drain()
         assert [bot.replies_to(700 + index) for index in range(5)] == [1] * 5
         assert [await bot.history_count(700 + index) for index in range(5)] == [1] * 5
 
 
-async def test_leases_claim_disjoint_sets_and_a_lost_lease_rolls_back(make_bot):
-    async with make_bot() as bot:
+async def test_leases_claim_disjoint_sets_and_a_lost_lease_rolls_back(make_webhook_bot):
+    async with make_webhook_bot() as bot:
         sessionmaker = bot.rt.sessionmaker
         await bot.inbox.stop(0)  # claim by hand from here on
-        updates = [message("/start", user_id=800 + index) for index in range(40)]
+        updates = [message_update("/start", user_id=800 + index) for index in range(40)]
         async with sessionmaker() as session, session.begin():
             await repo.store_updates(session, [(u["update_id"], u) for u in updates])
 
@@ -174,9 +89,9 @@ async def test_leases_claim_disjoint_sets_and_a_lost_lease_rolls_back(make_bot):
             assert await repo.complete(session, first, "owner-new")
 
 
-async def test_webhook_rejects_bodies_of_the_wrong_shape_with_4xx(make_bot, caplog):
+async def test_webhook_rejects_bodies_of_the_wrong_shape_with_4xx(make_webhook_bot, caplog):
     caplog.set_level(logging.INFO)
-    async with make_bot() as bot:
+    async with make_webhook_bot() as bot:
         bad = [b"not json", b"[1, 2]", b'"text"', b"{}", b'{"update_id": "7"}', b'{"update_id": -1}',
                b'{"update_id": 1e3}', b'{"update_id": 99999999999999999999}',
                b'{"update_id": 12, "message": "hello"}',
@@ -186,8 +101,8 @@ async def test_webhook_rejects_bodies_of_the_wrong_shape_with_4xx(make_bot, capl
                b"\xff\xfe"]
         for raw in bad:
             assert await bot.post(None, raw=raw) == 400, raw
-        assert await bot.post(message("/start", user_id=901), secret=None) == 401
-        good = message("/start\x00 \ud800", user_id=902)  # NUL and a lone surrogate: stored cleaned
+        assert await bot.post(message_update("/start", user_id=901), secret=None) == 401
+        good = message_update("/start\x00 \ud800", user_id=902)  # NUL and a lone surrogate: stored cleaned
         assert await bot.post(good) == 200
         await bot.inbox.drain()
         assert bot.replies_to(902) == 1
@@ -197,72 +112,71 @@ async def test_webhook_rejects_bodies_of_the_wrong_shape_with_4xx(make_bot, capl
     assert "webhook body rejected" in caplog.text
 
 
-async def test_shutdown_answers_503_finishes_in_flight_and_gives_back_what_it_cut(make_bot):
-    async with make_bot() as bot:
+async def test_shutdown_answers_503_finishes_in_flight_and_gives_back_what_it_cut(make_webhook_bot):
+    async with make_webhook_bot() as bot:
         bot.fake.latency_s = 0.5  # every Bot API call takes half a second
-        updates = [message("/start", user_id=1000 + index) for index in range(6)]
+        updates = [message_update("/start", user_id=1000 + index) for index in range(6)]
         assert {await bot.post(update) for update in updates} == {200}
         await asyncio.sleep(0.2)  # claimed and in flight
         stopping = asyncio.create_task(bot.inbox.stop(grace_s=5))
         await asyncio.sleep(0.05)
-        assert await bot.post(message("/start", user_id=1099)) == 503  # Telegram will retry it
+        assert await bot.post(message_update("/start", user_id=1099)) == 503  # Telegram will retry it
         async with bot.http.get(bot.url + "/healthz") as response:
             assert response.status == 503
         summary = await stopping
         assert summary["cut"] == 0 and summary["pending"] == 0
         assert [bot.replies_to(1000 + index) for index in range(6)] == [1] * 6
 
-    async with make_bot() as bot:  # a deadline too short: the cut updates go back and run whole at the next start
+    # A deadline too short: the cut updates go back and run whole at the next start.
+    async with make_webhook_bot() as bot:
         bot.fake.latency_s = 1.0
-        updates = [message("/start", user_id=1100 + index) for index in range(4)]
+        updates = [message_update("/start", user_id=1100 + index) for index in range(4)]
         assert {await bot.post(update) for update in updates} == {200}
         await asyncio.sleep(0.3)
         summary = await bot.inbox.stop(grace_s=0.1)
         assert summary["cut"] >= 1 and summary["pending"] == summary["cut"]
         assert [await bot.history_count(1100 + index) for index in range(4)] == [0] * 4  # rolled back
-    async with make_bot() as bot:
+    async with make_webhook_bot() as bot:
         bot.fake.latency_s = 0.0
         await bot.inbox.drain()
         assert [await bot.history_count(1100 + index) for index in range(4)] == [1] * 4
 
 
-async def test_an_interrupted_job_is_reported_to_its_user_after_the_restart(make_bot):
-    async with make_bot() as bot:
-        background = bot.rt.dispatcher["background"]
+async def test_an_interrupted_job_is_reported_to_its_user_after_the_restart(make_webhook_bot):
+    async with make_webhook_bot() as bot:
+        jobs = bot.rt.dispatcher["jobs"]
         started = asyncio.Event()
 
         async def long_work() -> None:
             started.set()
             await asyncio.sleep(3600)
 
-        from bot.transports.inbox import UpdateInfo, current_update
-
-        token = current_update.set(UpdateInfo(update_id=77, chat_id=1200, user_id=1200, command="leakbench"))
-        background.spawn(long_work(), name="leakbench-test")
-        current_update.reset(token)
+        jobs.spawn(long_work(), name="leakbench-test", bot=bot.inbox.bot,
+                   sessionmaker=bot.rt.sessionmaker, chat_id=1200, user_id=1200, command="leakbench",
+                   cancelled_text="cancelled")
         await started.wait()
         await asyncio.sleep(0.1)
         async with bot.rt.sessionmaker() as session:
-            [job] = (await session.scalars(select(Job))).all()
+            [job] = (await session.scalars(select(JobRecord))).all()
             assert job.status == "running" and job.chat_id == 1200
         await bot.inbox.stop(0)
-        await background.cancel()  # what the runtime does at shutdown
+        await jobs.cancel_all()  # what the runtime does at shutdown
         async with bot.rt.sessionmaker() as session:
-            [job] = (await session.scalars(select(Job))).all()
+            [job] = (await session.scalars(select(JobRecord))).all()
             assert job.status == "interrupted"
-    async with make_bot() as bot:
+    async with make_webhook_bot() as bot:
         notices = [call for call in bot.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == 1200]
         assert len(notices) == 1 and "/leakbench" in notices[0].params["text"]
         assert "interrupted" in notices[0].params["text"]
-    async with make_bot() as bot:  # told once, not at every start
+    async with make_webhook_bot() as bot:  # told once, not at every start
         assert len([c for c in bot.fake.calls_to("sendMessage") if int(c.params["chat_id"]) == 1200]) == 1
 
 
-async def test_pruning_keeps_unfinished_and_recent_updates(make_bot):
-    async with make_bot(inbox_retention_h=1) as bot:
+async def test_pruning_keeps_unfinished_and_recent_updates(make_webhook_bot):
+    async with make_webhook_bot(inbox_retention_h=1) as bot:
         await bot.inbox.stop(0)
         sessionmaker = bot.rt.sessionmaker
-        rows = [message("/start", user_id=1300 + index) for index in range(3)]
+        rows = [message_update("/start", user_id=1300 + index) for index in range(3)]
         async with sessionmaker() as session, session.begin():
             await repo.store_updates(session, [(u["update_id"], u) for u in rows])
             table = InboxUpdate.__table__
@@ -309,7 +223,7 @@ async def test_polling_resumes_from_the_stored_offset_and_dedupes(database_url):
                 await telegram.prepare(bot, rt.dispatcher, config.bot)
                 await inbox.start()
                 if round_ == 0:
-                    sent = [message("/start", user_id=1400 + index) for index in range(5)]
+                    sent = [message_update("/start", user_id=1400 + index) for index in range(5)]
                     fake.queue = list(sent)
                 else:  # Telegram sends them again: the inbox already holds them
                     fake.queue, fake.lost_confirmation = list(sent), True
@@ -326,16 +240,16 @@ async def test_polling_resumes_from_the_stored_offset_and_dedupes(database_url):
                 for index in range(5)] == [1] * 5
 
 
-async def test_a_reply_sent_before_a_crash_is_not_sent_again(make_bot):
+async def test_a_reply_sent_before_a_crash_is_not_sent_again(make_webhook_bot):
     """The first run sent its reply and died before its commit: the second run gets the journaled answer back
     (or, when the answer was lost too, a stand-in) instead of sending again; its history row is written once."""
     from bot.transports.calls import CallJournal
 
-    async with make_bot() as bot:
+    async with make_webhook_bot() as bot:
         sessionmaker = bot.rt.sessionmaker
         url = bot.rt.engine.url.render_as_string(hide_password=False)
         await bot.inbox.stop(0)
-    answered, ambiguous, fresh = (message("/start", user_id=1500 + index) for index in range(3))
+    answered, ambiguous, fresh = (message_update("/start", user_id=1500 + index) for index in range(3))
     journal = await CallJournal.open(url)
     async with sessionmaker() as session, session.begin():
         await repo.store_updates(session, [(u["update_id"], u) for u in (answered, ambiguous, fresh)])
@@ -346,18 +260,18 @@ async def test_a_reply_sent_before_a_crash_is_not_sent_again(make_bot):
     await journal.answer(answered["update_id"], 1, sent)
     await journal.intend(ambiguous["update_id"], 1, "sendMessage")  # the answer was lost with the process
     await journal.close()
-    async with make_bot(inbox_lease_s=1) as bot:
+    async with make_webhook_bot(inbox_lease_s=1) as bot:
         await bot.inbox.drain()
         assert (bot.replies_to(1500), bot.replies_to(1501), bot.replies_to(1502)) == (0, 0, 1)
         assert [await bot.history_count(1500 + index) for index in range(3)] == [1, 1, 1]
         assert bot.inbox._calls_middleware is not None and bot.inbox._calls_middleware.replayed == 2
 
 
-async def test_a_lease_that_ran_out_under_load_is_not_claimed_again_by_its_own_process(make_bot):
-    async with make_bot() as bot:
+async def test_a_lease_that_ran_out_under_load_is_not_claimed_again_by_its_own_process(make_webhook_bot):
+    async with make_webhook_bot() as bot:
         sessionmaker = bot.rt.sessionmaker
         await bot.inbox.stop(0)
-        updates = [message("/start", user_id=1600 + index) for index in range(3)]
+        updates = [message_update("/start", user_id=1600 + index) for index in range(3)]
         async with sessionmaker() as session, session.begin():
             await repo.store_updates(session, [(u["update_id"], u) for u in updates])
             first = await repo.claim(session, owner="me", limit=3, lease_s=1, now=utcnow() - timedelta(seconds=60))

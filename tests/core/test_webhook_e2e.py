@@ -1,103 +1,17 @@
 """End to end over real HTTP, on SQLite and on PostgreSQL: the bot's webhook server on a loopback port, pointed via
 TELEGRAM_API_BASE at the fake Bot API server (fakes/botapi.py) on another loopback port. Updates are the JSON
 Telegram posts; what the bot did is read back from the calls the fake API recorded and from the database."""
-import asyncio
-import itertools
 import logging
-import time
-from dataclasses import dataclass
 
-import aiohttp
 import pytest
-from aiohttp import web
-from sqlalchemy import select
 
-from bot.app import create_bot
-from bot.config import AppSettings
-from bot.runtime import Runtime, runtime
-from bot.transports.telegram import build_webhook_app
-from fakes.botapi import FakeBotAPI
-from storage.schema.core import HistoryEntry
-
-TOKEN = "123456:AAHfakeE2eTokenSecretPart_0123456789"
-SECRET = "webhook-secret_42"
-WEBHOOK_URL = "https://bot.example.org/tg/hook"
-TIMEOUT_S = 10.0
-
-
-@dataclass
-class WebhookBot:
-    fake: FakeBotAPI
-    rt: Runtime
-    url: str  # http://127.0.0.1:port
-    http: aiohttp.ClientSession
-    _update_ids = itertools.count(1)
-
-    def message(self, text: str, *, user_id: int, lang: str = "en", first_name: str = "Ada") -> dict:
-        """An Update as Telegram posts it (JSON), for a private chat."""
-        update_id = next(self._update_ids)
-        entities = []
-        if text.startswith("/"):
-            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return {"update_id": update_id, "message": {
-            "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
-            "chat": {"id": user_id, "type": "private", "first_name": first_name},
-            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": lang}}}
-
-    async def post(self, update: dict, secret: str | None = SECRET) -> aiohttp.ClientResponse:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        async with self.http.post(self.url + "/tg/hook", json=update, headers=headers) as response:
-            await response.read()
-            return response
-
-    def sent_to(self, chat_id: int) -> list:
-        return [call for call in self.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == chat_id]
-
-    async def wait_for(self, predicate, what: str) -> None:
-        deadline = time.monotonic() + TIMEOUT_S
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; calls: "
-                                     f"{[(c.method, c.status) for c in self.fake.calls]}")
-            await asyncio.sleep(0.01)
-
-    async def say(self, text: str, *, user_id: int, lang: str = "en", replies: int = 1) -> list:
-        """POST one update with the right secret and wait until `replies` sendMessage calls reached its chat."""
-        before = len(self.sent_to(user_id))
-        response = await self.post(self.message(text, user_id=user_id, lang=lang))
-        assert response.status == 200
-        await self.wait_for(lambda: len(self.sent_to(user_id)) >= before + replies, f"the reply to {text!r}")
-        return self.sent_to(user_id)[before:]
-
-    async def history(self, user_id: int, expect: int | None = None) -> list[HistoryEntry]:
-        """The user's history; with `expect`, waits (up to 20 s on a busy machine) for that many rows: the webhook
-        answers Telegram once the update is stored, and its transaction commits after the reply has gone out."""
-        for _ in range(400):
-            async with self.rt.sessionmaker() as session:
-                query = select(HistoryEntry).where(HistoryEntry.user_id == user_id).order_by(HistoryEntry.id)
-                rows = list((await session.scalars(query)).all())
-            if expect is None or len(rows) >= expect:
-                return rows
-            await asyncio.sleep(0.05)
-        return rows
+from tests.webhook import SECRET, TOKEN, WEBHOOK_URL, message_update
 
 
 @pytest.fixture
-async def webhook(database_url):
-    async with FakeBotAPI() as fake:
-        config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
-                                  database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
-        settings = config.bot
-        async with runtime(config, with_models=False) as rt:
-            bot = create_bot(settings)
-            runner = web.AppRunner(build_webhook_app(bot, rt.dispatcher, settings), access_log=None)
-            await runner.setup()  # runs on_startup: getMe, setMyCommands, setWebhook against the fake API
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = runner.addresses[0][1]
-            async with aiohttp.ClientSession() as http:
-                yield WebhookBot(fake, rt, f"http://127.0.0.1:{port}", http)
-            await runner.cleanup()  # on_shutdown closes the bot's HTTP session
+async def webhook(make_webhook_bot):
+    async with make_webhook_bot() as bot:  # its start-up ran getMe, setMyCommands, setWebhook against the fake API
+        yield bot
 
 
 async def test_start_registers_webhook_and_commands_in_every_language(webhook):
@@ -140,8 +54,7 @@ async def test_commands_over_http(webhook):
 
 async def test_wrong_or_missing_secret_is_refused(webhook):
     for secret in ("wrong-secret", "", None, SECRET.upper()):
-        response = await webhook.post(webhook.message("/start", user_id=2002), secret=secret)
-        assert response.status == 401, secret
+        assert await webhook.post(message_update("/start", user_id=2002), secret=secret) == 401, secret
     # A genuine update after the forged ones: once it is answered, anything the forged ones caused would show.
     await webhook.say("/start", user_id=2003)
     assert webhook.sent_to(2002) == []
@@ -173,8 +86,8 @@ async def test_telegram_errors_are_logged_recorded_and_apologised(webhook, caplo
         webhook.fake.blocked_chats.add(chat)  # every message to this chat fails from now on, the apology too
     else:
         webhook.fake.fail_next("sendMessage", status, description)  # the handler's reply fails, the apology works
-    update = webhook.message("/help", user_id=chat, lang="ru")
-    assert (await webhook.post(update)).status == 200
+    update = message_update("/help", user_id=chat, lang="ru")
+    assert await webhook.post(update) == 200
     await webhook.wait_for(lambda: any(r.name == "bot.errors" for r in caplog.records), "the error log")
     await webhook.wait_for(lambda: len(webhook.sent_to(chat)) >= 3, "the apology attempt")
 

@@ -32,7 +32,7 @@ async def test_a_background_bench_answers_in_the_topic(make_group_bot, hub):
     first = await bot.feed(update)
     assert_in_topic_as_reply(first, update["message"]["message_id"])
     before = len(bot.fake.calls)
-    await bot.dp["background"].drain()  # the bench outlives its update
+    await bot.dp["jobs"].drain()  # the bench outlives its update
     later = bot.fake.calls[before:]
     assert sends(later, "sendPhoto") and sends(later, "sendMessage")
     assert_in_topic_as_reply(later, update["message"]["message_id"])
@@ -52,7 +52,7 @@ async def test_a_background_bench_is_cancelled(make_group_bot, hub):
     [ack] = sends(await bot.send("/cancel", BO))
     steps_at_cancel = engine.queue.steps
     assert "Stopping" in ack.params["text"]
-    await bot.dp["background"].drain()
+    await bot.dp["jobs"].drain()
     edits = [call for call in bot.fake.calls_to("editMessageText") if int(call.params["chat_id"]) == GROUP]
     assert "Cancelled" in edits[-1].params["text"]
     assert not sends(bot.fake.calls, "sendPhoto")  # no chart: it stopped
