@@ -32,21 +32,31 @@ WAIT_S = 10.0
 _update_ids = itertools.count(1_000_000)
 
 
-def message_update(text: str, *, user_id: int, update_id: int | None = None, chat_id: int | None = None,
-                   chat_type: str = "private", lang: str | None = "en", first_name: str = "Ada",
+def message_update(text: str, *, user_id: int, update_id: int | None = None, message_id: int | None = None,
+                   chat_id: int | None = None, chat_type: str = "private", lang: str | None = "en",
+                   first_name: str = "Ada", chat: dict[str, Any] | None = None, sender: dict[str, Any] | None = None,
                    **message: Any) -> dict[str, Any]:
-    """An Update with a text message (a command gets its bot_command entity), as Telegram posts it."""
+    """An Update with a text message as Telegram posts it: a command gets its bot_command entity, an @mention its
+    mention entity. `chat`/`sender` replace the chat and `from` objects; `message` adds fields (a topic, a reply)."""
     update_id = update_id if update_id is not None else next(_update_ids)
-    chat_id = chat_id if chat_id is not None else user_id
-    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
-    chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
-    chat.update({"first_name": first_name} if chat_type == "private" else {"title": "Group"})
-    sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
-    if lang is not None:
-        sender["language_code"] = lang
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities, "chat": chat,
-        "from": sender, **message}}
+    if chat is None:
+        chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
+        chat.update({"first_name": first_name} if chat_type == "private" else {"title": "Group"})
+    if sender is None:
+        sender = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if lang is not None:
+            sender["language_code"] = lang
+    entities = []
+    if text.startswith("/"):
+        entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    elif "@" in text:
+        start = text.index("@")
+        entities = [{"type": "mention", "offset": start, "length": len(text[start:].split()[0])}]
+    body: dict[str, Any] = {"message_id": message_id if message_id is not None else update_id,
+                            "date": int(time.time()), "text": text, "chat": chat, "from": sender}
+    if entities:
+        body["entities"] = entities
+    return {"update_id": update_id, "message": {**body, **message}}
 
 
 @dataclass
@@ -129,14 +139,14 @@ class WebhookBot:
 
 @asynccontextmanager
 async def webhook_bot(fake: FakeBotAPI, database_url: str, *, token: str = TOKEN, secret: str = SECRET,
-                      **settings: Any) -> AsyncIterator[WebhookBot]:
-    """A bot process: the runtime, the webhook app (its start-up registers the webhook and commands with the fake
-    API) on a loopback port, and an HTTP client for posting updates."""
+                      with_models: bool = False, **settings: Any) -> AsyncIterator[WebhookBot]:
+    """A bot process: the runtime (a model hub with `with_models`), the webhook app (its start-up registers the
+    webhook and commands with the fake API) on a loopback port, and an HTTP client for posting updates."""
     values: dict[str, Any] = dict(bot_token=token, telegram_api_base=fake.base_url, database_url=database_url,
                                   webhook_url=WEBHOOK_URL, webhook_secret=secret, digest_scheduler="off")
     values.update(settings)
     config = AppSettings.load(env_file=None, **values)
-    async with runtime(config, with_models=False) as rt:
+    async with runtime(config, with_models=with_models) as rt:
         app = build_webhook_app(create_bot(config.bot), rt.dispatcher, config.bot)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -16,6 +16,7 @@ from bot.config import AppSettings
 from fakes.botapi import Call, FakeBotAPI
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
+from tests.webhook import message_update
 
 TOKEN = "123456:AAHfakeGroupsTokenSecretPart_0123456"
 BOT_ADMIN = 99
@@ -93,23 +94,17 @@ class GroupBot:
             chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": user.first_name}
         else:
             chat = {"id": chat_id, "type": "supergroup", "title": "ML papers", "is_forum": thread is not None}
-        message: dict[str, Any] = {"message_id": mid, "date": int(time.time()), "chat": chat, "from": user.json(),
-                                   "text": text}
-        if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        elif "@" in text:
-            start = text.index("@")
-            length = len(text[start:].split()[0])
-            message["entities"] = [{"type": "mention", "offset": start, "length": length}]
+        extra: dict[str, Any] = {}
         if thread is not None and chat_id < 0:
-            message["message_thread_id"] = thread
-            message["is_topic_message"] = True
-            message["reply_to_message"] = reply_to or {
+            extra["message_thread_id"] = thread
+            extra["is_topic_message"] = True
+            extra["reply_to_message"] = reply_to or {
                 "message_id": thread, "date": int(time.time()), "chat": chat, "message_thread_id": thread,
                 "forum_topic_created": {"name": "Papers", "icon_color": 7322096}}
         elif reply_to is not None:
-            message["reply_to_message"] = reply_to
-        return {"update_id": update_id, "message": message}
+            extra["reply_to_message"] = reply_to
+        return message_update(text, user_id=user.id, update_id=update_id, message_id=mid, chat=chat,
+                              sender=user.json(), **extra)
 
     def replied(self, text: str, author: Person, *, chat_id: int = GROUP, thread: int | None = TOPIC,
                 message_id: int = 555) -> dict[str, Any]:

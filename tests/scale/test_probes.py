@@ -4,17 +4,10 @@ import asyncio
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
-from bot.app import create_bot
-from bot.config import AppSettings
-from bot.runtime import runtime
-from bot.transports.telegram import build_webhook_app
-from fakes.botapi import FakeBotAPI
 from storage.db import create_engine
-from tests.core.test_webhook_e2e import SECRET, TOKEN, WEBHOOK_URL, WebhookBot
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -27,19 +20,9 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def webhook(database_url):
-    async with FakeBotAPI() as fake:
-        config = AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=fake.base_url,
-                                  database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
-        async with runtime(config, with_models=False) as rt:
-            bot = create_bot(config.bot)
-            runner = web.AppRunner(build_webhook_app(bot, rt.dispatcher, config.bot), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            async with aiohttp.ClientSession() as http:
-                yield WebhookBot(fake, rt, f"http://127.0.0.1:{runner.addresses[0][1]}", http)
-            await runner.cleanup()
+async def webhook(make_webhook_bot):
+    async with make_webhook_bot(digest_scheduler="auto") as bot:
+        yield bot
 
 
 async def scrape(http: aiohttp.ClientSession, url: str) -> str:

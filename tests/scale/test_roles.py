@@ -15,8 +15,8 @@ from fakes.openai_api import FakeOpenAI
 from storage.db import create_engine
 from storage.migrate import upgrade
 from tests.core.test_inbox import PollingAPI
-from tests.core.test_webhook_e2e import WebhookBot
 from tests.scale.roles_helpers import Child, free_port, get, wait_for_status, wait_until_up
+from tests.webhook import message_update
 
 pytestmark = pytest.mark.timeout(300)
 SECRET = "roles-secret_1"
@@ -73,7 +73,7 @@ async def test_web_refuses_an_old_schema_then_polls_with_probes(tmp_path):
             await wait_until_up(web, base + "/healthz")
             ready = json.loads(await wait_for_status(base + "/readyz", 200))
             assert ready["role"] == "web" and ready["schema"] == "at head" and "scheduler" not in ready
-            fake.queue.append(WebhookBot.message(WebhookBot, "/help", user_id=5101))
+            fake.queue.append(message_update("/help", user_id=5101))
             await wait_for(lambda: any(int(c.params["chat_id"]) == 5101 for c in fake.calls_to("sendMessage")),
                            "the reply to /help")
             await metric_at_least(base, "paperbot_updates_total", (("command", "help"), ("status", "ok")), 1)
@@ -101,7 +101,7 @@ async def test_web_webhook_answers_leak_with_remote_models_only(tmp_path):
             await wait_for_status(base + "/readyz", 200)
             import aiohttp
 
-            update = WebhookBot.message(WebhookBot, "/leak yellow | He works as a", user_id=5201)
+            update = message_update("/leak yellow | He works as a", user_id=5201)
             async with aiohttp.ClientSession() as http, http.post(
                     base + "/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                 assert response.status == 200

@@ -11,22 +11,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import create_bot
-from bot.config import AppSettings
-from bot.runtime import runtime
-from bot.transports.telegram import build_webhook_app
-from fakes.botapi import Call, FakeBotAPI
+from fakes.botapi import Call
 from fakes.openai_api import FakeOpenAI, Scripted
 from models.config import RemoteModel
 from storage.schema.core import HistoryEntry
 from storage.schema.inbox import DONE, FAILED, InboxUpdate
 from storage.schema.leak import LeakResult
-from tests.core.test_inbox import SECRET, TOKEN, WEBHOOK_URL, message
+from tests.webhook import message_update, webhook_bot
 
 pytestmark = pytest.mark.timeout(240)
 KEY = "sk-pool-test-key-456"
@@ -92,55 +87,33 @@ async def slow_models(monkeypatch):
     await server.stop()
 
 
-@pytest.fixture
-async def bot_api():
-    fake = FakeBotAPI()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-def settings(database_url: str, models: FakeOpenAI, bot_api: FakeBotAPI) -> AppSettings:
+def settings(models: FakeOpenAI) -> dict[str, Any]:
     remote = {"remote-text": RemoteModel(base_url=models.base_url, model="llama", api_key_env="POOL_TEST_KEY",
                                          timeout_s=30, retries=0),
               "remote-embed": RemoteModel(base_url=models.base_url, model="bge-m3", kind="embedder",
                                           api_key_env="POOL_TEST_KEY", timeout_s=30, retries=0)}
-    return AppSettings.load(env_file=None, bot_token=TOKEN, telegram_api_base=bot_api.base_url,
-                            database_url=database_url, webhook_url=WEBHOOK_URL, webhook_secret=SECRET,
-                            digest_scheduler="off", db_pool_size=2, db_max_overflow=0, db_pool_timeout_s=10,
-                            remote_models=remote, default_text_model="remote-text", default_embedder="remote-embed",
-                            leak_samples=2, quota_user_requests=1000, quota_chat_requests=1000)
+    return dict(db_pool_size=2, db_max_overflow=0, db_pool_timeout_s=10, remote_models=remote,
+                default_text_model="remote-text", default_embedder="remote-embed", leak_samples=2,
+                quota_user_requests=1000, quota_chat_requests=1000)
 
 
-async def test_help_is_answered_while_ten_leaks_wait_on_slow_models(database_url, slow_models, bot_api):
-    config = settings(database_url, slow_models, bot_api)
+async def test_help_is_answered_while_ten_leaks_wait_on_slow_models(database_url, slow_models, fake_botapi):
+    bot_api = fake_botapi
     leakers = set(range(1, LEAKS + 1))
-    async with runtime(config) as rt:
-        app = build_webhook_app(create_bot(config.bot), rt.dispatcher, config.bot)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        hook = f"http://127.0.0.1:{runner.addresses[0][1]}/tg/hook"
-        try:
-            async with aiohttp.ClientSession(headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as http:
-                async def post(body: dict) -> int:
-                    async with http.post(hook, json=body) as response:
-                        return response.status
-
-                statuses = await asyncio.gather(*(post(message("/leak yellow | He works as a", user_id=user))
-                                                  for user in leakers))
-                assert statuses == [200] * LEAKS
-                # More /leaks than the pool has connections have said "running…" and wait on the models.
-                await wait_for(lambda: len(running(bot_api.calls, leakers)) > 2, "the /leaks to start their work")
-                assert await post(message("/help", user_id=HELP_USER)) == 200
-                await wait_for(lambda: to_chat(bot_api.calls, "sendMessage", {HELP_USER}) != [], "the /help answer")
-                assert slow_models.held > 0  # /help came back while model requests were held at the gate
-                slow_models.gate.set()
-                await wait_for(lambda: len(to_chat(bot_api.calls, "editMessageText", leakers)) == LEAKS,
-                               "every /leak result")
-                await settled(rt.sessionmaker, LEAKS + 1)
-        finally:
-            await runner.cleanup()
+    async with webhook_bot(bot_api, database_url, with_models=True, **settings(slow_models)) as bot:
+        rt = bot.rt
+        statuses = await asyncio.gather(*(bot.post(message_update("/leak yellow | He works as a", user_id=user))
+                                          for user in leakers))
+        assert statuses == [200] * LEAKS
+        # More /leaks than the pool has connections have said "running…" and wait on the models.
+        await wait_for(lambda: len(running(bot_api.calls, leakers)) > 2, "the /leaks to start their work")
+        assert await bot.post(message_update("/help", user_id=HELP_USER)) == 200
+        await wait_for(lambda: to_chat(bot_api.calls, "sendMessage", {HELP_USER}) != [], "the /help answer")
+        assert slow_models.held > 0  # /help came back while model requests were held at the gate
+        slow_models.gate.set()
+        await wait_for(lambda: len(to_chat(bot_api.calls, "editMessageText", leakers)) == LEAKS,
+                       "every /leak result")
+        await settled(rt.sessionmaker, LEAKS + 1)
 
         calls = list(bot_api.calls)
         [help_answer] = to_chat(calls, "sendMessage", {HELP_USER})
