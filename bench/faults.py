@@ -437,6 +437,8 @@ def count(sent: list[Sent], got: dict[int, list[float]], started: float,
     fault_end = started + timeline.get("fault_end", 0.0)
     last_affected = fault_end
     before: list[float] = []
+    during: list[float] = []  # answers of updates first posted during the fault, counted from its end
+    after: list[float] = []  # latency of updates first posted in the 10 s after the fault
     for chat, items in per_chat.items():
         acknowledged = [item for item in items if item.acknowledged is not None]
         times = sorted(got.get(chat, []))
@@ -450,11 +452,22 @@ def count(sent: list[Sent], got: dict[int, list[float]], started: float,
                 last_affected = max(last_affected, at)
             if at < fault_begin:
                 before.append(at - item.first_post)
+            elif fault_begin <= item.first_post <= fault_end:
+                during.append(at - fault_end)
+            elif item.first_post <= fault_end + 10:
+                after.append(at - item.first_post)
     return {"updates": len(sent), "acknowledged": sum(1 for item in sent if item.acknowledged is not None),
             "answered": answered, "lost": lost, "duplicated": duplicated, "lost_chats": lost_chats[:10],
             "recovered_after_s": round(last_affected - fault_end, 1),
             # what an answer took before the fault: on a busy machine, part of any recovery time is just this
-            "p99_latency_before_fault_s": round(sorted(before)[int(0.99 * (len(before) - 1))], 2) if before else None}
+            "p99_latency_before_fault_s": quantile(before, 0.99),
+            "answered_after_fault_end_s": {"p50": quantile(during, 0.5), "p90": quantile(during, 0.9),
+                                           "max": quantile(during, 1.0)},
+            "p99_latency_after_fault_s": quantile(after, 0.99)}
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    return round(sorted(values)[int(q * (len(values) - 1))], 2) if values else None
 
 
 async def inbox_counts(url: str, first_id: int, end_id: int, users: list[int]) -> dict[str, Any]:
@@ -531,7 +544,7 @@ def targets(result: dict[str, Any]) -> bool:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-faults-"))
     bench = Bench(args, workdir)
-    names = [args.scenario] if args.scenario else list(SCENARIOS)
+    names = args.scenario or list(SCENARIOS)
     results: list[dict[str, Any]] = []
     bench.tmpfs_problem = bench.mount_tmpfs() if "disk_full" in names else None
     await asyncio.to_thread(bench.postgres.init)
@@ -585,7 +598,7 @@ def table(report: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=SCENARIOS)
+    parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="run only these (repeatable)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per scenario")
     parser.add_argument("--rate", type=float, default=20.0, help="updates per second offered")
     parser.add_argument("--overload-rate", type=float, default=150.0)

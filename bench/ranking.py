@@ -327,7 +327,9 @@ def simulate(corpus: list[CorpusPaper], vectors: dict[int, np.ndarray], reader: 
     return run
 
 
-def bootstrap(values: np.ndarray, rng: np.random.Generator, n: int = 2000) -> list[float]:
+def bootstrap(values: np.ndarray, n: int = 2000) -> list[float]:
+    """95 % percentile-bootstrap CI of the mean (the same resamples for every series: equal data, equal CI)."""
+    rng = np.random.default_rng(0)
     means = values[rng.integers(0, len(values), (n, len(values)))].mean(axis=1)
     return [round(float(np.percentile(means, 2.5)), 1), round(float(np.percentile(means, 97.5)), 1)]
 
@@ -370,7 +372,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for day in report:
                     results[name][day].append(outcome.precision[day])
     await hub.close()
-    boot = np.random.default_rng(0)
     out: dict[str, Any] = {
         "corpus": {"papers": len(pool), "per_run": args.days * args.per_day,
                    "source": "synthetic: generated from per-subtopic vocabularies in en/ru/fa/he (bench/ranking.py); "
@@ -380,13 +381,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "embedder": embedder.name, "half_life_days": args.half_life,
         "precision_at_5": {name: {str(d): round(float(np.mean(v)), 1) for d, v in days.items()}
                            for name, days in results.items()},
-        "ci95": {name: {str(d): bootstrap(np.array(v), boot) for d, v in days.items()}
+        "ci95": {name: {str(d): bootstrap(np.array(v)) for d, v in days.items()}
                  for name, days in results.items()},
         "seconds": round(time.monotonic() - started, 1), "embedding_seconds": embedded,
     }
     difference = {d: np.array(results["learned"][d]) - np.array(results["topics"][d]) for d in report}
     out["difference"] = {str(d): round(float(v.mean()), 1) for d, v in difference.items()}
-    out["ci95"]["difference"] = {str(d): bootstrap(v, boot) for d, v in difference.items()}
+    out["ci95"]["difference"] = {str(d): bootstrap(v) for d, v in difference.items()}
     out["target"] = {"learned_minus_topics_day7_points": 15, "met": out["difference"]["7"] >= 15}
     return out
 

@@ -3,6 +3,7 @@
 by text hash in digest_paper_embeddings), decayed with DIGEST_PROFILE_HALF_LIFE_DAYS. The embedder runs with no
 database connection held (storage.db.released). The ranking itself is digests/ranking.py."""
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from storage.repo.profile import (
     vote_signals,
 )
 from storage.schema.digest import Paper, Subscription
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -94,7 +97,12 @@ async def rank_subscription(session: AsyncSession, subscription: Subscription, f
     weighted = await profile_papers(session, subscription.chat_id, now=now, half_life_days=half_life_days)
     if not weighted:  # no profile: exactly the topic ranking
         return rank(found, topics, size, matches=matches)
-    vectors = await paper_vectors(session, [w.paper for w in weighted] + [e.paper for e in found], embedder)
+    try:
+        vectors = await paper_vectors(session, [w.paper for w in weighted] + [e.paper for e in found], embedder)
+    except Exception as error:  # noqa: BLE001 - an embedder failure must not cost the issue: topics still rank
+        log.warning("profile ranking for subscription %s fell back to topics: %s", subscription.id,
+                    type(error).__name__)
+        return rank(found, topics, size, matches=matches)
     profile = Profile([Signal(w.paper.id, w.paper.title, w.weight, vectors[w.paper.id]) for w in weighted])
     return rank(found, topics, size, matches=matches, mode=mode, profile=profile, vectors=vectors)
 

@@ -24,13 +24,13 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import Update
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.transports import calls
 from handlers.jobs import RunningJob
 from handlers.outgoing import JournalPosition, scoped
-from storage.db import Outage, is_transient
+from storage.db import Outage, Pool, create_engine, create_sessionmaker, is_transient
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
 from storage.schema.inbox import DONE, FAILED, INTERRUPTED
@@ -172,6 +172,8 @@ class Inbox:
         self.max_backlog = max(0, max_backlog)
         self._backlog: tuple[float, int] = (-1e9, 0)
         self._backlog_lock = asyncio.Lock()
+        self.intake: async_sessionmaker[AsyncSession] | None = None  # the webhook's own pool (start)
+        self.intake_engine: AsyncEngine | None = None
 
     @classmethod
     def from_settings(cls, bot: Bot, dp: Dispatcher, settings: Any) -> Inbox:
@@ -183,7 +185,7 @@ class Inbox:
     # --- intake ---
     async def store(self, payloads: list[tuple[int, dict[str, Any]]]) -> list[int]:
         """Store updates (committed when this returns); returns the ids that were new."""
-        async with self.sessionmaker() as session, session.begin():
+        async with (self.intake or self.sessionmaker)() as session, session.begin():
             new = await repo.store_updates(session, payloads)
         if new:
             at, count = self._backlog
@@ -196,7 +198,7 @@ class Inbox:
         if time.monotonic() - self._backlog[0] > BACKLOG_TTL_S:
             async with self._backlog_lock:  # one count for a burst of POSTs, not one each
                 if time.monotonic() - self._backlog[0] > BACKLOG_TTL_S:
-                    async with self.sessionmaker() as session:
+                    async with (self.intake or self.sessionmaker)() as session:
                         self._backlog = (time.monotonic(), await repo.count_unfinished(session))
         return self._backlog[1]
 
@@ -211,6 +213,13 @@ class Inbox:
     # --- life cycle ---
     async def start(self) -> None:
         bind = self.sessionmaker.kw.get("bind")
+        if bind is not None and self.intake is None and bind.url.database not in (None, "", ":memory:"):
+            # The webhook's inserts get a small pool of their own with a short wait: handlers hold their
+            # connections across Bot API calls (and their 429 waits), and an exhausted handler pool must not
+            # keep Telegram's POST waiting; a pool timeout here is a 503 (transient), and /readyz asks this pool.
+            self.intake_engine = create_engine(bind.url.render_as_string(hide_password=False),
+                                               pool=Pool(size=2, overflow=4, timeout_s=5.0))
+            self.intake = create_sessionmaker(self.intake_engine)
         if bind is not None and self.calls is None:
             self.calls = await calls.CallJournal.open(bind.url.render_as_string(hide_password=False))
             self._calls_middleware = calls.install(self.bot, self.calls)
@@ -269,6 +278,8 @@ class Inbox:
             calls.uninstall(self.bot, self._calls_middleware)
         if self.calls is not None:
             await self.calls.close()
+        if self.intake_engine is not None:
+            await self.intake_engine.dispose()
         summary = {"in_flight": in_flight, "finished": in_flight - len(cut), "cut": len(cut),
                    "given_back": given_back, "pending": pending, "processed": self.processed}
         log.info("shutdown: %d of %d updates in flight finished, %d cut at the deadline and given back; "

@@ -244,6 +244,8 @@ def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox
     async def on_startup(_app: web.Application) -> None:
         await prepare(bot, dp, settings)
         await inbox.start()  # unfinished updates of an earlier run are processed first
+        if inbox.intake_engine is not None:
+            probes.engine = inbox.intake_engine  # /readyz: can this replica store an update now
         if not settings.webhook_url:  # Telegram needs the public URL: no webhook can be registered without it
             raise RuntimeError("WEBHOOK_URL is required in webhook mode")
         await bot.set_webhook(settings.webhook_url, secret_token=secret,

@@ -136,12 +136,16 @@ async def test_sqlite_disk_full_refuses_with_503_then_recovers(tmp_path, fake_bo
         async with rt.engine.connect() as connection:
             pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
         limit["pages"] = pages
-        event.listen(rt.engine.sync_engine, "checkout", cap)
+        engines = [rt.engine, *([bot.inbox.intake_engine] if bot.inbox.intake_engine else [])]
+        for engine in engines:  # the handlers' pool and the webhook's own
+            await engine.dispose()
+            event.listen(engine.sync_engine, "checkout", cap)
         big = message_update("/start " + "x" * 60_000, user_id=8401)  # a row that needs new pages
         statuses = [await bot.post(big) for _ in range(3)]
         assert statuses == [503] * 3
         limit["pages"] = 0
-        await rt.engine.dispose()  # connections opened from now on have no cap
+        for engine in engines:
+            await engine.dispose()  # connections opened from now on have no cap
         assert await bot.post(big) == 200
         await bot.inbox.drain(30)
         assert len(bot.texts_to(8401)) == 1

@@ -132,3 +132,27 @@ def test_subscribe_mode_option():
     with pytest.raises(SubscribeError) as raised:
         parse_subscribe("dpo mode=learned")
     assert raised.value.code == "bad-mode" and raised.value.detail == "learned"
+
+
+class FailingEmbedder:
+    name = "broken"
+
+    async def ready(self):
+        return self
+
+    async def embed(self, texts, timeout=None):
+        raise RuntimeError("the embedder process died")
+
+
+async def test_an_embedder_failure_falls_back_to_topics(migrated_engine):
+    sessionmaker = create_sessionmaker(migrated_engine)
+    now = datetime.now(UTC)
+    sub_id, speech_id = await _chat_with_a_russian_like(sessionmaker, now, "both")
+    service = DigestService(DigestSettings(_env_file=None, digest_arxiv_categories=""), sessionmaker,
+                            translator=Translator)
+    service.ranking_embedder = FailingEmbedder  # a profile exists, but its papers cannot be embedded now
+    issue = await service.build_issue(sub_id, now)
+    assert issue.created and issue.papers == 2  # the issue still goes out, ranked by its topics
+    async with sessionmaker() as session:
+        ranked = (await session.scalars(select(IssueRanking).where(IssueRanking.issue_id == issue.issue_id))).all()
+    assert speech_id not in [r.paper_id for r in ranked]
