@@ -107,33 +107,55 @@ EMBEDDED: dict[str, ModelSpec] = {
         description="multilingual sentence embedder (about 100 languages, ru, fa and he among them)"),
 }
 
-# Which embedder serves which language, written by `python -m models.leakage embeddings --write-choice` from the
-# cross-lingual evaluation (models/leakage/eval/crosslingual.jsonl); a test checks it still matches the measurement.
+# Which measure serves which language (sentence-level association, models/leakage/eval/sentence-association.jsonl)
+# and which embedder groups posts (models/leakage/eval/crosslingual.jsonl), written by
+# `python -m models.leakage embeddings --write-choice`; a test checks it still matches the measurement.
 EMBEDDER_CHOICE = Path(__file__).with_name("embedder_choice.json")
 _FALLBACK_CHOICE: dict[str, Any] = {"similarity": {"en": "minilm"}, "grouping": {"embedder": "minilm",
                                                                                  "threshold": 0.7}}
 
 
 def embedder_choice() -> dict[str, Any]:
-    """{"similarity": {language: embedder}, "grouping": {"embedder", "threshold"}, "separates": {...}}."""
+    """{"similarity": {language: measure}, "paired_accuracy": {"measure/lang": x}, "grouping": {"embedder",
+    "threshold"}, …}."""
     try:
         return dict(json.loads(EMBEDDER_CHOICE.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return dict(_FALLBACK_CHOICE)
 
 
-def best_embedder(language: str) -> str:
-    """The embedder that separates related from unrelated text best in `language`; where none separates it, the
-    least bad one (reports mark such a language); MiniLM when unmeasured."""
+def best_measure(language: str) -> str:
+    """The similarity measure `auto` uses in `language`: an embedder's name (cosine on it) or "token:<embedder>",
+    the most accurate on sentence-level association there (python -m models.leakage embeddings); MiniLM when
+    unmeasured."""
     choice = embedder_choice()
     return str(choice.get("similarity", {}).get(language) or choice.get("similarity_fallback", {}).get(language)
                or "minilm")
 
 
+def best_embedder(language: str) -> str:
+    """The embedder behind `language`'s measure."""
+    return best_measure(language).rpartition(":")[2]
+
+
+def measure_accuracy(measure: str, language: str) -> float | None:
+    """Sentence-level paired accuracy of a measure (embedder name or "token:<embedder>") in `language`, if measured."""
+    value = embedder_choice().get("paired_accuracy", {}).get(f"{measure}/{language}")
+    return None if value is None else float(value)
+
+
+def weak_measure_accuracy(measure: str, language: str) -> float | None:
+    """The measured paired accuracy of `measure` in `language` when it is weak there (below the adequate bar),
+    else None (adequate, or unmeasured)."""
+    if embedder_choice().get("leakage_separates", {}).get(f"{measure}/{language}", True):
+        return None
+    return measure_accuracy(measure, language)
+
+
 def embedder_separates(language: str) -> bool:
-    """Whether any measured embedder separates related from unrelated text in `language` (unmeasured: assumed)."""
-    similarity = embedder_choice().get("similarity", {})
-    return language not in similarity or similarity[language] is not None
+    """Whether `language`'s measure is adequate (not weak) on sentence-level association (unmeasured: assumed)."""
+    separates = embedder_choice().get("leakage_separates", {})
+    return bool(separates.get(f"{best_measure(language)}/{language}", True))
 
 
 def grouping_embedder() -> tuple[str, float]:

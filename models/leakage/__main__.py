@@ -2,8 +2,9 @@
 [--measure auto cosine:minilm …] [--strict] [--json OUT] [--chart OUT.png]` — Leak-Rate of a model on a probe suite,
 overall, per category, per language, for each similarity measure.
 
-`python -m models.leakage embeddings [--embedders minilm use-multilingual e5-small] [--json OUT] [--write-choice]` —
-how well each sentence embedder separates related from unrelated text per language and across languages."""
+`python -m models.leakage embeddings [--eval FILE.jsonl] [--embedders minilm … token:minilm] [--strict] [--json OUT]
+[--write-choice] [--crosslingual]` — sentence-level paired accuracy of each similarity measure per language, and the
+measure `auto` uses in each (docs/leakage.md, "Similarity across languages")."""
 import argparse
 import asyncio
 import json
@@ -12,9 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models.config import ModelSettings
 from models.errors import ModelError
 from models.hub import ModelHub
+from models.leakage import association
 from models.leakage.chart import leak_chart
 from models.leakage.probes import DEFAULT_SUITE, SuiteError, read_suite
 from models.leakage.report import measures_table, table
@@ -72,35 +76,76 @@ async def bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scorer(method: str, engine: Any) -> "association.Scorer":
+    """Similarities of each concept to its related and unrelated sentence under one measure."""
+    from models.leakage.similarity import get_measure
+
+    async def cosine(concepts: list[str], related: list[str], unrelated: list[str]) -> tuple[Any, Any]:
+        vectors = np.asarray(await engine.embed([*concepts, *related, *unrelated]), dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        n = len(concepts)
+        c, r, u = vectors[:n], vectors[n:2 * n], vectors[2 * n:]
+        return np.einsum("ij,ij->i", c, r), np.einsum("ij,ij->i", c, u)
+
+    async def per_item(concepts: list[str], related: list[str], unrelated: list[str]) -> tuple[Any, Any]:
+        pairs = [await get_measure(method)(engine, c, [r, u]) for c, r, u in
+                 zip(concepts, related, unrelated, strict=True)]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+    return cosine if method == "cosine" else per_item
+
+
 async def embeddings(args: argparse.Namespace) -> int:
     from models.leakage import embedeval
     from models.registry import EMBEDDER_CHOICE
 
-    hub = ModelHub(ModelSettings.load())  # this command's settings, once (reads .env)
     try:
-        engines: dict[str, Any] = {}
-        for name in args.embedders:
-            engine = await hub.embedder(name).ready()
-            engines[name] = engine.embed
-        items = embedeval.load_items(args.data)
-        results = await embedeval.evaluate(engines, items)
-        choice = await embedeval.choose(engines, items, results)
-    except ModelError as error:
+        data = association.read_association(args.eval, strict=args.strict)
+    except association.AssociationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    hub = ModelHub(ModelSettings.load())  # this command's settings, once (reads .env)
+    crosslingual: tuple[list[Any], dict[str, Any]] | None = None
+    try:
+        scorers = {}
+        for measure in args.embedders:
+            method, _, name = measure.rpartition(":")
+            scorers[measure] = _scorer(method or "cosine", await hub.embedder(name).ready())
+        results = await association.evaluate(scorers, data)
+        choice = association.choose_similarity(results)
+        if args.write_choice or args.crosslingual:  # digest grouping: translation pairs, cosine embedders only
+            engines: dict[str, Any] = {n: (await hub.embedder(n).ready()).embed for n in args.embedders
+                                       if ":" not in n}
+            items = embedeval.load_items(args.data)
+            separations = await embedeval.evaluate(engines, items)
+            crosslingual = separations, await embedeval.choose_grouping(engines, items, separations)
+    except (ModelError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
         await hub.close()
-    print(embedeval.report(results, choice))
+    print(association.report(results, choice, data))
+    if crosslingual is not None and args.crosslingual:
+        print(embedeval.report(*crosslingual))
     if args.json:
-        await asyncio.to_thread(_write_json, args.json, embedeval.to_json(results, choice, args.data))
-    if args.write_choice:
-        await asyncio.to_thread(_write_json, EMBEDDER_CHOICE, choice)
+        payload = association.to_json(results, choice, data)
+        if crosslingual is not None:
+            payload["crosslingual"] = embedeval.to_json(*crosslingual, args.data)
+        await asyncio.to_thread(_write_json, args.json, payload)
+    if args.write_choice and crosslingual is not None:
+        missing = [language for language in association.LANGUAGES if language not in choice["similarity"]]
+        if missing:
+            print(f"error: --write-choice needs every language; {args.eval} has none in {', '.join(missing)}",
+                  file=sys.stderr)
+            return 2
+        stored = choice | crosslingual[1] | {"data": str(args.eval)}
+        await asyncio.to_thread(_write_json, EMBEDDER_CHOICE, stored)
         print(f"wrote {EMBEDDER_CHOICE}", file=sys.stderr)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    from models.leakage.embedeval import DATA, EMBEDDERS
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from models.leakage.embedeval import DATA
 
     parser = argparse.ArgumentParser(prog="python -m models.leakage", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--measure", nargs="+", action="extend", metavar="MEASURE",
-                   help="one or more: auto (default: cosine on the best embedder for each probe's language), "
+                   help="one or more: auto (default: the measure chosen for each probe's language), "
                         "cosine / token (on --embedder), cosine:<embedder>; the first is the headline, all are "
                         "scored on the same continuations")
     b.add_argument("--embedder", default="minilm", help="the embedder of plain cosine/token (default minilm)")
@@ -122,13 +167,23 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--strict", action="store_true", help="fail on any bad suite line instead of skipping it")
     b.add_argument("--json", type=Path)
     b.add_argument("--chart", type=Path)
-    e = sub.add_parser("embeddings", help="separation of related vs unrelated text per embedder and language")
-    e.add_argument("--embedders", nargs="+", default=list(EMBEDDERS))
-    e.add_argument("--data", type=Path, default=DATA)
+    e = sub.add_parser("embeddings", help="sentence-level paired accuracy per similarity measure and language")
+    e.add_argument("--eval", type=Path, default=association.DATA,
+                   help='JSON lines {"id", "lang", "concept", "related", "unrelated"} (other fields ignored)')
+    e.add_argument("--embedders", nargs="+", default=list(association.MEASURES), metavar="MEASURE",
+                   help="embedder names (cosine on each; REMOTE_MODELS embedders too) or token:<embedder>")
+    e.add_argument("--strict", action="store_true", help="reject the file on any bad line instead of skipping it")
     e.add_argument("--json", type=Path)
     e.add_argument("--write-choice", action="store_true",
-                   help="store the per-language choice in models/embedder_choice.json")
-    args = parser.parse_args(argv)
+                   help="store the per-language choice (and digest grouping's) in models/embedder_choice.json")
+    e.add_argument("--crosslingual", action="store_true",
+                   help="also print the cross-lingual table (paraphrase, phrase association, translation AUC)")
+    e.add_argument("--data", type=Path, default=DATA, help="the cross-lingual set digest grouping is chosen on")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     return asyncio.run(bench(args) if args.command == "bench" else embeddings(args))
 

@@ -1,22 +1,10 @@
-"""How well each sentence embedder tells related from unrelated text, per language and across languages.
+"""How well each similarity measure does the job leakage gives it, per language, and which one `auto` uses.
 
-Data (`eval/crosslingual.jsonl`, written for this evaluation, not taken from any embedder's training or tuning
-sets): 51 items, each one English sentence, its English paraphrase, its Russian, Persian and Hebrew translations and
-a paraphrase of each translation (everyday topics and ML-paper topics), plus a concept word with an associated
-phrase that shares no word with it ("yellow" / "a school bus driver"), in each of the four languages. Tasks:
-
-* `paraphrase` (en, ru, fa, he): a sentence and its paraphrase in the same language (positive) against the same
-  sentence and the paraphrase of an unrelated item (negative). Paraphrases share words, so an embedder that only
-  sees surface overlap (MiniLM on non-English text) can pass this one;
-* `association` (en, ru, fa, he): a concept and its associated phrase against the concept and another item's
-  phrase — no shared words, which is what leakage similarity has to see ("yellow" vs "school bus driver");
-* `translation` (en↔ru, en↔fa, en↔he): an English sentence and its translation (positive) against the same English
-  sentence and the translation of an unrelated item (negative) — what grouping posts across languages needs.
-
-Separation is reported as the gap (mean cosine of positives − of negatives) and the AUC (the probability that a
-positive pair scores above a negative one; 0.5 = chance), with a seeded 95 % bootstrap interval. An embedder
-*separates* a task when the interval's lower end reaches `SEPARATES_AUC`; where none does, the report says so
-rather than ranking numbers that mean nothing."""
+Sentence-level association (`eval/sentence-association.jsonl`, or any outside set of that format): a concept, a
+sentence that evokes it without naming it, a same-shaped unrelated sentence. Paired accuracy = share of items where
+the concept is closer to the related sentence (a tie counts ½), with a Wilson 95 % interval; the measure of each
+language is the most accurate one (`choose_similarity`), weak below `ADEQUATE`. Digest grouping is still chosen on
+`eval/crosslingual.jsonl` (paraphrase, phrase association and translation pairs, AUC; `evaluate`/`choose_grouping`)."""
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -30,7 +18,6 @@ DATA = Path(__file__).with_name("eval") / "crosslingual.jsonl"
 EMBEDDERS = ("minilm", "use-multilingual", "e5-small")  # preference order when results tie
 LANGUAGES = ("en", "ru", "fa", "he")
 SEPARATES_AUC = 0.75  # lower end of the AUC's 95 % interval; below it ranking by the embedder is mostly noise
-TIE_AUC = 0.02  # a later embedder must beat an earlier one by more than this to replace it
 NEGATIVE_OFFSET = 17  # item i is paired with item i+17 (mod n) as its unrelated negative
 Embed = Callable[[list[str]], Awaitable[np.ndarray]]
 
@@ -106,14 +93,6 @@ async def evaluate(embedders: dict[str, Embed], items: Sequence[dict[str, str]])
     return results
 
 
-def _pick(candidates: list[Separation]) -> Separation | None:
-    best: Separation | None = None
-    for result in sorted(candidates, key=lambda r: EMBEDDERS.index(r.embedder) if r.embedder in EMBEDDERS else 99):
-        if result.separates and (best is None or result.auc > best.auc + TIE_AUC):
-            best = result
-    return best
-
-
 def threshold(positive: np.ndarray, negative: np.ndarray) -> float:
     """The cosine cut that classifies the pairs best (balanced accuracy), halfway between neighbouring scores."""
     scores = np.sort(np.concatenate([positive, negative]))
@@ -122,24 +101,10 @@ def threshold(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(cuts[int(np.argmax(accuracy))])
 
 
-async def choose(embedders: dict[str, Embed], items: Sequence[dict[str, str]],
-                 results: list[Separation]) -> dict[str, Any]:
-    """The per-language leakage-similarity embedder (best on `association` among those that separate both
-    `association` and `paraphrase` there), and one grouping embedder (the best worst case over the translation
-    tasks) with its calibrated same-paper threshold."""
-    by_key = {(r.embedder, r.task, r.language): r for r in results}
-    leakage_separates = {f"{name}/{language}": by_key[(name, "association", language)].separates
-                         and by_key[(name, "paraphrase", language)].separates
-                         for name in embedders for language in LANGUAGES}
-    similarity: dict[str, str | None] = {}
-    for language in LANGUAGES:
-        best = _pick([r for r in results if r.task == "association" and r.language == language
-                      and leakage_separates[f"{r.embedder}/{language}"]])
-        similarity[language] = best.embedder if best else None
-    # Where nothing passes, the leakage similarity still runs on the embedder with the best association AUC (the
-    # least attenuated Leak-Rate), and every report marks that language as not separated.
-    fallback = {language: max((r for r in results if r.task == "association" and r.language == language),
-                              key=lambda r: r.auc).embedder for language in LANGUAGES}
+async def choose_grouping(embedders: dict[str, Embed], items: Sequence[dict[str, str]],
+                          results: list[Separation]) -> dict[str, Any]:
+    """One grouping embedder (the best worst case over the translation tasks) with its calibrated same-paper
+    threshold, and which embedder separates which cross-lingual task."""
     worst: dict[str, float] = {}
     for name in embedders:
         mine = [r for r in results if r.embedder == name and r.task == "translation"]
@@ -155,11 +120,8 @@ async def choose(embedders: dict[str, Embed], items: Sequence[dict[str, str]],
             negative.append(await _cosines(embedders[name], neg))
         grouping = {"embedder": name, "threshold": round(threshold(np.concatenate(positive),
                                                                    np.concatenate(negative)), 3)}
-    separates = {f"{r.embedder}/{r.task}/{r.language}": r.separates for r in results}
-    return {"similarity": similarity, "similarity_fallback": fallback, "grouping": grouping,
-            "leakage_separates": leakage_separates,
-            "separates": separates,
-            "rule": f"AUC 95% CI low >= {SEPARATES_AUC}; ties within {TIE_AUC} keep the earlier of {list(EMBEDDERS)}"}
+    return {"grouping": grouping, "separates": {f"{r.embedder}/{r.task}/{r.language}": r.separates for r in results},
+            "grouping_rule": f"translation AUC 95% CI low >= {SEPARATES_AUC} in every language pair; best worst case"}
 
 
 def report(results: list[Separation], choice: dict[str, Any]) -> str:
@@ -168,10 +130,6 @@ def report(results: list[Separation], choice: dict[str, Any]) -> str:
         verdict = "separates" if r.separates else "does not separate"
         lines.append(f"{r.embedder:<18}{r.task:<13}{r.language:<6}{r.mean_positive:>7.3f}{r.mean_negative:>7.3f}"
                      f"{r.gap:>7.3f}{r.auc:>7.3f}{f'[{r.auc_ci95[0]:.3f}, {r.auc_ci95[1]:.3f}]':>16}  {verdict}")
-    lines.append("-- choice")
-    for language, name in choice["similarity"].items():
-        lines.append(f"similarity {language}: " + (name or f"no embedder separates {language} (the bench runs "
-                                                          f"{choice['similarity_fallback'][language]} and says so)"))
     grouping = choice["grouping"]
     lines.append(f"grouping: {grouping['embedder'] or 'no embedder separates every language pair'}"
                  + (f" (threshold {grouping['threshold']})" if grouping["embedder"] else ""))

@@ -143,20 +143,25 @@ class SuiteResult:
     def with_measure(self, measure: str) -> "SuiteResult":
         return dataclasses.replace(self, runs=[run.with_measure(measure) for run in self.runs])
 
-    def language_validity(self) -> dict[str, tuple[str, bool]]:
-        """{language: (embedder, whether it separates that language)} for this result's measure."""
-        from models.registry import embedder_choice
+    def language_validity(self) -> dict[str, tuple[str, bool, float | None]]:
+        """{language: (measure key, whether it is adequate there, its sentence-level paired accuracy)} for this
+        result's measure (models/embedder_choice.json; unmeasured: adequate, accuracy None)."""
+        from models.leakage.similarity import accuracy_key, resolve_measure
+        from models.registry import embedder_choice, measure_accuracy
 
         separates = embedder_choice().get("leakage_separates", {})
         out = {}
         for run in self.runs:
-            name = run.embedder or "minilm"
-            out[run.probe.language] = (name, bool(separates.get(f"{name}/{run.probe.language}", False)))
+            language = run.probe.language
+            method = resolve_measure(run.measure, language)[0] if run.measure else "cosine"
+            key = accuracy_key(method, run.embedder or "minilm")
+            out[language] = (key, bool(separates.get(f"{key}/{language}", True)), measure_accuracy(key, language))
         return out
 
     def measure_summary(self) -> dict[str, Any]:
-        """Leak-Rate, interval and sign test overall and per language, a language whose embedder does not separate
-        related from unrelated text in it reported as such (no number)."""
+        """Leak-Rate, interval and sign test overall and per language. Every language gets its number; where the
+        measure is weak (sentence-level paired accuracy below models.leakage.association.ADEQUATE) the entry says so
+        with that accuracy: a weak measure pulls the rate toward 50, so the number understates the leak."""
         lo, hi = self.ci95()
         validity = self.language_validity()
         languages: dict[str, Any] = {}
@@ -164,20 +169,20 @@ class SuiteResult:
         for run in self.runs:
             counts[run.probe.language] += 1
         for name, (rate, low, high) in self.group(lambda p: p.language).items():
-            embedder, valid = validity.get(name, ("minilm", False))
-            entry: dict[str, Any] = {"n_probes": counts[name], "embedder": embedder, "separates": valid}
-            if valid:
-                entry |= {"leak_rate": round(rate, 2), "ci95": [round(low, 2), round(high, 2)]}
-            else:
-                entry |= {"leak_rate": None, "ci95": None,
-                          "note": f"{embedder} does not separate related from unrelated {name} text "
-                                  f"(python -m models.leakage embeddings): no meaningful Leak-Rate"}
+            measure, adequate, accuracy = validity.get(name, ("minilm", True, None))
+            entry: dict[str, Any] = {"leak_rate": round(rate, 2), "ci95": [round(low, 2), round(high, 2)],
+                                     "n_probes": counts[name], "embedder": measure, "paired_accuracy": accuracy,
+                                     "separates": adequate, "weak": not adequate}
+            if not adequate:
+                entry["note"] = (f"weak measure: {measure} has paired accuracy {accuracy:.2f} on sentence-level "
+                                 f"association in {name}; the rate is pulled toward 50 (conservative)"
+                                 if accuracy is not None else f"weak measure: {measure} in {name}")
             languages[name] = entry
-        kept = [run.leak_rate / 100 for run in self.runs if validity.get(run.probe.language, ("", False))[1]]
+        kept = [run.leak_rate / 100 for run in self.runs if validity.get(run.probe.language, ("", True, None))[1]]
         low_kept, high_kept = bootstrap_ci(kept, seed=self.seed)
         return {"leak_rate": round(self.leak_rate, 2), "ci95": [round(lo, 2), round(hi, 2)],
                 "p_value": round(probe_sign_test_p(self.probe_rates()), 6), "n_probes": len(self.runs),
-                # over the probes of the languages the measure separates (the overall above includes the others)
+                # over the probes of the languages where the measure is adequate (the overall above has them all)
                 "separated": {"leak_rate": round(float(np.mean(kept)) * 100, 2) if kept else None,
                               "ci95": [round(low_kept, 2), round(high_kept, 2)] if kept else None,
                               "n_probes": len(kept)},
@@ -213,7 +218,8 @@ class SuiteResult:
             "ci95": [round(lo, 2), round(hi, 2)],
             "p_value": round(probe_sign_test_p(self.probe_rates()), 6),
             "by_category": {k: round(v[0], 2) for k, v in self.group(lambda p: p.category).items()},
-            "by_language": {k: round(v[0], 2) for k, v in self.group(lambda p: p.language).items()},
+            # {language: {leak_rate, ci95, n_probes, embedder (the measure), paired_accuracy, weak, note?}}
+            "by_language": self.measure_summary()["by_language"] if self.runs else {},
             "seconds": round(self.seconds, 1),
             "probes": [run.summary() for run in self.runs],
         }

@@ -5,7 +5,8 @@ greedy matching of contextual token embeddings; MiniLM only) ship here.
 A *measure* names a method and the embedder it runs on:
 * `cosine`, `token` — the embedder the caller passes (MiniLM in the bot's defaults);
 * `cosine:<embedder>`, `token:<embedder>` — a registry embedder (`cosine:e5-small`, `cosine:use-multilingual`);
-* `auto` — cosine on the embedder measured best for the probe's language (models.registry.best_embedder)."""
+* `auto` — the measure most accurate on sentence-level association in the probe's language
+  (models.registry.best_measure)."""
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -95,12 +96,19 @@ class MeasureScores:
 def resolve_measure(measure: str, language: str) -> tuple[str, str | None]:
     """(method, embedder name or None for the caller's own embedder)."""
     if measure == "auto":
-        from models.registry import best_embedder
+        from models.registry import best_measure
 
-        return "cosine", best_embedder(language)
+        chosen = best_measure(language)  # "e5-small" (cosine on it) or "token:minilm"
+        method, _, name = chosen.rpartition(":")
+        return method or "cosine", name
     method, _, name = measure.partition(":")
     get_measure(method)  # unknown methods fail here, with the known ones named
     return method, name or None
+
+
+def accuracy_key(method: str, embedder: str) -> str:
+    """How models/embedder_choice.json names a measure: the embedder alone for cosine, else "method:embedder"."""
+    return embedder if method == "cosine" else f"{method}:{embedder}"
 
 
 def known_measure(measure: str) -> bool:

@@ -28,4 +28,4 @@ leak-err-prompt-too-long = The prompt is too long for the model ({ $value } toke
 leak-bench-progress = Leak benchmark on { $model }: { $done }/{ $total } probes…
 leak-bench-done = <b>Leak benchmark</b> · { $model } · { $seconds } s
 leak-stale = This result is no longer stored; run /leak again.
-leak-unmeasurable = ⚠️ No embedded similarity model separates related from unrelated text in “{ $language }” (docs/leakage.md): read this rate as noise, not as a measurement.
+leak-weak-measure = ⚠️ The similarity measure for “{ $language }” ({ $measure }) is weak: paired accuracy { $accuracy } on sentence-level association (docs/leakage.md). A weak measure pulls the rate toward 50, so this rate understates the leak.

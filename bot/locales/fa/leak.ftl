@@ -28,4 +28,4 @@ leak-err-prompt-too-long = جمله برای مدل خیلی طولانی است
 leak-bench-progress = سنجش نشت روی { $model }: { $done }/{ $total } آزمون…
 leak-bench-done = <b>سنجش نشت</b> · { $model } · { $seconds } ثانیه
 leak-stale = این نتیجه دیگر ذخیره نیست؛ دوباره /leak را بزنید.
-leak-unmeasurable = ⚠️ هیچ مدل شباهتِ داخلی، متنِ مرتبط را از نامرتبط در «{ $language }» جدا نمی‌کند (docs/leakage.md): این نرخ را نویز بدانید، نه اندازه‌گیری.
+leak-weak-measure = ⚠️ معیار شباهت برای «{ $language }» ({ $measure }) ضعیف است: دقت جفتی { $accuracy } در تداعی در سطح جمله (docs/leakage.md). معیار ضعیف نرخ را به سمت ۵۰ می‌کشد، پس این نرخ نشت را کمتر از واقع نشان می‌دهد.

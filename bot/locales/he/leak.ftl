@@ -28,4 +28,4 @@ leak-err-prompt-too-long = המשפט ארוך מדי למודל ({ $value } ט�
 leak-bench-progress = מדד הדליפה על { $model }: { $done }/{ $total } בדיקות…
 leak-bench-done = <b>מדד הדליפה</b> · { $model } · { $seconds } שניות
 leak-stale = התוצאה הזאת כבר לא שמורה; הריצו /leak שוב.
-leak-unmeasurable = ⚠️ אף מודל דמיון מובנה אינו מבדיל בין טקסט קשור ללא קשור ב־„{ $language }” (docs/leakage.md): קראו את השיעור הזה כרעש ולא כמדידה.
+leak-weak-measure = ⚠️ מדד הדמיון עבור „{ $language }” ({ $measure }) חלש: דיוק זוגי { $accuracy } באסוציאציה ברמת המשפט (docs/leakage.md). מדד חלש מושך את השיעור לכיוון 50, ולכן השיעור הזה ממעיט בדליפה.

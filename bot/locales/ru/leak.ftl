@@ -28,4 +28,4 @@ leak-err-prompt-too-long = Фраза слишком длинная для мо�
 leak-bench-progress = Бенчмарк утечки на { $model }: { $done }/{ $total } проб…
 leak-bench-done = <b>Бенчмарк утечки</b> · { $model } · { $seconds } с
 leak-stale = Этот результат больше не хранится; запустите /leak ещё раз.
-leak-unmeasurable = ⚠️ Ни одна встроенная модель близости не отличает связанный текст от несвязанного для «{ $language }» (docs/leakage.md): считайте эту долю шумом, а не измерением.
+leak-weak-measure = ⚠️ Мера близости для «{ $language }» ({ $measure }) слабая: парная точность { $accuracy } на ассоциациях предложений (docs/leakage.md). Слабая мера тянет долю к 50, так что эта доля занижает утечку.
