@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatkit.parsing import RowId
 from chatkit.render import bar, escape, isolate
-from handlers.background import BackgroundTasks
 from handlers.commands import CommandSpec, replied_text
 from handlers.failures import feature_router
 from handlers.i18n import Html, Translator
@@ -148,7 +147,7 @@ async def leak_samples(query: CallbackQuery, callback_data: LeakAction, bot: Bot
 
 
 async def leakbench(message: Message, command: CommandObject, bot: Bot, hub: ModelHub, settings: Settings,
-                    l10n: Translator, history: HistoryRecorder, background: BackgroundTasks, jobs: JobRegistry,
+                    l10n: Translator, history: HistoryRecorder, jobs: JobRegistry,
                     sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     # Who may: the bot's admins (CommandSpec admin_only), checked by the guard router before this runs.
     probes = service(None, hub, settings)
@@ -156,7 +155,7 @@ async def leakbench(message: Message, command: CommandObject, bot: Bot, hub: Mod
     history.begin("leakbench", model)
     suite = probes.bench_probes(model)  # an unknown model is answered now, by the error router
     status = await message.answer(l10n("leak-bench-progress", model=model, done="0", total=str(len(suite))))
-    jobs.spawn(background.spawn, _bench(bot, message.chat.id, status.message_id, model, probes, l10n),
+    jobs.spawn(_bench(bot, message.chat.id, status.message_id, model, probes, l10n),
                name=f"leakbench-{model}", bot=bot, sessionmaker=sessionmaker, chat_id=message.chat.id,
                user_id=message.from_user.id if message.from_user else None, command="leakbench", arguments=model,
                status_message_id=status.message_id, cancelled_text=l10n("job-cancelled"))
