@@ -205,21 +205,16 @@ class Bench:
         return None
 
     def fill_disk(self) -> None:
+        """Write a filler file until the file system has no byte left (unbuffered, so no write is pending at close)."""
         assert self.tmpfs is not None
         self.filler = self.tmpfs / "filler"
-        with self.filler.open("wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * (1 << 20))
-                    handle.flush()
-            except OSError:
-                pass
-            try:  # the last few KiB
-                while True:
-                    handle.write(b"\0" * 4096)
-                    handle.flush()
-            except OSError:
-                pass
+        with self.filler.open("wb", buffering=0) as handle:
+            for size in (1 << 20, 4096, 1):
+                try:
+                    while True:
+                        handle.write(b"\0" * size)
+                except OSError:
+                    pass
 
     def free_disk(self) -> None:
         if self.filler is not None:
