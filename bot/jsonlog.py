@@ -35,6 +35,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Third-party loggers whose lines at DEBUG carry user content: aiosqlite logs every statement with its parameters (an
+# update body, a user's text). Capped at INFO whatever LOG_LEVEL says: no log line ever holds an update body.
+CHATTY = {"aiosqlite": logging.INFO, "sqlalchemy.engine": logging.WARNING, "sqlalchemy.pool": logging.WARNING}
+
+
+def cap_third_party() -> None:
+    """Apply CHATTY, and send Python warnings through logging (so they are redacted, and JSON with
+    LOG_FORMAT=json)."""
+    for name, level in CHATTY.items():
+        logging.getLogger(name).setLevel(level)
+    logging.captureWarnings(True)
+
+
 def use_json(logger: logging.Logger | None = None) -> None:
     """Put the JSON formatter on every handler of `logger` (default: the root logger)."""
     for handler in (logger or logging.getLogger()).handlers:

@@ -105,3 +105,6 @@ def setup_logging(level: str, settings: AppSettings) -> None:
     # aiohttp's access log and aiogram's event log would print every update; keep them at warning.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    from bot.jsonlog import cap_third_party
+
+    cap_third_party()  # aiosqlite's DEBUG lines carry statement parameters (update bodies)

@@ -9,13 +9,14 @@ range-checked, and identifiers fit PostgreSQL's BIGINT.
 Pure functions, no aiogram and no database: every layer above the kit uses them."""
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from chatkit.errors import UserInputError
 
@@ -34,6 +35,16 @@ TelegramId = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]  # user and chat 
 RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]  # our own table ids
 Count = Annotated[int, Field(ge=0, le=2 ** 31 - 1)]  # offsets, page sizes
 Vote = Annotated[int, Field(ge=-1, le=1)]
+
+
+def _flag(value: Any) -> Any:
+    """Exactly what aiogram writes for a bool ("1"/"0"): pydantic alone also reads "yes", "on", "true", "y"."""
+    if isinstance(value, str) and value not in ("0", "1"):
+        raise ValueError("a flag is 0 or 1")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]  # a yes/no field of callback data
 
 
 def echo(text: str) -> str:
@@ -91,11 +102,19 @@ def parse_weekday(text: str | None) -> int:
     raise UserInputError("input-bad-weekday", "bad-weekday", value=echo(value))
 
 
+# Files of the system's zone directory that `available_timezones()` lists but that are no IANA zone: `localtime` is
+# the host's own setting (a symlink), `Factory` a placeholder zone ("-00"), `posixrules` a template.
+NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+UTC_SPELLINGS = frozenset({"UTC", "Etc/UTC"})
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
     import zoneinfo
 
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+    zones = {name for name in zoneinfo.available_timezones()
+             if name not in NOT_ZONES and not name.startswith(("posix/", "right/"))}
+    return frozenset(zones) | UTC_SPELLINGS
 
 
 @lru_cache(maxsize=1)
@@ -153,9 +172,12 @@ def clean_text(text: str) -> str:
 
 
 def clean_payload(value: Any) -> Any:
-    """`clean_text` over every string (keys too) of a JSON value."""
+    """`clean_text` over every string (keys too) of a JSON value; NaN and ±Infinity (Python's JSON reads them,
+    PostgreSQL's JSON refuses them) become null."""
     if isinstance(value, str):
         return clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {clean_text(key) if isinstance(key, str) else key: clean_payload(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -2,10 +2,13 @@
 import re
 import unicodedata
 
-ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
-ARXIV_OLD = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
+# [0-9], never \d: \d also matches Arabic-Indic and other digits (`arXiv:٢٤٠٨.٠٦٥١٨` is no arXiv id).
+ARXIV_NEW = re.compile(r"(?<![0-9.])([0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?(?![0-9])")
+ARXIV_OLD = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v[0-9]+)?\b")
 ARXIV_CONTEXT = re.compile(r"arxiv(?:\.org/(?:abs|pdf|html)/|:\s*)", re.IGNORECASE)
-DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])", re.IGNORECASE)
+# What looks like an arXiv id written with other digits (any Unicode decimal digit), to refuse it with a reason.
+ARXIV_LOOKALIKE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?![\d])")
+DOI = re.compile(r"\b(10\.[0-9]{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])", re.IGNORECASE)
 
 
 def arxiv_ids(text: str) -> list[str]:
@@ -17,6 +20,14 @@ def arxiv_ids(text: str) -> list[str]:
         if match:
             found.append(match.group(1))
     return list(dict.fromkeys(found))
+
+
+def lookalike_arxiv_id(text: str) -> str | None:
+    """The first arXiv-shaped id in the text written with digits other than ASCII (`٢٤٠٨.٠٦٥١٨`), else None."""
+    for match in ARXIV_LOOKALIKE.finditer(text):
+        if not match.group(1).isascii():
+            return match.group(1)
+    return None
 
 
 def dois(text: str) -> list[str]:

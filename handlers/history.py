@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkit.errors import UserInputError
-from chatkit.parsing import Count, TelegramId, parse_int
+from chatkit.parsing import Count, Flag, TelegramId, parse_int
 from chatkit.render import escape, isolate
 from handlers.commands import CommandSpec
 from handlers.context import UserCache
@@ -44,7 +44,7 @@ class HistoryPage(CallbackData, prefix="hist"):
 
 class ForgetChoice(CallbackData, prefix="forget"):
     owner: TelegramId
-    confirm: bool
+    confirm: Flag  # "1"/"0" exactly: `forget:<id>:yes` is no confirmation
 
 
 def _line(entry: HistoryEntry, l10n: Translator) -> str:
@@ -109,9 +109,16 @@ async def history_page(query: CallbackQuery, callback_data: HistoryPage, session
     if callback_data.owner != query.from_user.id:
         await query.answer(l10n("not-your-button"), show_alert=True)
         return
+    # The rows shown follow the chat the button is pressed in, never the button's own claim: chat=0 ("every chat")
+    # only in a private chat, a group's id only in that group (a forged `hist:<id>:0:5:0` in a group shows nothing).
+    chat = query.message.chat if query.message is not None else None  # None: an inline message, in no known chat
+    pressed_in = None if chat is None or chat.type == "private" else chat.id
+    if chat is None or (callback_data.chat or None) != pressed_in:
+        await query.answer(l10n("input-stale-button"), show_alert=True)
+        return
     size = min(max(callback_data.size, 1), MAX_PAGE)
     text, markup = await render_page(session, l10n, query.from_user.id, max(callback_data.offset, 0), size,
-                                     callback_data.chat or None)
+                                     pressed_in)
     await edit_or_send(query, text, reply_markup=markup)
     await query.answer()
 

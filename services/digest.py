@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkit.errors import UserInputError
 from chatkit.parsing import parse_id
-from digests.identity import arxiv_ids, paper_key
+from digests.identity import arxiv_ids, lookalike_arxiv_id, paper_key
 from digests.sources import ingest_post
 from storage.db import released
 from storage.repo.digest import all_sources, chat_subscriptions
@@ -76,6 +76,9 @@ class DigestChatService:
             raise UserInputError("submit-usage", "empty")
         if len(text) > MAX_SUBMIT_CHARS:
             raise UserInputError("submit-too-long", "too long", limit=MAX_SUBMIT_CHARS)
+        lookalike = lookalike_arxiv_id(text)
+        if lookalike is not None and not arxiv_ids(text):  # not stored under a bogus key or as plain text
+            raise UserInputError("submit-bad-digits", "non-ASCII digits in an arXiv id", value=lookalike)
         new = await ingest_post(self.session, chat_id=chat_id, message_id=message_id, text=text, title="/submit",
                                 kind="submit")
         return Submitted(bool(new), paper_key(text))

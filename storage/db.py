@@ -131,12 +131,15 @@ def create_engine(url: str, *, echo: bool = False, pool: Pool | None = None) -> 
         if not in_memory:
             Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
         sized = _pool_options(pool) if not in_memory else {}
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **sized)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True, **sized)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # pre_ping: a connection the server closed (a restart) is replaced at checkout instead of failing the first
     # statement; recycle: no connection outlives a server-side idle timeout or a failover by much.
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_recycle=RECYCLE_S, **_pool_options(pool))
+    # hide_parameters: a failed statement's error (and its logged traceback) never carries the values: an update
+    # body, a user's text.
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_recycle=RECYCLE_S, hide_parameters=True,
+                               **_pool_options(pool))
 
 
 def _pool_options(pool: Pool | None) -> dict[str, float]:

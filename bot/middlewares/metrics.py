@@ -9,8 +9,8 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.exceptions import UpdateTypeLookupError
 from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from bot import metrics
 from chatkit.command import parse_command
@@ -18,6 +18,14 @@ from chatkit.command import parse_command
 # An update of a kind this aiogram does not know (a newer Bot API) is acknowledged, counted under the label
 # `unknown_kind` and skipped. aiogram's own warning about it would print the whole update body (user content): off.
 warnings.filterwarnings("ignore", message="Detected unknown update type", category=RuntimeWarning)
+
+
+def update_kind(update: Update) -> str | None:
+    """The update's kind (`message`, `callback_query`, …), or None for a kind this aiogram does not know."""
+    try:
+        return update.event_type
+    except UpdateTypeLookupError:  # a kind newer than this aiogram: `{"update_id": 41, "brand_new": {}}`
+        return None
 
 
 def command_label(update: Update, known: frozenset[str]) -> str:
@@ -32,10 +40,7 @@ def command_label(update: Update, known: frozenset[str]) -> str:
         return "text" if message.text is not None else "media"
     if update.callback_query is not None:
         return "callback"
-    try:
-        return update.event_type or "other"
-    except UpdateTypeLookupError:  # a kind newer than this aiogram: `{"update_id": 41, "brand_new": {}}`
-        return "unknown_kind"
+    return update_kind(update) or "unknown_kind"
 
 
 class UpdateMetricsMiddleware(BaseMiddleware):

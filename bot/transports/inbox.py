@@ -27,6 +27,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
+from bot.middlewares.metrics import update_kind
 from bot.transports import calls
 from handlers.jobs import RunningJob
 from handlers.outgoing import JournalPosition, scoped
@@ -223,6 +224,7 @@ class Inbox:
         if bind is not None and self.calls is None:
             self.calls = await calls.CallJournal.open(bind.url.render_as_string(hide_password=False))
             self._calls_middleware = calls.install(self.bot, self.calls)
+            self.dp["call_journal"] = self.calls  # /forget erases the user's journal entries (services/privacy.py)
         async with self.sessionmaker() as session, session.begin():
             if self.single_process:
                 taken_back = await repo.release_all(session)
@@ -344,6 +346,13 @@ class Inbox:
         except Exception as error:  # noqa: BLE001 - stored before validation existed, or a schema change
             log.error("update %s: stored payload is not an Update (%s)", row.update_id, type(error).__name__)
             await self._finish_outside(row.update_id, FAILED, "invalid payload")
+            return
+        if update_kind(update) is None:
+            # A kind newer than this aiogram (`{"update_id": 41, "brand_new": {}}`): acknowledged, counted and done,
+            # never an error (aiogram's own warning about it would print the body).
+            metrics.UPDATES.labels(command="unknown_kind", status="skipped").inc()
+            await self._finish_outside(row.update_id, DONE, "unknown update kind")
+            self.processed += 1
             return
         retries = 0
         while True:

@@ -40,6 +40,8 @@ from aiogram.types import (
     User,
 )
 
+from chatkit.parsing import clean_text
+
 current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_update", default=None)
 FILE_FIELDS = ("photo", "document", "animation", "video", "audio", "voice")
 
@@ -219,6 +221,9 @@ class OfflineChat:
                     username=self.user.username, language_code=self.user.language_code)
 
     def message_update(self, text: str, *, edited: bool = False) -> Update:
+        # What the webhook strips from a body (NUL, lone surrogates: stdin decoded with surrogateescape yields
+        # them for bytes that are not UTF-8) is stripped here too: the handlers see the same text either way.
+        text = clean_text(text)
         message = Message(message_id=next(self._message_ids), date=_now(), chat=self.chat,
                           from_user=self.tg_user(), text=text)
         if edited:
@@ -227,6 +232,7 @@ class OfflineChat:
         return Update(update_id=next(self._update_ids), message=message)
 
     def channel_post_update(self, text: str, *, chat_id: int = -100_777, title: str = "ML channel") -> Update:
+        text = clean_text(text)
         chat = Chat(id=chat_id, type="channel", title=title)
         self.session.chats[chat_id] = chat
         post = Message(message_id=next(self._message_ids), date=_now(), chat=chat, text=text,

@@ -3,12 +3,14 @@ metadata, and over the scheduler's job store, finds nothing of them: not their i
 they typed. A table added later without a privacy rule fails here."""
 import json
 import pickle
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
 
 from digests.scheduler import JOB_TABLE, DigestScheduler, jobstore_url
+from handlers.history import HistoryPage
 from services.privacy import REMOVED, TABLE_RULES
 from storage.repo.flux import add_generation, vote
 from storage.repo.leak import save_leak_result
@@ -156,3 +158,28 @@ async def test_export_then_forget_leaves_nothing_of_the_user(group_bot):
         ids = {row[0] for row in connection.execute(sa.text(f"SELECT id FROM {JOB_TABLE}"))}
     jobs.dispose()
     assert f"digest:{group_sub.id}" in ids
+
+
+async def test_a_forged_history_button_in_a_group_shows_no_private_rows(group_bot):
+    bot = group_bot
+    member = Person(MEMBER, "Mia", "mia_m")
+    await bot.send("/lang wombatsecret", member, chat_id=MEMBER)  # a private row (rejected: it keeps the text)
+    [listing] = sends(await bot.send("/history", member), "sendMessage")  # in the group: only the group's rows
+    assert "wombatsecret" not in listing.params["text"]
+    for forged in (HistoryPage(owner=MEMBER, offset=0, size=5, chat=0).pack(),  # "every chat"
+                   HistoryPage(owner=MEMBER, offset=0, size=5, chat=MEMBER).pack()):  # another chat's rows
+        calls = await bot.press(_button(listing.params["text"], forged), 0, member)
+        shown = " ".join(str(c.params.get("text", "")) for c in calls)
+        assert "wombatsecret" not in shown, shown
+        [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+        assert answer.params.get("show_alert") is True
+    # The same button pressed in the private chat still turns the private pages.
+    private = HistoryPage(owner=MEMBER, offset=0, size=5, chat=0).pack()
+    calls = await bot.press(_button("history", private), 0, member, chat_id=MEMBER, thread=None)
+    assert "wombatsecret" in " ".join(str(c.params.get("text", "")) for c in calls)
+
+
+def _button(text: str, data: str) -> SimpleNamespace:
+    """A message of the bot's with one inline button carrying `data` (as a recorded call: GroupBot.press)."""
+    return SimpleNamespace(params={"text": text, "reply_markup": {"inline_keyboard": [[{"text": "›",
+                                                                                           "callback_data": data}]]}})

@@ -80,3 +80,4 @@ submit-stored = 📥 Thanks! Stored paper { $paper } for the digests.
 submit-stored-text = 📥 Thanks! Stored — I found no arXiv id or DOI, so it is matched by its title and text.
 submit-duplicate = This was already submitted.
 submit-too-long = Too long: at most { $limit } characters.
+submit-bad-digits = An arXiv id is written with the digits 0–9: { $value } is not one.

@@ -74,3 +74,4 @@ submit-stored = 📥 سپاس! مقالهٔ { $paper } برای خلاصه‌ه�
 submit-stored-text = 📥 سپاس! ذخیره شد — شناسهٔ arXiv یا DOI پیدا نشد، پس با عنوان و متن تطبیق داده می‌شود.
 submit-duplicate = این را پیش‌تر فرستاده‌اند.
 submit-too-long = خیلی بلند است: حداکثر { $limit } نویسه.
+submit-bad-digits = شناسهٔ arXiv با رقم‌های لاتین 0 تا 9 نوشته می‌شود: { $value } شناسهٔ arXiv نیست.

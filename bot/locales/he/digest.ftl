@@ -74,3 +74,4 @@ submit-stored = 📥 תודה! המאמר { $paper } נשמר לתקצירים.
 submit-stored-text = 📥 תודה! נשמר — לא נמצא מזהה arXiv או DOI, לכן ההתאמה תהיה לפי כותרת וטקסט.
 submit-duplicate = זה כבר נשלח.
 submit-too-long = ארוך מדי: לכל היותר { $limit } תווים.
+submit-bad-digits = מזהה arXiv נכתב בספרות 0–9: { $value } אינו מזהה כזה.

@@ -74,3 +74,4 @@ submit-stored = 📥 Спасибо! Статья { $paper } сохранена 
 submit-stored-text = 📥 Спасибо! Сохранено — id arXiv или DOI не найден, сопоставлю по названию и тексту.
 submit-duplicate = Это уже присылали.
 submit-too-long = Слишком длинно: не больше { $limit } символов.
+submit-bad-digits = Номер arXiv пишется цифрами 0–9: { $value } — не номер arXiv.
