@@ -153,11 +153,8 @@ async def run_bench(hub: Any, tokenizer: Any, *, languages: Iterable[str] = LANG
             async with gate:
                 await one(system, language, bucket, words)
 
-        tasks = []
-        for cell in plan[system]:
-            tasks.append(asyncio.create_task(gated(*cell)))
-            await asyncio.sleep(0)  # the tasks reach the gate, and so the engine, in plan order
-        await asyncio.gather(*tasks)
+        # Tasks start in creation order and the semaphore is FIFO, so cells reach the engine in plan order.
+        await asyncio.gather(*(gated(*cell) for cell in plan[system]))
 
     for system in systems:
         if plan[system] and system in LLM_SYSTEMS:

@@ -297,8 +297,9 @@ def test_cli_writes_partial_files_and_resumed_runs_add_up(tmp_path, monkeypatch)
     monkeypatch.setattr(models.hub, "ModelHub", FakeHub)
     common = ["bench", "--systems", "gemma-3-270m", "--json", str(out), "--errors", str(errors_out)]
     assert main(common + ["--words", *args, f"mid={tmp_path / 'mid.tsv'}"]) == 0
-    # Two buckets run at once; the third waited for the first and found it in the file.
-    assert seen[:2] == [None, None] and seen[2]["partial"] is True and len(seen[2]["results"]) == 1
+    # Two buckets run at once; the third waited for one of them and found the finished cells in the file.
+    assert seen[:2] == [None, None] and seen[2]["partial"] is True
+    assert 1 <= len(seen[2]["results"]) <= 2 and "mid" not in {r["bucket"] for r in seen[2]["results"]}
     assert main(common + ["--words", *args, f"mid={tmp_path / 'mid.tsv'}", "--resume"]) == 0
     assert len(engine.requests) == 3  # nothing left to run
     out.unlink()
