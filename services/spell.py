@@ -16,7 +16,7 @@ from models.hub import ModelHub
 from models.protocols import TextEngine
 from models.spelling.bench import LLM_SYSTEMS, load_trained
 from models.spelling.llm import llm_spell
-from models.spelling.parse import SpellInputError, parse_word
+from models.spelling.parse import MAX_CHARS, SpellInputError, parse_word
 from storage.db import released
 
 Progress = Callable[[int, int], Awaitable[None]]
@@ -49,7 +49,7 @@ def parse(arguments: str | None) -> tuple[str, str]:
     try:
         return parse_word(arguments)
     except SpellInputError as error:
-        raise UserInputError(f"spell-err-{error.code}", error.code) from error
+        raise UserInputError(f"spell-err-{error.code}", error.code, limit=MAX_CHARS) from error
 
 
 class SpellService:

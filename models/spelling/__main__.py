@@ -6,16 +6,19 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.spelling.train import STEPS
+    from models.spelling.train import BUDGETS
 
     parser = argparse.ArgumentParser(prog="python -m models.spelling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train char-aware and char-blind (CPU) into models/spelling/weights")
-    train.add_argument("--steps", type=int, default=STEPS, help="optimizer steps per model (batches of 128)")
+    train.add_argument("--steps", type=int, default=None,
+                       help="optimizer steps per model (default: " +
+                            ", ".join(f"{n} {s} × {b}" for n, (s, b, *_) in BUDGETS.items()) + ")")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--only", nargs="+", choices=["char-aware", "char-blind"], default=["char-aware", "char-blind"],
                        help="train only these models (each is reproducible on its own)")
-    sub.add_parser("make-eval", help="rebuild the held-out evaluation lists in models/spelling/eval (needs faker)")
+    sub.add_parser("make-eval", help="rebuild the held-out evaluation lists in models/spelling/eval (needs faker) "
+                                     "and the CLDR lists in models/spelling/eval/cldr")
     bench = sub.add_parser("bench", help="WikiSpell-style benchmark")
     bench.add_argument("--lang", nargs="+", action="extend", choices=["en", "ru", "fa", "he"],
                        help="language(s), as values or repeated flags; default all four")
@@ -54,10 +57,12 @@ def main(argv: list[str] | None = None) -> int:
               f"; total {time.perf_counter() - started:.0f} s")
         return 0
     if args.command == "make-eval":
-        from models.spelling.evalsets import EVAL_DIR, build
+        from models.spelling.evalsets import CLDR_DIR, EVAL_DIR, build, build_cldr
 
         sets = build()
         print(f"{EVAL_DIR}: " + ", ".join(f"{lang} {sum(map(len, b.values()))}" for lang, b in sets.items()))
+        sets = build_cldr()
+        print(f"{CLDR_DIR}: " + ", ".join(f"{lang} {sum(map(len, b.values()))}" for lang, b in sets.items()))
         return 0
     from models.spelling.bench import run_cli
 

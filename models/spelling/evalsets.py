@@ -1,12 +1,14 @@
-"""Held-out evaluation lists that look like real text and that training never sees.
+"""Held-out evaluation lists: tokens as text writes them, from sources the training does not use.
 
-Source: Faker's locale data (en_US, ru_RU, fa_IR, he_IL: first/middle/last names, cities, streets, countries,
-companies, jobs, colours, language names, its lorem word lists — words people wrote for each locale, in their natural
-case), double-barrelled surnames made from its last names (`Smith-Johnson`, `Коэн-Леви` style), and `wordfreq` words
-from ranks *below* the 20 000 the training draws from. Each language's pool is ranked by `wordfreq`'s Zipf frequency
-and cut into five equal frequency buckets (top … rare); 250 words are drawn from each. Training (`data.py`) drops every
-word of these lists, and every part of their hyphenated words, case-folded. The lists ship as WikiSpell TSV files in
-`models/spelling/eval/`; `python -m models.spelling make-eval` rebuilds them (needs the `faker` package)."""
+Source: Faker's locale data (en_US, ru_RU, fa_IR, he_IL: names, cities, streets, countries, companies, jobs, colours,
+language names, titles and abbreviations, its lorem word lists), split at spaces with punctuation kept (`Mr.`,
+`Jr.`, `ул.`, `К.Маркса`, `ВЭБ.РФ`, `רמב"ם`); double-barrelled surnames made from its last names; tokens its
+generators write (domains, e-mails, user names, prices, dates, times, file names, ISBNs, colours, emoji, the last
+word of a sentence with its full stop); and
+`wordfreq` words ranked after its first 20 000. Each language's pool is ranked by `wordfreq`'s Zipf frequency and cut
+into five equal buckets (top … rare); 250 tokens are drawn from each. char-aware's training (`data.py`) never sees any
+of them; char-blind's stream meets them as often as wordfreq says text does (docs/spelling.md). The lists ship as
+WikiSpell TSV in `models/spelling/eval/`; `python -m models.spelling make-eval` rebuilds them (needs `faker`)."""
 import importlib
 import random
 import re
@@ -20,20 +22,41 @@ EVAL_DIR = Path(__file__).with_name("eval")
 EVAL_BUCKETS = ("top", "high", "mid", "low", "rare")
 LOCALES = {"en": "en_US", "ru": "ru_RU", "fa": "fa_IR", "he": "he_IL"}
 FAKER_FIELDS = {
-    "person": ("first_names", "last_names", "middle_names", "language_names"),
-    "address": ("city_names", "countries", "street_titles", "street_titles_noflex", "states", "states_abbr"),
+    "person": ("first_names", "last_names", "middle_names", "language_names", "prefixes_male", "prefixes_female",
+               "suffixes_male", "suffixes_female"),
+    "address": ("city_names", "countries", "street_titles", "street_titles_noflex", "states", "states_abbr",
+                "street_suffixes", "city_prefixes", "city_suffixes", "street_prefixes"),
     "lorem": ("word_list",),
-    "company": ("large_companies", "company_names", "catch_phrase_nouns_fem", "catch_phrase_nouns_masc"),
+    "company": ("large_companies", "company_names", "catch_phrase_nouns_fem", "catch_phrase_nouns_masc",
+                "company_prefixes", "company_suffixes"),
     "job": ("jobs",),
     "color": ("all_colors",),
 }
+# Faker generators whose output is one token as text writes it; GENERATED of each, from a seeded Faker.
+GENERATORS = ("domain_name", "free_email", "user_name", "pricetag", "file_name", "date", "time", "hostname",
+              "isbn13", "hex_color", "ssn", "building_number", "currency_symbol", "tld")
+GENERATED = 25
+EMOJI = 100
+SENTENCE_ENDS = 150
 PER_BUCKET = 250
-EXTRA_RARE = 600  # wordfreq words past the training ranks, per language
-_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
+EXTRA_RARE = 600  # wordfreq words past rank 20 000, per language
+# Brackets, quotes and separators around a token in running text are not part of it; dots, apostrophes and
+# geresh are (`Inc.`, `א'`).
+_EDGE = re.compile(r'^[\s(){}\[\]«»"“”„,;:،؛]+|[\s(){}\[\]«»"“”„,;:،؛]+$')
+
+
+def _token(part: str) -> str:
+    return normalize(_EDGE.sub("", part))
+
+
+def _keeps(word: str, language: str) -> bool:
+    """A token of the language (most letters in its script) or of none (`42`, `€`, `😂`), not blank, ≤ MAX_CHARS."""
+    return 2 <= len(word) <= MAX_CHARS and not any(c.isspace() for c in word) and \
+        script_of(word) in (language, None)
 
 
 def faker_words(language: str) -> list[str]:
-    """Every word of the locale's Faker data that is a word of the language (as written: Smith, Москва, NY)."""
+    """Every token of the locale's Faker data, as written (Smith, NY, ул., Mr., К.Маркса, גבעת ח"ן → ח"ן)."""
     words: list[str] = []
     for provider, fields in FAKER_FIELDS.items():
         try:
@@ -43,10 +66,33 @@ def faker_words(language: str) -> list[str]:
         for name in fields:
             for entry in getattr(module.Provider, name, ()):
                 for part in str(entry).split():
-                    word = normalize(_EDGE.sub("", part))
-                    if 2 <= len(word) <= MAX_CHARS and script_of(word) == language:
+                    word = _token(part)
+                    if _keeps(word, language):
                         words.append(word)
     return list(dict.fromkeys(words))
+
+
+def generated_tokens(language: str, seed: int) -> list[str]:
+    """Tokens Faker's generators write for the locale (`tucker.info`, `$684.18`, `2014-07-30`, `pick.css`, `🇦🇹`,
+    `🧖🏼‍♂️`), seeded."""
+    from faker import Faker
+
+    fake = Faker(LOCALES[language])
+    fake.seed_instance(seed)
+    words: list[str] = []
+    for method in GENERATORS:
+        made: list[str] = []
+        for _ in range(GENERATED * 4):
+            word = _token(str(getattr(fake, method)()))
+            if _keeps(word, language) and word not in made:
+                made.append(word)
+            if len(made) == GENERATED:
+                break
+        words += made
+    # The last token of a sentence keeps its full stop (`nice.`, `работа.`), as running text writes it.
+    ends = [_token(fake.sentence().split()[-1]) for _ in range(SENTENCE_ENDS)]
+    emoji = {_token(fake.emoji()) for _ in range(EMOJI * 2)}
+    return words + list(dict.fromkeys(w for w in ends if _keeps(w, language))) + sorted(e for e in emoji if e)[:EMOJI]
 
 
 def double_barrelled(language: str, rng: random.Random, count: int) -> list[str]:
@@ -60,7 +106,7 @@ def double_barrelled(language: str, rng: random.Random, count: int) -> list[str]
 
 
 def beyond_training(language: str, rng: random.Random, count: int) -> list[str]:
-    """wordfreq words ranked after the training lists' last word (a rank range training never draws from)."""
+    """wordfreq words ranked after the 20 000 of `ranked_words` (the bands /spell names): rarer words."""
     from wordfreq import top_n_list
 
     from models.spelling.words import SCRIPTS, ranked_words
@@ -81,7 +127,7 @@ def build(seed: int = 0, per_bucket: int = PER_BUCKET, directory: Path = EVAL_DI
     directory.mkdir(parents=True, exist_ok=True)
     for language in LANGUAGES:
         pool = faker_words(language) + double_barrelled(language, rng, 150) + \
-            beyond_training(language, rng, EXTRA_RARE)
+            generated_tokens(language, seed) + beyond_training(language, rng, EXTRA_RARE)
         folded: dict[str, str] = {}
         for word in pool:
             folded.setdefault(word.casefold(), word)
@@ -115,3 +161,44 @@ def held_out_folded() -> frozenset[str]:
                 folded.add(word.casefold())
                 folded.update(part.casefold() for part in re.split(r"[-\u05be]", word) if part)
     return frozenset(folded)
+
+
+CLDR_DIR = EVAL_DIR / "cldr"
+CLDR_PER_BUCKET = 200
+
+
+def cldr_words(language: str) -> list[str]:
+    """Tokens of the Unicode CLDR data for the language (via `babel`, which Fluent brings): territory, language,
+    script and currency names, currency symbols, month and weekday names wide and abbreviated (`янв.`, `ינו׳`),
+    as written — a source neither model trains on and Faker does not use."""
+    from babel import Locale
+
+    locale = Locale.parse(language)
+    entries: list[str] = []
+    for table in (locale.territories, locale.languages, locale.scripts, locale.currencies, locale.currency_symbols):
+        entries += [str(v) for v in table.values()]
+    for calendar in (locale.months, locale.days):
+        for context in calendar.values():
+            for width in ("wide", "abbreviated"):
+                entries += [str(v) for v in context.get(width, {}).values()]
+    words = [_token(part) for entry in entries for part in entry.split()]
+    return list(dict.fromkeys(w for w in words if _keeps(w, language) or (len(w) == 1 and not w.isalnum())))
+
+
+def build_cldr(directory: Path = CLDR_DIR) -> dict[str, dict[str, list[str]]]:
+    """`<lang>-top.tsv` and `<lang>-rare.tsv`: the most and the least frequent CLDR_PER_BUCKET tokens (wordfreq Zipf,
+    ties by name), for `bench --words top=… rare=…`."""
+    from wordfreq import zipf_frequency
+
+    directory.mkdir(parents=True, exist_ok=True)
+    sets: dict[str, dict[str, list[str]]] = {}
+    for language in LANGUAGES:
+        folded: dict[str, str] = {}
+        for word in cldr_words(language):
+            folded.setdefault(word.casefold(), word)
+        words = sorted(folded.values(), key=lambda w: (-zipf_frequency(w.replace(ZWNJ, " "), language), w))
+        size = min(CLDR_PER_BUCKET, len(words) // 3)
+        sets[language] = {"top": words[:size], "rare": words[-size:]}
+        for bucket, chosen in sets[language].items():
+            write_tsv(directory / f"{language}-{bucket}.tsv", chosen)
+    return sets

@@ -1,51 +1,42 @@
-"""What `/spell <word>` accepts: one word of one of the four scripts — letters in any case, with digits, hyphens
-and apostrophes inside — at most 30 characters."""
+"""What `/spell <token>` accepts: any single whitespace-free token of at most MAX_CHARS code points after
+normalisation — letters of any script and case, digits, punctuation, symbols, emoji. Refused, each with a reason:
+nothing, several tokens, too long, control characters (NUL among them) and lone surrogates."""
 import unicodedata
 
 from models.spelling.seq2seq import MAX_CHARS
-from models.spelling.words import NEUTRAL, ZWNJ, normalize, script_of
+from models.spelling.words import normalize, script_of
 
 __all__ = ["MAX_CHARS", "SpellInputError", "parse_word"]
 
 
 class SpellInputError(ValueError):
-    """`code` names a localized message: empty, several, too-long, no-letters, symbols, mixed-scripts,
-    language."""
+    """`code` names a localized message: empty, several, too-long, nul, control, surrogate."""
 
     def __init__(self, code: str):
         self.code = code
         super().__init__(code)
 
 
-def _script(char: str) -> str:
-    if char == ZWNJ or char in NEUTRAL:
-        return "neutral"
-    name = unicodedata.name(char, "")
-    for prefix in ("LATIN", "CYRILLIC", "HEBREW", "ARABIC"):
-        if name.startswith(prefix):
-            return prefix
-    return "other"
-
-
-def parse_word(text: str | None) -> tuple[str, str]:
-    """(normalized word, language) or SpellInputError. The word keeps the user's case (`models.spelling.words.
-    normalize`: NFC, Persian yeh/kaf, niqqud and harakat dropped)."""
-    text = (text or "").strip()
+def parse_word(text: str | None, default_language: str = "en") -> tuple[str, str]:
+    """(normalized token, language) or SpellInputError. The token keeps the user's case and punctuation
+    (`models.spelling.words.normalize`: NFC, Persian yeh/kaf, niqqud and harakat dropped). Its language is the
+    script most of its letters are in; a token without letters of the four scripts (`42%`, `😂`) takes
+    `default_language`."""
+    text = text or ""
+    if "\x00" in text:
+        raise SpellInputError("nul")
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise SpellInputError("surrogate")
+    text = text.strip()
     if not text:
         raise SpellInputError("empty")
     if len(text.split()) > 1:
         raise SpellInputError("several")
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        raise SpellInputError("control")
     word = normalize(text)
+    if not word:  # only marks or ZWNJ, which normalisation drops
+        raise SpellInputError("empty")
     if len(word) > MAX_CHARS:  # counted after normalisation: vowel marks are not characters to spell
         raise SpellInputError("too-long")
-    if not any(char.isalpha() for char in word):
-        raise SpellInputError("no-letters")
-    if any(not char.isalpha() and char != ZWNJ and char not in NEUTRAL for char in word):
-        raise SpellInputError("symbols")
-    scripts = {_script(char) for char in word} - {"neutral"}
-    if len(scripts) > 1:
-        raise SpellInputError("mixed-scripts")
-    language = script_of(word)
-    if language is None:
-        raise SpellInputError("language")
-    return word, language
+    return word, script_of(word) or default_language

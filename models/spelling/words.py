@@ -45,23 +45,44 @@ ALPHABET: tuple[str, ...] = tuple(dict.fromkeys("".join(LETTERS.values()) + NEUT
 TATWEEL = "\u0640"
 
 
+def _vowel_mark(char: str) -> bool:
+    """Hebrew niqqud/cantillation and Arabic harakat: combining marks of those two blocks only (an emoji's variation
+    selector or a Latin combining accent is a character to copy)."""
+    code = ord(char)
+    return unicodedata.category(char) == "Mn" and (0x0591 <= code <= 0x05C7 or 0x0610 <= code <= 0x06ED
+                                                   or 0x08D3 <= code <= 0x08FF)
+
+
 def normalize(word: str) -> str:
     """The one normalisation rule for words (lists, /spell input, bench files): NFC; Persian: Arabic yeh/kaf →
-    Persian forms, no ZWNJ at the ends, no tatweel; Hebrew niqqud and Arabic harakat (combining marks) dropped —
-    they are vowel signs, not letters. Case is kept: the user's `Strawberry` is spelled `S t r a w b e r r y`."""
+    Persian forms, no ZWNJ at the ends, no tatweel; Hebrew niqqud and Arabic harakat dropped — they are vowel
+    signs, not letters. Everything else is kept as typed, case included: `Strawberry` is spelled `S t r a w b e r r
+    y`, `e.g.` keeps its dots and `❤️` its variation selector."""
     word = unicodedata.normalize("NFC", word.strip())
     word = word.replace("\u064a", "\u06cc").replace("\u0643", "\u06a9").replace(TATWEEL, "")
-    # Marks left after NFC composition are not part of any letter (é, й, ۀ and آ compose and stay).
-    word = "".join(c for c in word if unicodedata.category(c) != "Mn")
+    word = "".join(c for c in word if not _vowel_mark(c))
     return unicodedata.normalize("NFC", word).strip(ZWNJ)
 
 
+SCRIPT_LANGUAGE = {"LATIN": "en", "CYRILLIC": "ru", "HEBREW": "he", "ARABIC": "fa"}
+
+
+def letter_language(char: str) -> str | None:
+    """The language whose script a letter belongs to (Latin → en, Cyrillic → ru, Hebrew → he, Arabic → fa)."""
+    if not char.isalpha():
+        return None
+    return SCRIPT_LANGUAGE.get(unicodedata.name(char, "").split(" ")[0])
+
+
 def script_of(word: str) -> str | None:
-    """The language whose letters (any case, with digits, hyphens, apostrophes) make up the word, or None."""
-    for language, pattern in WORD_PATTERNS.items():
-        if pattern.fullmatch(word):
-            return language
-    return None
+    """The language most of the word's letters are written in (`e.g.` → en, `т.е.` → ru, `iPhone-ом` → en), or
+    None when it has no letter of the four scripts (`42`, `€`, `😂`, `λόγος`)."""
+    counts: dict[str, int] = {}
+    for char in word:
+        language = letter_language(char)
+        if language:
+            counts[language] = counts.get(language, 0) + 1
+    return max(counts, key=lambda language: counts[language]) if counts else None
 
 
 @cache
@@ -110,7 +131,9 @@ def unspell(text: str) -> str:
 def read_tsv(path: str | Path) -> list[tuple[str, str]]:
     """WikiSpell TSV: `word<TAB>w o r d` per line; returns (word, target word)."""
     pairs = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    # Lines end at "\n" only: str.splitlines would also cut at U+2028, U+0085 and others a token may hold.
+    for line in Path(path).read_text(encoding="utf-8").split("\n"):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         word, _, target = line.partition("\t")

@@ -63,7 +63,7 @@ async def test_a_run_is_stored_and_read_back_for_its_buttons(sessionmaker, peopl
     assert (stale.value.key, stale.value.alert) == ("leak-stale", True)
 
 
-@pytest.mark.parametrize(("arguments", "code"), [(None, "empty"), ("two words", "several"), ("a+b", "symbols")])
+@pytest.mark.parametrize(("arguments", "code"), [(None, "empty"), ("two words", "several"), ("a" * 49, "too-long")])
 def test_bad_words_are_user_input_errors(arguments: str | None, code: str) -> None:
     with pytest.raises(UserInputError) as error:
         parse(arguments)
