@@ -10,7 +10,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ from handlers.context import UserCache
 from handlers.i18n import Html, Translator
 from handlers.sending import Replier, ReplyTarget, edit_or_send
 from services.history import HistoryRecorder, count_history, history_page as read_history_page
-from services.privacy import export_user, forget_user
+from services.privacy import JournalEraser, export_user, forget_user
 from services.subscriptions import Resync
 from storage.schema.core import HistoryEntry, User
 
@@ -177,7 +177,8 @@ async def forget(message: Message, session: AsyncSession, l10n: Translator, db_u
 
 
 async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, session: AsyncSession,
-                        l10n: Translator, context: UserCache, digest_scheduler: Resync | None = None) -> None:
+                        l10n: Translator, context: UserCache, event_update: Update,
+                        digest_scheduler: Resync | None = None, call_journal: JournalEraser | None = None) -> None:
     if callback_data.owner != query.from_user.id:
         await query.answer(l10n("not-your-button"), show_alert=True)
         return
@@ -193,6 +194,11 @@ async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, sessi
         text = l10n("forget-cancelled")
     await edit_or_send(query, text)
     await query.answer()
+    if callback_data.confirm and call_journal is not None:
+        # After this update's last Bot API call: the journal's entries of the user's updates (this one's answers
+        # too, which name the user's chat). A crash between here and the commit reruns /forget without them: the
+        # edit is sent again (same text), nothing else.
+        await call_journal.erase_user(query.from_user.id, report.update_ids, event_update.update_id)
 
 
 def create_router() -> Router:

@@ -9,7 +9,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,22 +39,32 @@ TABLE_RULES: dict[str, str] = {
     "digest_issues": "issues of the user's private subscriptions deleted; text the user submitted is cut out of "
                      "issues other chats received",
     "digest_deliveries": "deliveries to the user's private chat deleted",
-    "digest_sources": "no personal data (feeds, channels, the shared /submit source)",
+    "digest_sources": "arXiv sources whose query names a topic only the user's private subscriptions had: renamed "
+                      "and deactivated (feeds, channels and the shared /submit source hold no personal data)",
     "digest_reading_list": "a chat's reading list (arXiv ids, no user id): the user's private chat's deleted with "
                            "the chat; a group's belongs to the group",
     "digest_paper_embeddings": "vectors of papers' title + abstract (no user id); deleted with their paper",
     "digest_rankings": "why each paper of an issue ranked where it did (topics, liked paper titles); deleted with "
                        "the issue",
-    "inbox_updates": "updates sent by the user (raw Telegram JSON): deleted once processed",
+    "inbox_updates": "updates sent by the user (raw Telegram JSON): deleted once processed; those still pending or "
+                     "in flight (the /forget confirmation itself) keep only their update_id",
     "inbox_cursors": "no personal data (polling offsets)",
-    "inbox_calls": "the bot's answers to the user's updates and to their private chat: deleted (the /forget update's "
-                   "own answer goes with the inbox's retention pruning)",
+    "inbox_calls": "the bot's answers to the user's updates and to their private chat: deleted, in the main database "
+                   "and in SQLite's separate journal file; the /forget update's own entries are erased by its handler "
+                   "after its last call (CallJournal.erase_user)",
     "jobs": "the user's long-running jobs: exported; deleted",
 }
 
 
+class JournalEraser(Protocol):
+    """The Bot API call journal (bot/transports/calls.py CallJournal), which may live in a file of its own."""
+
+    async def erase_user(self, user_id: int, update_ids: list[int], current: int) -> int: ...
+
+
 @dataclass
 class ForgetReport:
+    update_ids: list[int] = field(default_factory=list)  # the user's updates: their journal entries go too
     history: int = 0
     deleted: dict[str, int] = field(default_factory=dict)
     private_subscriptions: list[int] = field(default_factory=list)
@@ -136,21 +146,27 @@ async def _forget_submissions(session: AsyncSession, user_id: int, report: Forge
 
 
 async def _forget_inbox(session: AsyncSession, user_id: int, report: ForgetReport) -> None:
-    """Raw updates the user sent (other features' tables, looked up by name so this runs with or without them)."""
+    """Raw updates the user sent (other features' tables, looked up by name so this runs with or without them):
+    finished ones deleted, pending and in-flight ones (this /forget's own) reduced to their update_id in this same
+    transaction, which marks the confirmation done."""
     inbox = Base.metadata.tables.get("inbox_updates")
     if inbox is not None and {"payload", "update_id"} <= set(inbox.c.keys()):
-        found = await repo.mentioning(session, inbox, inbox.c.payload, str(user_id))
-        doomed = [row.update_id for row in found if _from_user(row.payload, user_id)
-                  and getattr(row, "status", "done") != "processing"]  # the /forget update itself is in flight
+        found = [row for row in await repo.mentioning(session, inbox, inbox.c.payload, str(user_id))
+                 if _from_user(row.payload, user_id)]
+        report.update_ids = [row.update_id for row in found]
+        unfinished = {"pending", "processing"}
+        doomed = [row.update_id for row in found if getattr(row, "status", "done") not in unfinished]
         if doomed:
             await repo.delete_where_in(session, inbox, "update_id", doomed)
+        await repo.redact_payloads(session, inbox, [row.update_id for row in found if row.update_id not in doomed])
         report.deleted["inbox_updates"] = len(doomed)
         calls = Base.metadata.tables.get("inbox_calls")
         if calls is not None and {"update_id", "result"} <= set(calls.c.keys()):
-            found = await repo.mentioning(session, calls, calls.c.result, str(user_id))
-            answers = {row.update_id for row in found if _mentions_user(row.result, user_id)} | set(doomed)
+            found_calls = await repo.mentioning(session, calls, calls.c.result, str(user_id))
+            answers = {row.update_id for row in found_calls if _mentions_user(row.result, user_id)}
+            answers |= set(report.update_ids)
             if answers:
-                await repo.delete_where_in(session, calls, "update_id", list(answers))
+                await repo.delete_where_in(session, calls, "update_id", sorted(answers))
             report.deleted["inbox_calls"] = len(answers)
     jobs = Base.metadata.tables.get("jobs")
     if jobs is not None and "user_id" in jobs.c:
@@ -176,9 +192,10 @@ def _from_user(payload: Any, user_id: int) -> bool:
         if key == "update_id":
             continue
         if isinstance(value, dict):
-            sender = value.get("from") or {}
+            sender = value.get("from") or value.get("user") or {}  # `user`: poll answers, reactions
             chat = value.get("chat") or (value.get("message") or {}).get("chat") or {}
-            if sender.get("id") == user_id or chat.get("id") == user_id:
+            if (isinstance(sender, dict) and sender.get("id") == user_id) or (
+                    isinstance(chat, dict) and chat.get("id") == user_id):
                 return True
     return False
 
@@ -190,7 +207,10 @@ async def forget_user(session: AsyncSession, user_id: int) -> ForgetReport:
     await _forget_submissions(session, user_id, report)
     report.deleted.update(await repo.delete_own_rows(session, user_id))
     report.history = report.deleted.get("history", 0)
+    topics = await repo.private_topics(session, user_id)
+    topics = {topic for topic in topics if topic.casefold() not in await repo.other_topics(session, user_id)}
     report.private_subscriptions = await repo.drop_private_subscriptions(session, user_id)
+    report.deleted["digest_sources"] = await repo.forget_source_topics(session, topics)
     report.anonymised_subscriptions = await repo.anonymise_group_subscriptions(session, user_id)
     await _forget_inbox(session, user_id, report)
     await repo.delete_user(session, user_id)

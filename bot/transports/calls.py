@@ -95,8 +95,28 @@ class CallJournal:
         async with self.sessionmaker() as session, session.begin():
             return await repo.prune(session, before)
 
+    async def erase_user(self, user_id: int, update_ids: list[int], current: int) -> int:
+        """/forget (services/privacy.py JournalEraser), after the `current` update's last call: its entries, and,
+        when the journal is a file of its own (SQLite), the entries of the user's `update_ids` and every entry whose
+        answer names the user. On PostgreSQL the /forget transaction already deleted those in the same table, and
+        touching them here would wait on its row locks, which it holds until after this returns."""
+        separate = self.engine.dialect.name == "sqlite"
+        async with self.sessionmaker() as session, session.begin():
+            if not separate:
+                return await repo.erase(session, [current], None)
+            return await repo.erase(session, [*update_ids, current], lambda result: _names(result, user_id))
+
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _names(value: Any, user_id: int) -> bool:
+    """A journaled answer about the user: an object with their id (their private chat, them as a sender)."""
+    if isinstance(value, dict):
+        return value.get("id") == user_id or any(_names(item, user_id) for item in value.values())
+    if isinstance(value, list):
+        return any(_names(item, user_id) for item in value)
+    return False
 
 
 def _result(bot: Bot, method: TelegramMethod[Any], value: Any) -> Any:

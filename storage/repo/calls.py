@@ -2,7 +2,7 @@
 
 The journal has its own engine and sessions (see bot/transports/calls.py), so each function takes the session it
 runs in; the caller owns the transaction."""
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,3 +50,20 @@ async def prune(session: AsyncSession, before: datetime) -> int:
     """Entries older than `before`: deleted. Returns how many."""
     result = await session.execute(delete(InboxCall).where(InboxCall.created_at < before))
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+async def erase(session: AsyncSession, update_ids: Sequence[int], mentions: Callable[[Any], bool] | None) -> int:
+    """/forget: the entries of `update_ids`, and (with `mentions`) every entry whose result it matches. Returns how
+    many were deleted."""
+    doomed = set(update_ids)
+    pairs: list[tuple[int, int]] = []
+    if mentions is not None:
+        rows = (await session.execute(select(InboxCall.update_id, InboxCall.seq, InboxCall.result))).all()
+        pairs = [(row.update_id, row.seq) for row in rows if row.update_id not in doomed and mentions(row.result)]
+    for update_id, seq in pairs:
+        await session.execute(delete(InboxCall).where(InboxCall.update_id == update_id, InboxCall.seq == seq))
+    deleted = len(pairs)
+    if doomed:
+        result = await session.execute(delete(InboxCall).where(InboxCall.update_id.in_(sorted(doomed))))
+        deleted += max(int(getattr(result, "rowcount", 0) or 0), 0)
+    return deleted

@@ -74,6 +74,41 @@ async def delete_own_rows(session: AsyncSession, user_id: int) -> dict[str, int]
     return counts
 
 
+async def private_topics(session: AsyncSession, user_id: int) -> set[str]:
+    """The topics of the user's private chat's subscriptions."""
+    rows = (await session.scalars(select(Subscription.topics).where(Subscription.chat_id == user_id))).all()
+    return {str(topic) for topics in rows for topic in (topics or [])}
+
+
+async def other_topics(session: AsyncSession, user_id: int) -> set[str]:
+    """The topics of every other chat's subscriptions (a topic a group shares stays the group's)."""
+    rows = (await session.scalars(select(Subscription.topics).where(Subscription.chat_id != user_id))).all()
+    return {str(topic).casefold() for topics in rows for topic in (topics or [])}
+
+
+async def forget_source_topics(session: AsyncSession, topics: set[str]) -> int:
+    """arXiv sources whose query or name names one of `topics`: deactivated and renamed (their items stay; the
+    next source refresh builds a query from the remaining subscriptions). Returns how many."""
+    folded = [topic.casefold() for topic in topics if topic.strip()]
+    if not folded:
+        return 0
+    changed = 0
+    for source in (await session.scalars(select(DigestSource).where(DigestSource.kind == "arxiv"))).all():
+        text = f"{source.locator} {source.name}".casefold()
+        if any(topic in text for topic in folded):
+            source.locator, source.name, source.active = f"forgotten:{source.id}", "arXiv (removed topics)", False
+            changed += 1
+    await session.flush()
+    return changed
+
+
+async def redact_payloads(session: AsyncSession, table: Table, update_ids: Sequence[int]) -> None:
+    """Raw updates still to be processed (or in flight: the /forget confirmation itself) keep only their id."""
+    for update_id in update_ids:
+        await session.execute(update(table).where(table.c.update_id == update_id)
+                              .values(payload={"update_id": update_id}))
+
+
 async def drop_private_subscriptions(session: AsyncSession, user_id: int) -> list[int]:
     """Subscriptions of the user's private chat: deleted with their issues and deliveries. Returns their ids."""
     ids = list((await session.scalars(select(Subscription.id).where(Subscription.chat_id == user_id))).all())

@@ -6,6 +6,7 @@ import pickle
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from storage.schema.core import Chat, HistoryEntry
 from storage.schema.digest import DigestIssue, Subscription
 from storage.schema.groups import DigestVote
 from tests.groups.conftest import GROUP, MEMBER, Person, sends
+from tests.webhook import message_update
 
 # Every text this user types contains "quokka"; their id and name are as unusual, so a hit is theirs.
 ZELDA = Person(7_654_321_098, "Zelquokka", "zz_quokka_handle")
@@ -183,3 +185,131 @@ def _button(text: str, data: str) -> SimpleNamespace:
     """A message of the bot's with one inline button carrying `data` (as a recorded call: GroupBot.press)."""
     return SimpleNamespace(params={"text": text, "reply_markup": {"inline_keyboard": [[{"text": "›",
                                                                                            "callback_data": data}]]}})
+
+
+# ---------------------------------------------------------------- every database file, through the webhook
+def _found(value: Any, depth: int = 0) -> list[str]:
+    """The needles in a stored value, searching inside JSON (text that parses as JSON, dicts, lists) and pickles."""
+    if value is None or isinstance(value, bool) or depth > 50:
+        return []
+    if isinstance(value, int):
+        return [str(value)] if value == ZELDA.id else []
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in _found(key, depth + 1) + _found(item, depth + 1)]
+    if isinstance(value, list | tuple):
+        return [hit for item in value for hit in _found(item, depth + 1)]
+    if isinstance(value, bytes | memoryview):
+        raw = bytes(value)
+        hits = [needle for needle in NEEDLES if needle.encode() in raw.lower()]
+        try:
+            hits += _found(repr(pickle.loads(raw)), depth + 1)  # the scheduler's job store
+        except Exception:  # noqa: BLE001 - not a pickle
+            pass
+        return hits
+    text = str(value)
+    hits = [needle for needle in NEEDLES if needle in text.lower()]
+    if text[:1] in "{[":
+        try:
+            hits += _found(json.loads(text), depth + 1)  # a JSON column as SQLite stores it (non-ASCII escaped)
+        except ValueError:
+            pass
+    return hits
+
+
+def walk_sqlite_files(directory) -> list[str]:
+    """Every SQLite file under `directory` (the main database, the call journal beside it, the job store, …): every
+    table, every row, every column."""
+    import sqlite3
+
+    found = []
+    files = [path for path in directory.rglob("*")
+             if path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00"]
+    assert len(files) >= 2, files  # at least the main database and the call journal
+    for path in files:
+        connection = sqlite3.connect(path)
+        try:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                cursor = connection.execute(f'SELECT * FROM "{table}"')
+                columns = [column[0] for column in cursor.description]
+                for row in cursor:
+                    for column, value in zip(columns, row, strict=True):
+                        found += [f"{path.name}:{table}.{column} holds {needle!r}: {str(value)[:100]!r}"
+                                  for needle in _found(value)]
+        finally:
+            connection.close()
+    return found
+
+
+async def walk_postgres(database_url: str) -> list[str]:
+    """Every table of the database's public schema (the bot's, the journal's, the job store's), every column."""
+    from storage.db import create_engine
+
+    engine = create_engine(database_url)
+    found = []
+    try:
+        async with engine.connect() as connection:
+            tables = (await connection.execute(sa.text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"))).scalars().all()
+            for table in tables:
+                for row in (await connection.execute(sa.text(f'SELECT * FROM "{table}"'))).mappings():
+                    for column, value in row.items():
+                        found += [f"{table}.{column} holds {needle!r}: {str(value)[:100]!r}"
+                                  for needle in _found(value)]
+    finally:
+        await engine.dispose()
+    return found
+
+
+def _as_zelda(update: dict[str, Any]) -> dict[str, Any]:
+    update["message"]["from"].update(first_name=ZELDA.first_name, username=ZELDA.username)
+    if update["message"]["chat"]["type"] == "private":
+        update["message"]["chat"].update(first_name=ZELDA.first_name, username=ZELDA.username)
+    return update
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+async def test_forget_over_the_webhook_leaves_nothing_in_any_database_file(make_webhook_bot, database_url, tmp_path):
+    """Through the durable inbox and the call journal (a file of its own on SQLite): after the confirmation, no
+    table of any database file holds Zelda's id, names or words, inside JSON included (raw updates, journaled
+    answers, the arXiv source her topic went into)."""
+    user = ZELDA.id
+    group = -100_555_444
+    async with make_webhook_bot() as bot:
+        async def post(text: str, **where: Any) -> None:
+            before = len(bot.fake.calls_to("sendMessage"))
+            assert await bot.post(_as_zelda(message_update(text, user_id=user, **where))) == 200
+            await bot.wait_for(lambda: len(bot.fake.calls_to("sendMessage")) > before, f"the reply to {text!r}")
+
+        await post("/start")
+        await post("/lang quokkaish")  # refused: the history row keeps what was typed
+        await post("/subscribe quokka habitats daily=09:00")
+        await post("/help quokka please", chat_id=group, chat_type="supergroup")  # a group reply quoting her
+        await bot.rt.dispatcher["digests"].ensure_configured_sources()  # her topic goes into the arXiv query
+        async with bot.rt.sessionmaker() as session:
+            names = (await session.execute(sa.text("SELECT name, locator FROM digest_sources"))).all()
+        assert any("quokka" in f"{name} {locator}".lower() for name, locator in names), names
+        await post("/forget")
+        [confirm] = [call for call in bot.fake.calls_to("sendMessage") if call.params.get("reply_markup")][-1:]
+        markup = confirm.params["reply_markup"]
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        data = markup["inline_keyboard"][0][0]["callback_data"]
+        sender = {"id": user, "is_bot": False, "first_name": ZELDA.first_name, "username": ZELDA.username}
+        press = {"update_id": 9_000_001, "callback_query": {
+            "id": "9000001", "from": sender, "chat_instance": "ci", "data": data, "message": {
+                "message_id": 77, "date": 1_700_000_000, "text": "confirm?", "from": {
+                    "id": bot.fake.bot_id, "is_bot": True, "first_name": "bot"},
+                "chat": {"id": user, "type": "private", "first_name": ZELDA.first_name}}}}
+        assert await bot.post(press) == 200
+        await bot.wait_for(lambda: bot.fake.calls_to("editMessageText"), "the confirmation's edit")
+        await bot.inbox.drain(timeout=20)
+        async with bot.rt.sessionmaker() as session:
+            status = (await session.execute(sa.text("SELECT status FROM inbox_updates WHERE update_id = 9000001"))
+                      ).scalar()
+        assert status == "done"
+    if database_url.startswith("sqlite"):
+        leftovers = walk_sqlite_files(tmp_path)
+    else:
+        leftovers = await walk_postgres(database_url)
+    assert leftovers == [], "\n".join(leftovers)
