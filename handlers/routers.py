@@ -13,13 +13,14 @@ from handlers import (
     guard,
     history,
     leak,
+    paper,
     spell,
     start,
 )
 from handlers.commands import CommandSpec
 
 # The modules with a `commands` list, in /help order.
-FEATURES = (errors, guard, start, history, cancel, admin, leak, spell, flux, digest, digest_votes, fallback)
+FEATURES = (errors, guard, start, history, cancel, admin, leak, spell, flux, paper, digest, digest_votes, fallback)
 
 
 def all_commands() -> list[CommandSpec]:
@@ -42,6 +43,7 @@ def get_routers() -> list[Router]:
         leak.create_router(),
         spell.create_router(),
         flux.create_router(),
+        paper.create_router(),
         digest.create_router(),
         digest_votes.create_router(),
         fallback.create_router(),

@@ -1,0 +1,91 @@
+"""The paper card: one paper (digests/paper_lookup.py finds it), a summary in the reader's language by the digest's
+own rules (digests/compose.summarize: abstract, a post in that language, the summary model, else the marked
+abstract), the stored posts about it grouped by language, and the bot's demo for it where there is one. The card's
+👍 and "add to reading list" go to the chat's profile (services/profile.py)."""
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatkit.errors import UserInputError
+from digests.compose import Candidate, Post, _post_link, summarize
+from digests.paper_lookup import Lookup, PaperQuery, Unreachable, find_paper, parse_query
+from digests.summary import Provenance, Summarizer
+from storage.repo.cards import posts_of_paper
+from storage.schema.digest import Paper
+
+log = logging.getLogger(__name__)
+# Papers the bot can demo: arXiv id → (command, its argument). Gonen et al. 2024 is semantic leakage (/leak's
+# yellow/school-bus probe); Liu et al. 2023 (character-aware text rendering) is what /spell shows.
+DEMOS: dict[str, tuple[str, str]] = {
+    "2408.06518": ("leak", "yellow | He works as a"),
+    "2212.10562": ("spell", "strawberry"),
+}
+RETRY_DELAYS_S = (30.0, 120.0, 600.0)  # a background lookup after arXiv failed: bounded, growing waits
+
+
+@dataclass(frozen=True)
+class PaperCard:
+    paper_id: int
+    arxiv_id: str | None
+    title: str
+    url: str | None
+    summary: str
+    summary_language: str  # the reader's language, or the paper's own when no summary in it could be had
+    quoted: Post | None  # the post the summary quotes
+    provenance: Provenance | None
+    posts: dict[str, list[Post]] = field(default_factory=dict)  # language → posts, in the order they appeared
+    demo: tuple[str, str] | None = None  # (command, argument)
+
+
+SummarizerFactory = Callable[[], "Summarizer | Provenance | None"]
+
+
+class PaperService:
+    def __init__(self, session: AsyncSession, lookup: Lookup | None,
+                 summarizer: SummarizerFactory | None = None) -> None:
+        self.session, self.lookup, self.summarizer = session, lookup, summarizer
+
+    @staticmethod
+    def query(text: str | None) -> PaperQuery:
+        found = parse_query(text)
+        if found is None:
+            raise UserInputError("paper-usage", "empty")
+        return found
+
+    async def card(self, query: PaperQuery, language: str, *, remote: bool = True) -> PaperCard:
+        """The card; `UserInputError("paper-not-found")` for a paper no one knows, `Unreachable` when arXiv failed.
+        `remote=False` (inline mode, which must answer fast) looks in the local store only."""
+        paper = await find_paper(self.session, query, self.lookup if remote else None)
+        if paper is None:
+            raise UserInputError("paper-not-found", "unknown paper", query=query.text)
+        return await self.render_card(paper, language)
+
+    async def render_card(self, paper: Paper, language: str) -> PaperCard:
+        entry = Candidate(paper)
+        for item, src in await posts_of_paper(self.session, paper.id):
+            entry.posts.append(Post(src.kind, src.name, item.language, _post_link(src, item) or item.url, item.text))
+        await summarize(entry, language, self.summarizer() if self.summarizer else None)
+        grouped: dict[str, list[Post]] = {}
+        for post in entry.posts:
+            grouped.setdefault(post.language, []).append(post)
+        arxiv_id = paper.key.removeprefix("arxiv:") if paper.key.startswith("arxiv:") else None
+        return PaperCard(paper.id, arxiv_id, paper.title, paper.url, entry.summary, entry.summary_language,
+                         entry.quoted, entry.provenance, grouped, DEMOS.get(arxiv_id or ""))
+
+
+async def retry_lookup(query: PaperQuery, attempt: Callable[[], Awaitable[bool]],
+                       delays: tuple[float, ...] | None = None) -> bool:
+    """Calls `attempt` after each delay until it returns True (found, or known to be unknown); False when every
+    attempt found arXiv unreachable. `attempt` opens its own session (this outlives the update)."""
+    for number, delay in enumerate(delays if delays is not None else RETRY_DELAYS_S, 1):
+        await asyncio.sleep(delay)
+        try:
+            if await attempt():
+                return True
+        except Unreachable as error:
+            log.info("paper lookup retry %d for %s: arXiv unreachable (%s)", number, query.arxiv_id or "words",
+                     error)
+    return False

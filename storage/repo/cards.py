@@ -1,0 +1,28 @@
+"""SQL of the paper card (/paper, link cards, inline mode): papers by title words, the stored posts about a paper
+with their sources, and the latest stored /leak result for a concept and prompt."""
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.schema.digest import DigestItem, DigestSource, Paper
+from storage.schema.leak import LeakResult
+
+
+async def papers_with_title_words(session: AsyncSession, words: list[str], limit: int = 20) -> list[Paper]:
+    """Papers whose title contains every word (case-insensitive), newest first."""
+    query = select(Paper)
+    for word in words:
+        query = query.where(func.lower(Paper.title).contains(word.lower(), autoescape=True))
+    return list((await session.scalars(query.order_by(Paper.first_seen_at.desc()).limit(limit))).all())
+
+
+async def posts_of_paper(session: AsyncSession, paper_id: int, limit: int = 50
+                         ) -> list[tuple[DigestItem, DigestSource]]:
+    rows = (await session.execute(
+        select(DigestItem, DigestSource).join(DigestSource, DigestSource.id == DigestItem.source_id)
+        .where(DigestItem.paper_id == paper_id).order_by(DigestItem.published_at).limit(limit))).all()
+    return [(item, src) for item, src in rows]
+
+
+async def latest_leak_result(session: AsyncSession, concept: str, test: str) -> LeakResult | None:
+    return (await session.scalars(select(LeakResult).where(LeakResult.concept == concept, LeakResult.test == test)
+                                  .order_by(LeakResult.created_at.desc()).limit(1))).first()
