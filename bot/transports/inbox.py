@@ -34,7 +34,7 @@ from handlers.outgoing import JournalPosition, scoped
 from storage.db import Outage, Pool, create_engine, create_sessionmaker, is_transient
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
-from storage.schema.inbox import DONE, FAILED, INTERRUPTED
+from storage.schema.inbox import CANCELLED, DONE, FAILED, INTERRUPTED
 
 log = logging.getLogger("bot.inbox")
 T = TypeVar("T")
@@ -100,8 +100,9 @@ class JobJournal:
             status = DONE
             return result
         except asyncio.CancelledError:
-            status = INTERRUPTED
-            log.warning("job %s (id %s) interrupted", name, job_id)
+            status = CANCELLED if job.cancelled else INTERRUPTED  # /cancel, or a shutdown
+            if not job.cancelled:
+                log.warning("job %s (id %s) interrupted", name, job_id)
             raise
         finally:
             if job_id is not None:

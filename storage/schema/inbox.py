@@ -11,8 +11,8 @@ from storage.schema.base import Base, utcnow
 
 # Update states: pending → processing (claimed by `owner` until `lease_until`) → done | failed.
 PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
-# Job states: running → done | failed | interrupted (a shutdown cancelled it, or its process died).
-RUNNING, INTERRUPTED = "running", "interrupted"
+# Job states: running → done | failed | cancelled (/cancel) | interrupted (a shutdown or its process died).
+RUNNING, INTERRUPTED, CANCELLED = "running", "interrupted", "cancelled"
 
 
 class InboxUpdate(Base):
