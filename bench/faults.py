@@ -66,7 +66,7 @@ MIX = [("/help", 0.35), ("/start", 0.15), ("/history", 0.1), ("plain text about 
        ("/leak yellow | He works as a", 0.1)]
 # /readyz during the fault: what it must show (status code, a check that is not "ok"); None: nothing to show.
 EXPECTED_READYZ: dict[str, tuple[int, str] | None] = {
-    "pg_restart": (503, "database"), "pg_down": (503, "database"), "botapi_5xx": (200, "bot_api"),
+    "pg_restart": (503, "storage"), "pg_down": (503, "storage"), "botapi_5xx": (200, "bot_api"),
     "botapi_429": (200, "bot_api"), "botapi_timeout": (200, "bot_api"), "redis_down": (200, "quota"),
     "disk_full": (503, "inbox_storage"), "slow_db": None, "overload": (200, "inbox_backlog")}
 
@@ -336,10 +336,10 @@ class Bench:
             started = time.monotonic()
             sender.stop_at = started + args.duration + args.settle_s
 
-            async def probe() -> None:
+            async def probe(port: int) -> None:
                 while True:
                     try:
-                        async with http.get(f"http://127.0.0.1:{ports[0]}/readyz",
+                        async with http.get(f"http://127.0.0.1:{port}/readyz",
                                             timeout=aiohttp.ClientTimeout(total=3)) as answer:
                             readyz.append((time.monotonic() - started, answer.status, await answer.json()))
                     except (TimeoutError, aiohttp.ClientError, OSError, ValueError):
@@ -355,7 +355,7 @@ class Bench:
                     await scenario.end()
                 timeline["fault_end"] = time.monotonic() - started
 
-            prober = asyncio.create_task(probe())
+            probers = [asyncio.create_task(probe(port)) for port in ports]  # every replica: a fault may hit one
             faulting = asyncio.create_task(fault())
             tasks: list[asyncio.Task[None]] = []
             first_id = next_id = 10_000_000 * (index + 1)
@@ -382,7 +382,8 @@ class Bench:
                     break
                 await asyncio.sleep(0.5)
             await asyncio.sleep(args.quiet_s)  # late duplicates would show up now
-            prober.cancel()
+            for prober in probers:
+                prober.cancel()
             after = [await scrape(http, port) for port in ports]
         metrics = [{key: value - old.get(key, 0.0) for key, value in new.items()}
                    for new, old in zip(after, before, strict=True)]
@@ -514,7 +515,8 @@ def readiness(name: str, samples: list[tuple[float, int, dict[str, Any]]],
             seen[f"{status} {body.get('status', 'no answer')} {','.join(bad)}".strip()] += 1
     expected = EXPECTED_READYZ[name]
     reflected = None if expected is None else any(
-        label.startswith(str(expected[0])) and expected[1] in label for label in seen)
+        label.startswith(str(expected[0])) and expected[1] in label.replace("database", "storage")
+        for label in seen)
     if name == "pg_restart" and not reflected:
         reflected = None  # a restart may fall between two probes half a second apart
     back = next((round(at - timeline.get("fault_end", 0.0), 1) for at, status, body in samples
