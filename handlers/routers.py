@@ -12,15 +12,18 @@ from handlers import (
     flux,
     guard,
     history,
+    inline,
     leak,
     paper,
+    profile,
     spell,
     start,
 )
 from handlers.commands import CommandSpec
 
 # The modules with a `commands` list, in /help order.
-FEATURES = (errors, guard, start, history, cancel, admin, leak, spell, flux, paper, digest, digest_votes, fallback)
+FEATURES = (errors, guard, start, history, cancel, admin, leak, spell, flux, paper, inline, digest, profile,
+            digest_votes, fallback)
 
 
 def all_commands() -> list[CommandSpec]:
@@ -36,6 +39,7 @@ def get_routers() -> list[Router]:
     return [
         errors.create_router(),
         guard.create_router(specs),
+        inline.create_router(),  # before start: its /start leak-… deep link
         start.create_router(specs),
         history.create_router(),
         cancel.create_router(),
@@ -45,6 +49,7 @@ def get_routers() -> list[Router]:
         flux.create_router(),
         paper.create_router(),
         digest.create_router(),
+        profile.create_router(),
         digest_votes.create_router(),
         fallback.create_router(),
     ]

@@ -13,8 +13,9 @@ from chatkit.errors import UserInputError
 from digests.compose import Candidate, Post, _post_link, summarize
 from digests.paper_lookup import Lookup, PaperQuery, Unreachable, find_paper, parse_query
 from digests.summary import Provenance, Summarizer
-from storage.repo.cards import posts_of_paper
+from storage.repo.cards import latest_leak_result, posts_of_paper
 from storage.schema.digest import Paper
+from storage.schema.leak import LeakResult
 
 log = logging.getLogger(__name__)
 # Papers the bot can demo: arXiv id → (command, its argument). Gonen et al. 2024 is semantic leakage (/leak's
@@ -89,3 +90,8 @@ async def retry_lookup(query: PaperQuery, attempt: Callable[[], Awaitable[bool]]
             log.info("paper lookup retry %d for %s: arXiv unreachable (%s)", number, query.arxiv_id or "words",
                      error)
     return False
+
+
+async def cached_leak(session: AsyncSession, concept: str, test: str) -> LeakResult | None:
+    """The latest stored /leak result for this concept and test prompt (inline mode offers it instead of a run)."""
+    return await latest_leak_result(session, concept, test)
