@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import engine_run, prompts
+from bench.engine import engine_run, prompts
 
 SUITE = Path(__file__).resolve().parents[1] / "models" / "leakage" / "suites" / "default.jsonl"
 

@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import engine_run, peak_rss_mb, prompts
+from bench.engine import engine_run, peak_rss_mb, prompts
 
 MODES = ("none", "int8-dynamic")
 TEMPERATURES = (0.0, 1.0)  # what /leakbench runs (services/leak.py `LeakService.bench`)

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from updates import BOT_USER, feed_all, summary, synthetic_updates
-
+from bench.updates import BOT_USER, feed_all, summary, synthetic_updates
 from bot.app import create_bot, create_dispatcher
 from bot.config import AppSettings
 from bot.transports.offline import RecordingSession
