@@ -1,22 +1,29 @@
 """/paper <arXiv id, URL or title words>: one paper's card (services/paper.py), with 👍 (the chat's reading list and
 profile, services/profile.py) and, for a paper the bot can demo, a button that runs the demo inline. When arXiv
-cannot be reached the reply says so and a job looks the paper up again with growing waits, then edits the reply."""
-from aiogram import Bot, Router
+cannot be reached the reply says so and a job looks the paper up again with growing waits, then edits the reply.
+`/paper cards on|off` (a group's admins): a bare arXiv link a person posts in the group gets the card."""
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chatkit.chats import GROUP_TYPES
 from chatkit.errors import UserInputError
 from chatkit.render import escape, isolate
 from digests.compose import QUOTES, provenance_line
-from digests.paper_lookup import PaperQuery, Unreachable, find_paper
+from digests.paper_lookup import PaperQuery, Unreachable, find_paper, linked_arxiv_id
 from digests.service import DigestService
 from digests.summary import LANGUAGE_NAMES
-from handlers.commands import CommandSpec, command_input
+from handlers.commands import CommandSpec, Permission, command_input
 from handlers.failures import feature_router
+from handlers.filters import admin_cache, permits
 from handlers.i18n import Html, Translator
 from handlers.jobs import JobRegistry
+from handlers.settings import Settings
 from services.history import HistoryRecorder
 from services.paper import PaperCard, PaperService, retry_lookup
 from services.profile import ProfileService
@@ -81,10 +88,13 @@ def keyboard(card: PaperCard, l10n: Translator) -> InlineKeyboardMarkup | None:
 
 async def paper(message: Message, command: CommandObject, bot: Bot, session: AsyncSession, l10n: Translator,
                 history: HistoryRecorder, jobs: JobRegistry, sessionmaker: async_sessionmaker[AsyncSession],
-                digests: DigestService | None = None) -> None:
+                settings: Settings, digests: DigestService | None = None, **data: Any) -> None:
     typed, _ = command_input(command.args, message)
     history.begin("paper", typed)
     papers = service(session, digests)
+    if typed.split()[:1] == ["cards"]:
+        await _switch_cards(message, typed.removeprefix("cards"), papers, bot, settings, l10n, history, data)
+        return
     query = papers.query(typed)
     try:
         card = await papers.card(query, l10n.lang)
@@ -99,6 +109,45 @@ async def paper(message: Message, command: CommandObject, bot: Bot, session: Asy
     await message.answer(render(card, l10n), reply_markup=keyboard(card, l10n))
     await history.record("paper", query.text, result={"paper": card.paper_id, "summary": card.provenance.kind
                                                       if card.provenance else None})
+
+
+async def _switch_cards(message: Message, switch: str, papers: PaperService, bot: Bot, settings: Settings,
+                        l10n: Translator, history: HistoryRecorder, data: dict[str, Any]) -> None:
+    """`/paper cards on|off`: link cards in this group; its admins only (the CHAT_ADMIN rule of handlers/filters)."""
+    if message.chat.type not in GROUP_TYPES:
+        raise UserInputError("paper-cards-groups", "not a group")
+    if not await permits(Permission.CHAT_ADMIN, message, bot, settings, admin_cache(data)):
+        await message.answer(l10n("paper-cards-admins"))
+        await history.record("paper", f"cards {switch.strip()}", status="rejected",
+                             result={"reason": "not allowed", "rule": "chat_admin"})
+        return
+    on = await papers.set_link_cards(message.chat.id, switch)
+    await message.answer(l10n("paper-cards-on" if on else "paper-cards-off"))
+    await history.record("paper", f"cards {'on' if on else 'off'}", result={"link_cards": on})
+
+
+def _link_of(message: Message) -> str | None:
+    """The arXiv id a group message links, when it is a person's message (not the bot's, not sent via a bot)."""
+    if message.chat.type not in GROUP_TYPES or message.from_user is None or message.from_user.is_bot:
+        return None
+    if message.via_bot is not None or not message.text or message.text.startswith("/"):
+        return None
+    return linked_arxiv_id(message.text)
+
+
+async def link_card(message: Message, session: AsyncSession, l10n: Translator, history: HistoryRecorder,
+                    digests: DigestService | None = None) -> None:
+    """A bare arXiv link in a group: one card, where the admins turned link cards on; otherwise not ours."""
+    arxiv_id = _link_of(message)
+    papers = service(session, digests)
+    if arxiv_id is None or not await papers.link_cards(message.chat.id):
+        raise SkipHandler  # the message goes on to the other routers (the chatter fallback)
+    try:
+        card = await papers.card(PaperQuery(arxiv_id), l10n.lang)
+    except (Unreachable, UserInputError):
+        return  # an unprompted card: nothing to say when there is no paper to show
+    await message.reply(render(card, l10n), reply_markup=keyboard(card, l10n))
+    await history.record("paper-link", arxiv_id, result={"paper": card.paper_id})
 
 
 async def _retry(bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], digests: DigestService | None,
@@ -141,4 +190,5 @@ def create_router() -> Router:
     router = feature_router("paper")
     router.message.register(paper, Command("paper"))
     router.callback_query.register(like, PaperButton.filter())
+    router.message.register(link_card, F.text.func(lambda text: linked_arxiv_id(text) is not None))
     return router

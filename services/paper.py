@@ -13,7 +13,7 @@ from chatkit.errors import UserInputError
 from digests.compose import Candidate, Post, _post_link, summarize
 from digests.paper_lookup import Lookup, PaperQuery, Unreachable, find_paper, parse_query
 from digests.summary import Provenance, Summarizer
-from storage.repo.cards import latest_leak_result, posts_of_paper
+from storage.repo.cards import chat_setting, latest_leak_result, posts_of_paper, set_chat_setting
 from storage.schema.digest import Paper
 from storage.schema.leak import LeakResult
 
@@ -24,6 +24,7 @@ DEMOS: dict[str, tuple[str, str]] = {
     "2408.06518": ("leak", "yellow | He works as a"),
     "2212.10562": ("spell", "strawberry"),
 }
+LINK_CARDS = "paper_link_cards"  # the key in chats.settings
 RETRY_DELAYS_S = (30.0, 120.0, 600.0)  # a background lookup after arXiv failed: bounded, growing waits
 
 
@@ -63,6 +64,17 @@ class PaperService:
         if paper is None:
             raise UserInputError("paper-not-found", "unknown paper", query=query.text)
         return await self.render_card(paper, language)
+
+    async def link_cards(self, chat_id: int) -> bool:
+        """Whether a bare arXiv link posted in this group gets a card (off until the chat's admins turn it on)."""
+        return bool(await chat_setting(self.session, chat_id, LINK_CARDS))
+
+    async def set_link_cards(self, chat_id: int, switch: str) -> bool:
+        on = {"on": True, "off": False}.get(switch.strip().lower())
+        if on is None:
+            raise UserInputError("paper-cards-usage", "not on/off")
+        await set_chat_setting(self.session, chat_id, LINK_CARDS, on)
+        return on
 
     async def render_card(self, paper: Paper, language: str) -> PaperCard:
         entry = Candidate(paper)

@@ -1,8 +1,12 @@
 """SQL of the paper card (/paper, link cards, inline mode): papers by title words, the stored posts about a paper
-with their sources, and the latest stored /leak result for a concept and prompt."""
-from sqlalchemy import func, select
+with their sources, the latest stored /leak result for a concept and prompt, and a chat's link-card switch
+(one key of `chats.settings`, JSON: no migration)."""
+from typing import Any
+
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.schema.core import Chat
 from storage.schema.digest import DigestItem, DigestSource, Paper
 from storage.schema.leak import LeakResult
 
@@ -26,3 +30,15 @@ async def posts_of_paper(session: AsyncSession, paper_id: int, limit: int = 50
 async def latest_leak_result(session: AsyncSession, concept: str, test: str) -> LeakResult | None:
     return (await session.scalars(select(LeakResult).where(LeakResult.concept == concept, LeakResult.test == test)
                                   .order_by(LeakResult.created_at.desc()).limit(1))).first()
+
+
+async def chat_setting(session: AsyncSession, chat_id: int, key: str) -> Any:
+    values = (await session.scalars(select(Chat.settings).where(Chat.id == chat_id))).first()
+    return (values or {}).get(key)
+
+
+async def set_chat_setting(session: AsyncSession, chat_id: int, key: str, value: Any) -> None:
+    """One key of the chat's JSON settings (the column is replaced whole: JSON is not change-tracked in place)."""
+    values = (await session.scalars(select(Chat.settings).where(Chat.id == chat_id))).first()
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(settings={**(values or {}), key: value})
+                          .execution_options(synchronize_session=False))

@@ -119,3 +119,32 @@ async def test_like_button_adds_to_reading_list(make_harness, feeds):
     async with h.sessionmaker() as session:
         entry = (await session.scalars(select(ReadingListEntry))).one()
     assert entry.arxiv_id == "2408.06518" and entry.paper_id is not None and entry.chat_id == chat.chat.id
+
+
+ADMINS = {"en": "Only this group's admins", "ru": "только администраторы", "fa": "فقط مدیران", "he": "רק המנהלים"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "fa", "he"])
+async def test_link_cards_in_groups(make_harness, feeds, lang):
+    h = await bot(make_harness, feeds)
+    member = h.chat(user_id=21, lang=lang, chat_type="group", chat_id=-4001)
+    admin = h.chat(user_id=99, lang=lang, chat_type="group", chat_id=-4001)  # ADMIN_ID: admin of every group
+    link = "look: https://arxiv.org/abs/2408.06518 and arxiv:2212.10562"
+    assert not replies(await member.send(link))  # off by default: silent
+    reply = replies(await member.send("/paper cards on"))[-1]
+    assert ADMINS[lang] in reply.text  # a member may not turn them on
+    assert not replies(await member.send(link))
+    await admin.send("/paper cards on")
+    cards = replies(await member.send(link))
+    assert len(cards) == 1 and "arXiv:2408.06518" in cards[0].text  # one card per message, the first link
+    assert not replies(await member.send("2408.06518 without a link"))  # a bare number is no link
+    await admin.send("/paper cards off")
+    assert not replies(await member.send(link))
+
+
+async def test_no_link_cards_in_private_or_for_bad_switch(make_harness, feeds):
+    h = await bot(make_harness, feeds)
+    private = h.chat(user_id=22)
+    assert "for groups" in replies(await private.send("/paper cards on"))[-1].text
+    admin = h.chat(user_id=99, chat_type="group", chat_id=-4002)
+    assert "/paper cards on" in replies(await admin.send("/paper cards maybe"))[-1].text
