@@ -1,13 +1,29 @@
 """`python -m bot run | web | scheduler | console | migrate` (the roles: bot/roles.py)."""
 import argparse
 import asyncio
+import datetime
+import json
+import os
 import sys
 
-from bot.config import AppSettings
+from bot.config import AppSettings, SettingsError
 from bot.runtime import setup_logging
 
 TOKEN_HINT = ("No BOT_TOKEN set: get one from @BotFather in Telegram (/newbot) and put it in .env; "
               "starting the offline console instead.")
+
+
+def fatal(line: str) -> int:
+    """A start-up error as one line on stderr (a JSON object with LOG_FORMAT=json, read from the environment: the
+    settings may be what failed), redacted; exit status 2."""
+    from bot import redact
+
+    line = redact.redact(line)
+    if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+        line = json.dumps({"ts": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+                           "level": "CRITICAL", "logger": "bot", "message": line}, ensure_ascii=False)
+    print(line, file=sys.stderr, flush=True)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,10 +53,22 @@ def main(argv: list[str] | None = None) -> int:
 
     # The one settings object of the process: every section validated now (a bad value stops the start with one
     # line naming the setting, not a traceback later), then passed down.
-    settings = AppSettings.load()
+    try:
+        settings = AppSettings.load()
+    except SettingsError as error:
+        return fatal(str(error.code))
+    if not sys.stdout.isatty():
+        # Progress bars (tqdm: transformers, huggingface_hub) only on a terminal: in a log file or a collector
+        # they are thousands of carriage-return lines.
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
     # Every secret of every section is redacted from logs (bot token, webhook secret, image API keys).
-    setup_logging(settings.bot.log_level if args.command != "console" else "WARNING", settings)
+    setup_logging(settings.bot.log_level.upper() if args.command != "console" else "WARNING", settings)
+    if settings.bot.log_format == "json":
+        from bot.jsonlog import json_excepthook
+
+        json_excepthook()  # a traceback that reaches the top is one JSON line too
     if args.command == "migrate":
         return asyncio.run(_migrate(settings, args.revision))
     if args.command == "console":

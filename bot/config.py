@@ -5,8 +5,11 @@ data handlers receive) and the models, digests and image-API sections, all on on
 (`models.config.EnvSettings`). `python -m bot` builds it once with `AppSettings.load()` and passes it down; nothing
 else reads `.env`."""
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Self
+
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from digests.config import DigestSettings
 from handlers.settings import Settings
@@ -33,14 +36,20 @@ class AppSettings:
         `overrides` by field name (`bot_token=…`, `broadcast_per_second=…`). A bad value raises `SettingsError`
         with one line naming the setting."""
         parts = _split(overrides)
-        loaded = cls(bot=Settings.load(env_file, **parts["bot"]),
-                     models=ModelSettings.load(env_file, **parts["models"]),
-                     digests=DigestSettings.load(env_file, **parts["digests"]),
-                     imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
+        try:
+            loaded = cls(bot=Settings.load(env_file, **parts["bot"]),
+                         models=ModelSettings.load(env_file, **parts["models"]),
+                         digests=DigestSettings.load(env_file, **parts["digests"]),
+                         imagegen=ImageGenSettings.load(env_file, **parts["imagegen"]))
+        except PydanticSettingsError as error:  # a JSON setting (REMOTE_MODELS, EXTRA_MODELS) that is not JSON
+            found = re.search(r'field "([a-z_0-9]+)"', str(error))
+            name = found.group(1).upper() if found else "a JSON setting"
+            raise SettingsError(f"Invalid setting {name}: not valid JSON") from None
         from chatkit.parsing import check_url_settings
 
         try:
             check_url_settings(loaded.sections())  # every URL setting of every section: one line, never the value
+            _check_startup_values(loaded.bot)
         except ValueError as error:
             raise SettingsError(f"Invalid setting {error}") from None
         return loaded
@@ -53,6 +62,29 @@ class AppSettings:
 
     def sections(self) -> tuple[EnvSettings, ...]:
         return (self.bot, self.models, self.digests, self.imagegen)
+
+
+def _check_startup_values(bot: Settings) -> None:
+    """What would otherwise fail later with a traceback: ValueError("NAME: reason"), never the value."""
+    import logging
+
+    from aiogram.utils.token import TokenValidationError, validate_token
+    from sqlalchemy.engine import make_url
+
+    if not isinstance(logging.getLevelName(str(bot.log_level).upper()), int):
+        raise ValueError("LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    if bot.bot_token is not None:
+        try:
+            validate_token(bot.bot_token.get_secret_value())
+        except TokenValidationError:
+            raise ValueError("BOT_TOKEN: must look like 123456789:AA… (the token @BotFather gave)") from None
+    try:
+        port = make_url(bot.database_url).port
+        if port is not None and not 0 < port < 65536:
+            raise ValueError("port")
+    except Exception:  # noqa: BLE001 - any parse failure is the same one line
+        raise ValueError("DATABASE_URL: is not a valid database URL (check the brackets of an IPv6 address "
+                         "([::1]) and that the port is 1-65535)") from None
 
 
 def _split(values: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -52,3 +52,20 @@ def use_json(logger: logging.Logger | None = None) -> None:
     """Put the JSON formatter on every handler of `logger` (default: the root logger)."""
     for handler in (logger or logging.getLogger()).handlers:
         handler.setFormatter(JsonFormatter())
+
+
+def json_excepthook() -> None:
+    """An exception that reaches the top of the process (or of a thread) is logged as one JSON line (through the
+    root logger: redacted, with its traceback in `exception`) instead of Python's plain-text traceback."""
+    import sys
+    import threading
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        logging.getLogger("bot").critical("unhandled %s", kind.__name__, exc_info=(kind, value, tb))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
