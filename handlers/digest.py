@@ -12,10 +12,12 @@ from digests.subscription import describe
 from handlers.commands import EVERYWHERE, CommandSpec, Permission, command_input
 from handlers.failures import feature_router
 from handlers.i18n import Html, Translator
+from handlers.profile import explained_lines
 from handlers.sending import answer_long
 from handlers.settings import Settings
 from services.digest import DigestChatService
 from services.history import HistoryRecorder
+from services.profile import ProfileService
 from services.subscriptions import Resync, SubscriptionService
 from storage.schema.digest import DigestSource, Subscription
 
@@ -102,6 +104,9 @@ async def sources(message: Message, session: AsyncSession, settings: Settings, l
     if votes:
         lines += ["", l10n("sources-votes")]
         lines += [f"• {isolate(escape(title[:120]))}: 👍 {up} · 👎 {down}" for title, up, down in votes]
+    explained = await ProfileService(session).explain(message.chat.id)  # what moved this chat's papers up
+    if explained:
+        lines += ["", l10n("why-title")] + explained_lines(explained, l10n)
     await answer_long(message, Html("\n".join(lines)), disable_web_page_preview=True)
 
 

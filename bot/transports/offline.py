@@ -22,6 +22,7 @@ from aiogram.methods import (
     EditMessageText,
     GetChatAdministrators,
     GetChatMember,
+    GetFile,
     GetMe,
     SendMediaGroup,
     TelegramMethod,
@@ -32,6 +33,7 @@ from aiogram.types import (
     ChatMemberMember,
     ChatMemberOwner,
     Document,
+    File,
     InlineKeyboardMarkup,
     InputFile,
     Message,
@@ -78,14 +80,20 @@ class RecordingSession(BaseSession):
         self.chat_admins = admin_ids or set()  # users who are admins of every group chat (for console demos)
         self._ids = itertools.count(1_000)
         self.update_ids = itertools.count(1)  # shared by every chat on this session: update ids are unique
+        self.uploads: dict[str, bytes] = {}  # file_id -> content of the documents users "sent" (getFile, download)
 
     async def close(self) -> None:
         pass
 
     async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
                              chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
-        raise RuntimeError("offline session: no downloads")
-        yield b""  # pragma: no cover
+        # Only what a user "sent" here (OfflineChat.document_update) can be downloaded: its getFile path.
+        file_id = url.rsplit("/uploads/", 1)[-1] if "/uploads/" in url else None
+        if file_id is None or file_id not in self.uploads:
+            raise RuntimeError("offline session: no such file")
+        data = self.uploads[file_id]
+        for start in range(0, len(data), chunk_size):
+            yield data[start:start + chunk_size]
 
     async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         files = await self._save_files(bot, method)
@@ -157,6 +165,11 @@ class RecordingSession(BaseSession):
             message = base.model_copy(update=update)
             self.messages[(chat.id, message.message_id)] = message
             return message
+        if isinstance(method, GetFile):
+            if method.file_id not in self.uploads:
+                raise ValueError(f"offline Bot API: no file {method.file_id}")
+            return File(file_id=method.file_id, file_unique_id=f"u-{method.file_id}",
+                        file_size=len(self.uploads[method.file_id]), file_path=f"uploads/{method.file_id}")
         if isinstance(method, GetChatMember):
             user = User(id=method.user_id, is_bot=False, first_name="member")
             if method.user_id in self.chat_admins:
@@ -229,6 +242,18 @@ class OfflineChat:
         if edited:
             message = message.model_copy(update={"edit_date": int(time.time())})
             return Update(update_id=next(self._update_ids), edited_message=message)
+        return Update(update_id=next(self._update_ids), message=message)
+
+    def document_update(self, content: bytes, filename: str, *, caption: str | None = None,
+                        reply_to: Message | None = None, file_size: int | None = None) -> Update:
+        """A message with a document the user uploads (downloadable through getFile); `file_size` overrides the
+        size Telegram reports."""
+        file_id = f"upload-{next(self.session._ids)}"
+        self.session.uploads[file_id] = content
+        document = Document(file_id=file_id, file_unique_id=f"u-{file_id}", file_name=filename,
+                            file_size=len(content) if file_size is None else file_size)
+        message = Message(message_id=next(self._message_ids), date=_now(), chat=self.chat, from_user=self.tg_user(),
+                          document=document, caption=caption, reply_to_message=reply_to)
         return Update(update_id=next(self._update_ids), message=message)
 
     def channel_post_update(self, text: str, *, chat_id: int = -100_777, title: str = "ML channel") -> Update:

@@ -4,7 +4,7 @@ cmd-unsubscribe = stop a digest: /unsubscribe 3 (or all)
 cmd-digest = preview this chat's next digest now
 cmd-submit = send a paper (arXiv link or text) to the digests
 cmd-sources = digest sources and their health
-subscribe-usage = <b>/subscribe topics lang=.. daily=HH:MM tz=..</b>, e.g. <code>/subscribe llm, semantic leakage lang=ru daily=09:00 tz=Europe/Moscow size=5</code> or <code>/subscribe diffusion weekly=mon@18:30</code>. Options: lang=en|ru|fa|he, daily=HH:MM or weekly=DAY@HH:MM, tz (default UTC), size=1..20, empty=note|silent.
+subscribe-usage = <b>/subscribe topics lang=.. daily=HH:MM tz=..</b>, e.g. <code>/subscribe llm, semantic leakage lang=ru daily=09:00 tz=Europe/Moscow size=5</code> or <code>/subscribe diffusion weekly=mon@18:30</code>. Options: lang=en|ru|fa|he, daily=HH:MM or weekly=DAY@HH:MM, tz (default UTC), size=1..20, empty=note|silent, mode=topics|profile|both (rank by topic words, by the chat's 👍/👎 and reading list, or both; default both).
 submit-usage = <b>/submit</b> an arXiv link or a paper's title and text, e.g. <code>/submit https://arxiv.org/abs/2408.06518</code>
 digest-admins-only = Only this chat's admins can change its digest subscriptions.
 subscribe-err-empty = Say what the digest is about.

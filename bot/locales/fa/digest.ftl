@@ -4,7 +4,7 @@ cmd-unsubscribe = لغو یک خلاصه: /unsubscribe 3 (یا all)
 cmd-digest = پیش‌نمایش خلاصهٔ بعدی همین حالا
 cmd-submit = فرستادن یک مقاله (پیوند arXiv یا متن) برای خلاصه‌ها
 cmd-sources = منابع خلاصه‌ها و وضعیتشان
-subscribe-usage = <b>/subscribe موضوع‌ها lang=.. daily=HH:MM tz=..</b>، برای نمونه <code>/subscribe llm, semantic leakage lang=fa daily=09:00 tz=Asia/Tehran size=5</code> یا <code>/subscribe diffusion weekly=sat@18:30</code>. گزینه‌ها: lang=en|ru|fa|he، daily=HH:MM یا weekly=DAY@HH:MM، tz (پیش‌فرض UTC)، size=1..20، empty=note|silent.
+subscribe-usage = <b>/subscribe موضوع‌ها lang=.. daily=HH:MM tz=..</b>، برای نمونه <code>/subscribe llm, semantic leakage lang=fa daily=09:00 tz=Asia/Tehran size=5</code> یا <code>/subscribe diffusion weekly=sat@18:30</code>. گزینه‌ها: lang=en|ru|fa|he، daily=HH:MM یا weekly=DAY@HH:MM، tz (پیش‌فرض UTC)، size=1..20، empty=note|silent, mode=topics|profile|both (رتبه‌بندی با واژه‌های موضوع، با 👍/👎 و فهرست مطالعهٔ گفتگو، یا هر دو؛ پیش‌فرض both).
 submit-usage = <b>/submit</b> پیوند arXiv یا عنوان و متن مقاله، برای نمونه <code>/submit https://arxiv.org/abs/2408.06518</code>
 digest-admins-only = فقط مدیران این گفتگو می‌توانند اشتراک‌های خلاصه را تغییر دهند.
 subscribe-err-empty = بگویید خلاصه دربارهٔ چه باشد.

@@ -4,7 +4,7 @@ cmd-unsubscribe = ביטול תקציר: /unsubscribe 3 (או all)
 cmd-digest = תצוגה מקדימה של התקציר הבא עכשיו
 cmd-submit = שליחת מאמר (קישור arXiv או טקסט) לתקצירים
 cmd-sources = מקורות התקצירים ומצבם
-subscribe-usage = <b>/subscribe נושאים lang=.. daily=HH:MM tz=..</b>, למשל <code>/subscribe llm, semantic leakage lang=he daily=09:00 tz=Asia/Jerusalem size=5</code> או <code>/subscribe diffusion weekly=sun@18:30</code>. אפשרויות: lang=en|ru|fa|he, daily=HH:MM או weekly=DAY@HH:MM, tz (ברירת מחדל UTC), size=1..20, empty=note|silent.
+subscribe-usage = <b>/subscribe נושאים lang=.. daily=HH:MM tz=..</b>, למשל <code>/subscribe llm, semantic leakage lang=he daily=09:00 tz=Asia/Jerusalem size=5</code> או <code>/subscribe diffusion weekly=sun@18:30</code>. אפשרויות: lang=en|ru|fa|he, daily=HH:MM או weekly=DAY@HH:MM, tz (ברירת מחדל UTC), size=1..20, empty=note|silent, mode=topics|profile|both (דירוג לפי מילות הנושא, לפי 👍/👎 ורשימת הקריאה של השיחה, או שניהם; ברירת מחדל both).
 submit-usage = <b>/submit</b> קישור arXiv או כותרת וטקסט של מאמר, למשל <code>/submit https://arxiv.org/abs/2408.06518</code>
 digest-admins-only = רק מנהלי הצ'אט יכולים לשנות את מינויי התקצירים שלו.
 subscribe-err-empty = כתבו על מה יהיה התקציר.

@@ -4,7 +4,7 @@ cmd-unsubscribe = отключить дайджест: /unsubscribe 3 (или al
 cmd-digest = показать следующий дайджест прямо сейчас
 cmd-submit = прислать статью (ссылку на arXiv или текст) в дайджесты
 cmd-sources = источники дайджестов и их состояние
-subscribe-usage = <b>/subscribe темы lang=.. daily=ЧЧ:ММ tz=..</b>, например <code>/subscribe llm, semantic leakage lang=ru daily=09:00 tz=Europe/Moscow size=5</code> или <code>/subscribe diffusion weekly=mon@18:30</code>. Параметры: lang=en|ru|fa|he, daily=ЧЧ:ММ или weekly=ДЕНЬ@ЧЧ:ММ, tz (по умолчанию UTC), size=1..20, empty=note|silent.
+subscribe-usage = <b>/subscribe темы lang=.. daily=ЧЧ:ММ tz=..</b>, например <code>/subscribe llm, semantic leakage lang=ru daily=09:00 tz=Europe/Moscow size=5</code> или <code>/subscribe diffusion weekly=mon@18:30</code>. Параметры: lang=en|ru|fa|he, daily=ЧЧ:ММ или weekly=ДЕНЬ@ЧЧ:ММ, tz (по умолчанию UTC), size=1..20, empty=note|silent, mode=topics|profile|both (ранжировать по словам тем, по 👍/👎 и списку чтения чата или по обоим; по умолчанию both).
 submit-usage = <b>/submit</b> ссылка на arXiv или название и текст статьи, например <code>/submit https://arxiv.org/abs/2408.06518</code>
 digest-admins-only = Менять подписки этого чата могут только его администраторы.
 subscribe-err-empty = Напишите, о чём должен быть дайджест.
