@@ -35,10 +35,24 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 async def prepare(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
-    me = await bot.get_me()
+    me = await reach_bot_api(bot)
     dp["bot_username"] = me.username
     await register_commands(bot, settings)
     log.info("bot @%s ready", me.username)
+
+
+async def reach_bot_api(bot: Bot) -> Any:
+    """getMe until the Bot API answers: unreachable or 5xx at start is retried with backoff and jitter (one warning
+    line each time, no traceback), not a crash; a signal cancels the wait. Returns the bot's User."""
+    attempt = 0
+    while True:
+        try:
+            return await bot.get_me()
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            attempt += 1
+            wait = backoff_s(attempt, getattr(error, "retry_after", 0.0) or 0.0)
+            log.warning("the Bot API is not reachable at start (%s); retrying in %.1f s", type(error).__name__, wait)
+            await asyncio.sleep(wait)
 
 
 def _grace(settings: Settings) -> float:

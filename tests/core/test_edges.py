@@ -139,3 +139,34 @@ def test_the_console_strips_what_the_webhook_strips(tmp_path):
     assert "Traceback" not in stderr and "ValidationError" not in stderr, stderr
     stdout = completed.stdout.decode("utf-8", "replace")
     assert len([line for line in stdout.splitlines() if line.startswith("bot:")]) >= 3, stdout
+
+
+# ---------------------------------------------------------------- a Bot API unreachable at start
+async def test_an_unreachable_bot_api_at_start_is_retried_not_a_traceback(caplog, unused_tcp_port):
+    import asyncio
+
+    from bot.app import create_bot
+    from bot.config import AppSettings
+    from bot.transports.telegram import reach_bot_api
+    from fakes.botapi import FakeBotAPI
+
+    caplog.set_level(logging.INFO)
+    config = AppSettings.load(env_file=None, bot_token="123456:AAHstartTestTokenSecretPart_0123456",
+                              telegram_api_base=f"http://127.0.0.1:{unused_tcp_port}", bot_api_timeout_s=2)
+    bot = create_bot(config.bot)
+    fake = FakeBotAPI()
+    try:
+        async def come_up_later() -> None:
+            await asyncio.sleep(2.0)  # nothing listens on the port until then: connection refused
+            await fake.start(port=unused_tcp_port)
+
+        later = asyncio.create_task(come_up_later())
+        me = await asyncio.wait_for(reach_bot_api(bot), timeout=60)
+        await later
+        assert me.id == fake.bot_id
+        waits = [r for r in caplog.records if "not reachable at start" in r.getMessage()]
+        assert waits and all(r.levelno == logging.WARNING and not r.exc_info for r in waits)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    finally:
+        await bot.session.close()
+        await fake.stop()
