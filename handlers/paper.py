@@ -27,13 +27,14 @@ from handlers.settings import Settings
 from services.history import HistoryRecorder
 from services.paper import PaperCard, PaperService, retry_lookup
 from services.profile import ProfileService
+from storage.schema.core import User
 
 commands = [CommandSpec("paper", "cmd-paper", usage_key="paper-usage")]
 POSTS_PER_LANGUAGE = 3
 
 
 class PaperButton(CallbackData, prefix="pc"):
-    action: str  # like
+    action: str  # like (reading list) | up | down (the digest vote)
     paper: str  # arXiv id
 
 
@@ -74,8 +75,10 @@ def render(card: PaperCard, l10n: Translator) -> str:
 def keyboard(card: PaperCard, l10n: Translator) -> InlineKeyboardMarkup | None:
     row: list[InlineKeyboardButton] = []
     if card.arxiv_id:
-        row.append(InlineKeyboardButton(text=l10n("paper-button-like"),
-                                        callback_data=PaperButton(action="like", paper=card.arxiv_id).pack()))
+        row += [InlineKeyboardButton(text="👍", callback_data=PaperButton(action="up", paper=card.arxiv_id).pack()),
+                InlineKeyboardButton(text="👎", callback_data=PaperButton(action="down", paper=card.arxiv_id).pack()),
+                InlineKeyboardButton(text=l10n("paper-button-like"),
+                                     callback_data=PaperButton(action="like", paper=card.arxiv_id).pack())]
     rows = [row] if row else []
     if card.demo is not None:
         command, argument = card.demo
@@ -172,9 +175,12 @@ async def _retry(bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], diges
 
 
 async def like(query: CallbackQuery, callback_data: PaperButton, session: AsyncSession, l10n: Translator,
-               history: HistoryRecorder, digests: DigestService | None = None) -> None:
+               history: HistoryRecorder, db_user: User | None, digests: DigestService | None = None) -> None:
     if query.message is None:
         await query.answer(l10n("stale-button"))
+        return
+    if callback_data.action in ("up", "down"):
+        await _vote(query, callback_data, session, l10n, history, db_user)
         return
     profile = ProfileService(session, digests.arxiv if digests is not None else None)
     try:
@@ -184,6 +190,22 @@ async def like(query: CallbackQuery, callback_data: PaperButton, session: AsyncS
         return
     await query.answer(l10n("paper-liked" if liked.new else "paper-liked-already"))
     await history.record("paper-like", callback_data.paper, result={"new": liked.new})
+
+
+async def _vote(query: CallbackQuery, callback_data: PaperButton, session: AsyncSession, l10n: Translator,
+                history: HistoryRecorder, db_user: User | None) -> None:
+    """👍/👎: the digest vote on this paper (services/paper.py); a paper no digest of this chat carried gets the
+    reading-list button's hint instead (there is no issue to vote in)."""
+    if db_user is None or query.message is None:
+        await query.answer(l10n("stale-button"))
+        return
+    value = 1 if callback_data.action == "up" else -1
+    tally = await service(session, None).vote(query.message.chat.id, db_user.id, callback_data.paper, value)
+    if tally is None:
+        await query.answer(l10n("paper-vote-no-issue"), show_alert=True)
+        return
+    await query.answer(l10n("paper-voted", up=tally[0], down=tally[1]))
+    await history.record("paper-vote", callback_data.paper, result={"value": value})
 
 
 def create_router() -> Router:

@@ -13,7 +13,15 @@ from chatkit.errors import UserInputError
 from digests.compose import Candidate, Post, _post_link, summarize
 from digests.paper_lookup import Lookup, PaperQuery, Unreachable, find_paper, parse_query
 from digests.summary import Provenance, Summarizer
-from storage.repo.cards import chat_setting, latest_leak_result, posts_of_paper, set_chat_setting
+from storage.repo.cards import (
+    chat_setting,
+    issue_position,
+    latest_leak_result,
+    posts_of_paper,
+    set_chat_setting,
+)
+from storage.repo.digest import paper_by_key
+from storage.repo.groups import vote_on_paper
 from storage.schema.digest import Paper
 from storage.schema.leak import LeakResult
 
@@ -64,6 +72,16 @@ class PaperService:
         if paper is None:
             raise UserInputError("paper-not-found", "unknown paper", query=query.text)
         return await self.render_card(paper, language)
+
+    async def vote(self, chat_id: int, user_id: int, arxiv_id: str, value: int) -> tuple[int, int] | None:
+        """A reader's 👍/👎 from a card, recorded as the digest vote on the chat's latest issue that carried the paper
+        (so it moves the chat's profile like the digest's own buttons); None when no issue of this chat had it."""
+        paper = await paper_by_key(self.session, f"arxiv:{arxiv_id}")
+        where = await issue_position(self.session, chat_id, paper.id) if paper is not None else None
+        if where is None:
+            return None
+        return await vote_on_paper(self.session, issue_id=where[0], position=where[1], user_id=user_id,
+                                   chat_id=chat_id, value=value)
 
     async def link_cards(self, chat_id: int) -> bool:
         """Whether a bare arXiv link posted in this group gets a card (off until the chat's admins turn it on)."""

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.schema.core import Chat
-from storage.schema.digest import DigestItem, DigestSource, Paper
+from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
 from storage.schema.leak import LeakResult
 
 
@@ -42,3 +42,15 @@ async def set_chat_setting(session: AsyncSession, chat_id: int, key: str, value:
     values = (await session.scalars(select(Chat.settings).where(Chat.id == chat_id))).first()
     await session.execute(update(Chat).where(Chat.id == chat_id).values(settings={**(values or {}), key: value})
                           .execution_options(synchronize_session=False))
+
+
+async def issue_position(session: AsyncSession, chat_id: int, paper_id: int, recent: int = 60
+                         ) -> tuple[int, int] | None:
+    """(issue id, 1-based position) of the chat's latest issue that carried the paper (its digest vote's place)."""
+    rows = (await session.execute(
+        select(DigestIssue.id, DigestIssue.papers).join(Subscription, Subscription.id == DigestIssue.subscription_id)
+        .where(Subscription.chat_id == chat_id).order_by(DigestIssue.id.desc()).limit(recent))).all()
+    for issue_id, papers in rows:
+        if paper_id in (papers or []):
+            return issue_id, list(papers).index(paper_id) + 1
+    return None

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 import services.paper
 from fakes.feeds import ArxivPaper, FakeFeeds
-from storage.schema.digest import DigestItem, DigestSource, Paper
+from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
+from storage.schema.groups import DigestVote
 from storage.schema.profile import ReadingListEntry
 
 LEAK_TITLE = "Does Liking Yellow Imply Driving a School Bus? Semantic Leakage in Language Models"
@@ -114,7 +115,7 @@ async def test_like_button_adds_to_reading_list(make_harness, feeds):
     h = await bot(make_harness, feeds)
     chat = h.chat(user_id=12, lang="ru")
     reply = replies(await chat.send("/paper 2408.06518"))[-1]
-    answers = [c for c in await chat.press(reply.result, 0) if c.name == "answerCallbackQuery"]
+    answers = [c for c in await chat.press(reply.result, 2) if c.name == "answerCallbackQuery"]
     assert "список чтения" in answers[-1].method.text
     async with h.sessionmaker() as session:
         entry = (await session.scalars(select(ReadingListEntry))).one()
@@ -148,3 +149,25 @@ async def test_no_link_cards_in_private_or_for_bad_switch(make_harness, feeds):
     assert "for groups" in replies(await private.send("/paper cards on"))[-1].text
     admin = h.chat(user_id=99, chat_type="group", chat_id=-4002)
     assert "/paper cards on" in replies(await admin.send("/paper cards maybe"))[-1].text
+
+
+async def test_vote_buttons_record_the_digest_vote(make_harness, feeds):
+    h = await bot(make_harness, feeds)
+    chat = h.chat(user_id=13, lang="fa")
+    reply = replies(await chat.send("/paper 2408.06518"))[-1]
+    alert = [c for c in await chat.press(reply.result, 1) if c.name == "answerCallbackQuery"][-1]
+    assert "هیچ خلاصه‌ای" in alert.method.text  # no issue of this chat carried it: nothing to vote in
+    async with h.sessionmaker.begin() as session:
+        paper = (await session.scalars(select(Paper).where(Paper.key == "arxiv:2408.06518"))).one()
+        sub = Subscription(chat_id=chat.chat.id, topics=["leakage"], language="fa", schedule="daily", time="09:00",
+                           timezone="UTC", size=5, empty_policy="note")
+        session.add(sub)
+        await session.flush()
+        session.add(DigestIssue(subscription_id=sub.id, period="2026-12-01T09:00", papers=[paper.id], text="x"))
+    await chat.press(reply.result, 1)  # 👎
+    async with h.sessionmaker() as session:
+        vote = (await session.scalars(select(DigestVote))).one()
+    assert vote.value == -1 and vote.paper_id == paper.id and vote.chat_id == chat.chat.id
+    await chat.press(reply.result, 0)  # 👍 changes it
+    async with h.sessionmaker() as session:
+        assert (await session.scalars(select(DigestVote))).one().value == 1

@@ -22,3 +22,5 @@ paper-cards-groups = Link cards are for groups: in a private chat just send /pap
 paper-cards-admins = Only this group's admins can turn link cards on or off.
 paper-cards-on = Link cards are on: an arXiv link posted here gets its paper card.
 paper-cards-off = Link cards are off.
+paper-voted = Vote counted: 👍 { $up } · 👎 { $down }. It shapes this chat's digest ranking.
+paper-vote-no-issue = No digest of this chat has carried this paper yet, so there is no vote to cast. Use "Add to reading list" to tell the ranking you like it.
