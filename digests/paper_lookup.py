@@ -83,9 +83,12 @@ async def find_paper(session: AsyncSession, query: PaperQuery, lookup: Lookup | 
         return None
     existing = await paper_by_key(session, f"arxiv:{item.external_id}")
     if existing is not None:
+        if not existing.authors and item.authors:  # a paper first known from a post: arXiv names its authors
+            existing.authors = ", ".join(item.authors)[:2000]
         return existing
     return await add_paper(session, key=f"arxiv:{item.external_id}", title=item.title[:300], abstract=item.text,
-                           url=item.url, first_seen_at=utcnow(), language=detect_language(f"{item.title}. {item.text}"))
+                           url=item.url, first_seen_at=utcnow(), authors=", ".join(item.authors)[:2000],
+                           language=detect_language(f"{item.title}. {item.text}"))
 
 
 async def _local(session: AsyncSession, query: PaperQuery) -> Paper | None:

@@ -29,6 +29,7 @@ class FetchedItem:
     text: str
     url: str | None
     published_at: datetime
+    authors: tuple[str, ...] = ()  # arXiv entries only
 
 
 class ArxivClient:
@@ -97,8 +98,10 @@ def _entry(entry: Any) -> FetchedItem:
     else:
         when = utcnow()
     summary = " ".join((entry.get("summary") or "").split())
+    names = (" ".join((author.get("name") or "").split()) for author in entry.get("authors", []))
+    authors = tuple(name for name in names if name)
     return FetchedItem(ids[0] if ids else (entry.get("id") or link or entry.get("title", "")), " ".join(
-        (entry.get("title") or "").split()), summary, link, when)
+        (entry.get("title") or "").split()), summary, link, when, authors)
 
 
 async def fetch_feed(client: httpx.AsyncClient, url: str) -> list[FetchedItem]:

@@ -26,6 +26,7 @@ class ArxivPaper:
     abstract: str
     published: datetime = field(default_factory=lambda: datetime.now(UTC))
     categories: tuple[str, ...] = ("cs.CL",)
+    authors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -75,6 +76,7 @@ class FakeFeeds(LoopbackServer):
             f"<entry><id>http://arxiv.org/abs/{p.arxiv_id}v1</id><title>{escape(p.title)}</title>"
             f"<summary>{escape(p.abstract)}</summary><published>{p.published.strftime('%Y-%m-%dT%H:%M:%SZ')}"
             f"</published><link href=\"http://arxiv.org/abs/{p.arxiv_id}v1\" rel=\"alternate\" type=\"text/html\"/>"
+            + "".join(f"<author><name>{escape(a)}</name></author>" for a in p.authors)
             + "".join(f'<category term="{c}"/>' for c in p.categories) + "</entry>" for p in page)
         body = ('<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
                 'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/"><title>arXiv Query</title>'

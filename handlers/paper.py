@@ -48,6 +48,8 @@ def render(card: PaperCard, l10n: Translator) -> str:
     title = isolate(escape(card.title))
     heading = f'<a href="{escape(card.url)}">{title}</a>' if card.url else title
     lines = [f"📄 <b>{heading}</b>"]
+    if card.authors:
+        lines.append(isolate(escape(card.authors)))
     if card.arxiv_id:
         lines.append(f"<code>arXiv:{escape(card.arxiv_id)}</code>")
     summary = isolate(escape(card.summary))

@@ -41,6 +41,7 @@ class PaperCard:
     paper_id: int
     arxiv_id: str | None
     title: str
+    authors: str  # comma-separated; "" when unknown
     url: str | None
     summary: str
     summary_language: str  # the reader's language, or the paper's own when no summary in it could be had
@@ -103,8 +104,8 @@ class PaperService:
         for post in entry.posts:
             grouped.setdefault(post.language, []).append(post)
         arxiv_id = paper.key.removeprefix("arxiv:") if paper.key.startswith("arxiv:") else None
-        return PaperCard(paper.id, arxiv_id, paper.title, paper.url, entry.summary, entry.summary_language,
-                         entry.quoted, entry.provenance, grouped, DEMOS.get(arxiv_id or ""))
+        return PaperCard(paper.id, arxiv_id, paper.title, paper.authors or "", paper.url, entry.summary,
+                         entry.summary_language, entry.quoted, entry.provenance, grouped, DEMOS.get(arxiv_id or ""))
 
 
 async def retry_lookup(query: PaperQuery, attempt: Callable[[], Awaitable[bool]],

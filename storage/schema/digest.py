@@ -45,6 +45,8 @@ class Paper(Base):
     url: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), default="en")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # arXiv's author names, comma-separated ("" when unknown: a post's paper); migration 0009_paper_authors.
+    authors: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class DigestItem(Base):

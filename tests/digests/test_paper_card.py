@@ -22,7 +22,8 @@ UNREACHABLE = {"en": "cannot be reached", "ru": "недоступен", "fa": "�
 async def feeds():
     server = FakeFeeds()
     server.papers = [
-        ArxivPaper("2408.06518", LEAK_TITLE, "We identify semantic leakage. Unrelated concepts leak into outputs."),
+        ArxivPaper("2408.06518", LEAK_TITLE, "We identify semantic leakage. Unrelated concepts leak into outputs.",
+                   authors=("Hila Gonen", "Terra Blevins", "Alisa Liu", "Luke Zettlemoyer", "Noah A. Smith")),
         ArxivPaper("2401.00001", "A <b>Bold</b> & \u202eReversed\u202c Title", "Markup must be escaped here."),
     ]
     async with server:
@@ -43,6 +44,7 @@ async def test_paper_by_id_url_and_words(make_harness, feeds, lang):
     chat = h.chat(user_id=7, lang=lang)
     reply = replies(await chat.send("/paper https://arxiv.org/abs/2408.06518v2"))[-1]
     assert "Semantic Leakage" in reply.text and "arXiv:2408.06518" in reply.text
+    assert "Hila Gonen, Terra Blevins" in reply.text
     buttons = reply.result.reply_markup.inline_keyboard
     assert [b.switch_inline_query_current_chat for row in buttons for b in row if b.switch_inline_query_current_chat] \
         == ["leak yellow | He works as a"]  # the demo button for Gonen et al. 2024
