@@ -1,6 +1,7 @@
 """Inline mode through the real dispatcher: `inline_query` updates in, answerInlineQuery payloads checked (results,
 cache_time, is_personal, the deep-link button) in four languages; empty, huge, RTL and HTML queries."""
 import itertools
+import json
 
 import pytest
 from aiogram.types import InlineQuery, Update, User as TgUser
@@ -86,3 +87,22 @@ def test_deep_link_payload_limits():
     assert leak_payload("x" * 100 + " | y") is None  # too long for a start parameter: no button
     assert leak_arguments(leak_payload("жёлтый | Он работает")) == "жёлтый | Он работает"
     assert leak_arguments("leak-%%%") is None
+
+
+async def test_inline_through_webhook_and_fake_botapi(make_webhook_bot):
+    """The whole path: Telegram's JSON posted to the webhook, the inbox, the dispatcher, and answerInlineQuery as
+    an HTTP call to the fake Bot API; setWebhook asks Telegram for inline queries."""
+    async with make_webhook_bot() as webhook:
+        [set_webhook] = webhook.fake.calls_to("setWebhook")
+        assert "inline_query" in set_webhook.params["allowed_updates"]
+        body = {"update_id": next(_ids), "inline_query": {
+            "id": "iq-1", "from": {"id": 31, "is_bot": False, "first_name": "Ada", "language_code": "ru"},
+            "query": "leak yellow | He works as a", "offset": ""}}
+        assert await webhook.post(body) == 200
+        await webhook.wait_for(lambda: bool(webhook.fake.calls_to("answerInlineQuery")), "answerInlineQuery")
+        [call] = webhook.fake.calls_to("answerInlineQuery")
+        params = call.params
+        assert params["inline_query_id"] == "iq-1" and params["is_personal"] in (True, "true")
+        assert int(params["cache_time"]) == 30
+        button = params["button"] if isinstance(params["button"], dict) else json.loads(params["button"])
+        assert button["start_parameter"].startswith("leak-") and "Запустить /leak" in button["text"]
