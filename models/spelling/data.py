@@ -31,10 +31,10 @@ SKIN_TONES = [chr(c) for c in range(0x1F3FB, 0x1F400)]
 ZWJ, VS16, KEYCAP = "\u200d", "\ufe0f", "\u20e3"
 
 
-def _code_point(rng: random.Random) -> str:
-    """Any assigned-looking code point that is not a control, a surrogate or whitespace."""
+def _code_point(rng: random.Random, astral: float = 0.2) -> str:
+    """Any code point that is not a control, a surrogate or whitespace; `astral` of them past the BMP."""
     while True:
-        c = rng.randint(0x21, 0x2FFFF) if rng.random() < 0.2 else rng.randint(0xA1, 0xFFFD)
+        c = rng.randint(0x10000, 0x10FFFF) if rng.random() < astral else rng.randint(0xA1, 0xFFFD)
         char = chr(c)
         if not (0xD800 <= c <= 0xDFFF) and not char.isspace() and not (0x7F <= c < 0xA0) and c not in (0xFEFF,):
             return char
@@ -112,15 +112,27 @@ def known_words() -> frozenset[str]:
     return frozenset(w.casefold() for language in LANGUAGES for w in top_n_list(language, 300_000))
 
 
-def aware_examples(seed: int, count: int) -> Iterator[str]:
-    """`count` strings for char-aware, languages in turn; the same seed gives the same strings."""
+def hard_string(rng: random.Random, language: str) -> str:
+    """16–MAX_CHARS code points, half of them any code point (half of those outside the BMP, 4 UTF-8 bytes each):
+    the long, dense strings the first phase sees least."""
+    length = rng.randint(16, MAX_CHARS)
+    text = ""
+    while len(text) < length:
+        text += _code_point(rng, 0.5) if rng.random() < 0.5 else _unit(rng, language)
+    return text[:MAX_CHARS]
+
+
+def aware_examples(seed: int, count: int, hard: bool = False) -> Iterator[str]:
+    """`count` strings for char-aware, languages in turn; the same seed gives the same strings. `hard`: only
+    hard_string (the second, short phase of training)."""
     from models.spelling.evalsets import held_out_folded
 
     rng = random.Random(seed)
     known, held = known_words(), held_out_folded()
     produced = 0
+    make = hard_string if hard else random_string
     while produced < count:
-        word = random_string(rng, LANGUAGES[produced % len(LANGUAGES)])
+        word = make(rng, LANGUAGES[produced % len(LANGUAGES)])
         if not word or word.casefold() in known or word.casefold() in held:
             continue
         produced += 1
@@ -171,6 +183,6 @@ def blind_examples(seed: int, count: int) -> Iterator[str]:
         yield word + "." if rng.random() < 0.03 and len(word) < MAX_CHARS else word
 
 
-def examples(kind: str, seed: int, count: int) -> Iterator[str]:
+def examples(kind: str, seed: int, count: int, hard: bool = False) -> Iterator[str]:
     """The stream a model of `kind` ("bytes" = char-aware, "tokens" = char-blind) trains on."""
-    return aware_examples(seed, count) if kind == "bytes" else blind_examples(seed, count)
+    return aware_examples(seed, count, hard) if kind == "bytes" else blind_examples(seed, count)

@@ -24,6 +24,7 @@ TOKEN_TABLE = 64_000
 # steps; char-blind needs more words to memorise the spellings of frequent ones, and reads one to four tokens, so it
 # has one layer each side (docs/spelling.md states both budgets).
 BUDGETS = {"char-aware": (1200, 128, 96, 384, 2), "char-blind": (3000, 256, 96, 256, 1)}
+POLISH_STEPS = 200
 
 
 def gemma_tokenizer_and_embeddings(with_embeddings: bool = True) -> tuple[Any, torch.Tensor | None]:
@@ -63,7 +64,8 @@ def batches(words: list[str], model: Speller, tokenizer: Any, batch_size: int,
 
 
 def train_model(model: Speller, tokenizer: Any, *, steps: int, seed: int, batch_size: int = 128,
-                lr: float = 2e-3, chunk_batches: int = 40, checkpoint: str | None = None) -> Speller:
+                lr: float = 2e-3, chunk_batches: int = 40, checkpoint: str | None = None,
+                hard: bool = False) -> Speller:
     """`steps` optimizer steps over a fresh stream of strings (the same stream for the same seed). `checkpoint`:
     a name to save the weights under every 500 steps (a long run can be evaluated while it goes on)."""
     torch.manual_seed(seed)
@@ -79,7 +81,7 @@ def train_model(model: Speller, tokenizer: Any, *, steps: int, seed: int, batch_
                  for o in optimizers]
     # No label smoothing: char-aware's pointer scores masked positions at -1e4, and char-blind must memorise.
     loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
-    stream = examples(model.config.kind, seed, steps * batch_size)
+    stream = examples(model.config.kind, seed, steps * batch_size, hard)
     model.train()
     started, step, total = time.perf_counter(), 0, 0.0
     while step < steps:
@@ -165,10 +167,19 @@ def train_one(name: str, steps: int | None, seed: int) -> tuple[float, float]:
     log.info("%s: %d steps of %d strings, %.1f M parameters", name, steps, batch_size,
              sum(p.numel() for p in model.parameters()) / 1e6)
     train_model(model, tokenizer, steps=steps, seed=seed, batch_size=batch_size, checkpoint=name)
+    if name == "char-aware":
+        polish(model, seed)
     path = model.save(name)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     log.info("saved %s (%.1f MB) after %.0f s (CPU %.0f s)", path, path.stat().st_size / 2**20, seconds, cpu)
     return seconds, cpu
+
+
+def polish(model: Speller, seed: int) -> Speller:
+    """char-aware's second phase: POLISH_STEPS steps at a tenth of the rate on long strings dense in rare and
+    4-byte code points, which the first phase's stream holds few of (they were cut short: `…` + EOS)."""
+    model.train()
+    return train_model(model, None, steps=POLISH_STEPS, seed=seed + 1, lr=2e-4, hard=True)
 
 
 def train_all(*, steps: int | None = None, seed: int = 0,

