@@ -6,7 +6,7 @@ is a new copy (`scoped`), so a job's changes never leak back into its update. do
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,9 @@ class JournalPosition:
     update_id: int
     replay: bool
     seq: int = 0
+    # Raises when this run's claim on the update was lost (its lease ran out and another process took it): called
+    # before each journaled call, so a stale run sends nothing new (bot/transports/inbox.py sets it).
+    fence: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

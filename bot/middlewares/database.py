@@ -42,15 +42,18 @@ class DatabaseMiddleware(BaseMiddleware):
         # closes it, which rolls back whatever a failed handler left uncommitted.
         async with self.sessionmaker() as session:
             data["session"] = session
-            result = await handler(event, data)
+            if (hold := data.get("hold_session")) is not None:
+                hold(session)  # the inbox's lease check before a send may run in it (SQLite: no self-wait)
             try:
+                result = await handler(event, data)
                 if finish is not None:
                     await finish(session)
                 await session.commit()
             except NotClaimed:
                 # Our lease ran out and another process took the update: its run is the one that counts.
                 await session.rollback()
-                log.warning("update %s was taken over by another process; this run was rolled back",
+                log.warning("update %s was taken over by another process; this run was rolled back and sent "
+                            "nothing more",
                             getattr(event, "update_id", "?"))
                 return None
             return result

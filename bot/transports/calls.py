@@ -175,6 +175,8 @@ class CallJournalStage:
                     log.info("update %s: %s #%d was sent before the restart; not sending it again",
                              context.update_id, name, seq)
                     return response
+        if context.fence is not None:
+            await context.fence()  # NotClaimed: another process runs this update now; its calls are the ones
         await self.journal.intend(context.update_id, seq, name)
         try:
             response = await send()

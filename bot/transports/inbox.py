@@ -155,6 +155,7 @@ class Inbox:
         dialect = sessionmaker.kw["bind"].dialect.name if sessionmaker.kw.get("bind") is not None else "sqlite"
         # SQLite is for one process: any claim found at start belongs to a process that died.
         self.single_process = dialect == "sqlite" if single_process is None else single_process
+        self.dialect = dialect
         self.accepting = False
         self.journal = JobJournal(sessionmaker, self.owner)
         self._running: dict[int, asyncio.Task[None]] = {}
@@ -340,19 +341,19 @@ class Inbox:
     async def _handle(self, row: repo.Claimed) -> None:
         if row.attempts > MAX_ATTEMPTS:
             log.error("update %s given up after %d attempts", row.update_id, row.attempts - 1)
-            await self._finish_outside(row.update_id, FAILED, "too many attempts")
+            await self._finish_outside(row.update_id, FAILED, "too many attempts", row.attempts)
             return
         try:
             update = Update.model_validate(row.payload, context={"bot": self.bot})
         except Exception as error:  # noqa: BLE001 - stored before validation existed, or a schema change
             log.error("update %s: stored payload is not an Update (%s)", row.update_id, type(error).__name__)
-            await self._finish_outside(row.update_id, FAILED, "invalid payload")
+            await self._finish_outside(row.update_id, FAILED, "invalid payload", row.attempts)
             return
         if update_kind(update) is None:
             # A kind newer than this aiogram (`{"update_id": 41, "brand_new": {}}`): acknowledged, counted and done,
             # never an error (aiogram's own warning about it would print the body).
             metrics.UPDATES.labels(command="unknown_kind", status="skipped").inc()
-            await self._finish_outside(row.update_id, DONE, "unknown update kind")
+            await self._finish_outside(row.update_id, DONE, "unknown update kind", row.attempts)
             self.processed += 1
             return
         retries = 0
@@ -372,15 +373,35 @@ class Inbox:
 
     async def _run(self, row: repo.Claimed, update: Update, *, replay: bool) -> tuple[str, float] | None:
         """One run of the update through the dispatcher; (kind, wait) when a transient failure rolled it back."""
-        finished = False
+        finished = lost = False
         transient: tuple[str, float] | None = None
+        handler_session: list[AsyncSession] = []
 
         async def finish(session: AsyncSession) -> None:
-            # Called by DatabaseMiddleware inside the handler's transaction, right before its commit.
-            nonlocal finished
-            if not await repo.complete(session, row.update_id, self.owner):
+            # Called by DatabaseMiddleware inside the handler's transaction, right before its commit. Fenced by the
+            # claim's attempt number: a run whose claim was taken over (and perhaps finished) commits nothing.
+            nonlocal finished, lost
+            if not await repo.complete(session, row.update_id, self.owner, attempt=row.attempts):
+                lost = True
                 raise repo.NotClaimed(row.update_id)
             finished = True
+
+        async def fence() -> None:
+            # Called before each journaled Bot API call: a run whose lease ran out and was claimed by another
+            # process (a stall past INBOX_LEASE_S) sends nothing new. On SQLite the check runs in the handler's
+            # own session (one writer: a second connection would wait on the handler's own lock); on PostgreSQL
+            # in a short transaction of its own, so no row lock is held across the call.
+            nonlocal lost
+            if self.single_process:
+                return  # one process per database: nobody else can take the claim over
+            if handler_session and self.dialect == "sqlite":
+                ours = await repo.confirm(handler_session[-1], row.update_id, self.owner, row.attempts, self.lease_s)
+            else:
+                async with self.sessionmaker() as session, session.begin():
+                    ours = await repo.confirm(session, row.update_id, self.owner, row.attempts, self.lease_s)
+            if not ours:
+                lost = True
+                raise repo.NotClaimed(row.update_id)
 
         def on_transient(error: BaseException) -> bool:
             # Called by DatabaseMiddleware when the handler (or its commit) failed: True takes the failure off the
@@ -397,22 +418,28 @@ class Inbox:
 
         # A second claim: the first run may have sent messages before it died; the journal answers for them.
         try:
-            with scoped(journal=JournalPosition(row.update_id, replay=replay)):
-                await self.dp.feed_update(self.bot, update, finish_update=finish, transient_failure=on_transient)
+            with scoped(journal=JournalPosition(row.update_id, replay=replay, fence=fence)):
+                await self.dp.feed_update(self.bot, update, finish_update=finish, transient_failure=on_transient,
+                                          hold_session=handler_session.append)
         except asyncio.CancelledError:
             raise  # stop() gives the row back
+        except repo.NotClaimed:
+            lost = True  # refused outside the handler's transaction (the errors router's apology, say)
         except Exception as error:
             if not on_transient(error):
                 log.exception("update %s failed outside the handlers", row.update_id)
         if transient is not None:
             return transient
         self.bot_api.ok()
-        if finished:
+        if lost:
+            log.info("update %s: this run's claim was taken over; the other run is the one that counts",
+                     row.update_id)
+        elif finished:
             self.database.ok()
         else:
             # The handler failed (its transaction was rolled back, the errors router recorded the failure in a
             # transaction of its own): done with it, not retried forever.
-            await self._finish_outside(row.update_id, FAILED, None)
+            await self._finish_outside(row.update_id, FAILED, None, row.attempts)
         return None
 
     async def _wait_to_retry(self, update_id: int, retries: int, at_least: float) -> bool:
@@ -454,10 +481,10 @@ class Inbox:
         else:
             log.exception("inbox: %s failed", what)
 
-    async def _finish_outside(self, update_id: int, status: str, error: str | None) -> None:
+    async def _finish_outside(self, update_id: int, status: str, error: str | None, attempt: int) -> None:
         async def write() -> None:
             async with self.sessionmaker() as session, session.begin():
-                await repo.complete(session, update_id, self.owner, status=status, error=error)
+                await repo.complete(session, update_id, self.owner, status=status, error=error, attempt=attempt)
         try:
             await _shielded(write())
         except asyncio.CancelledError:

@@ -82,12 +82,18 @@ async def claim(session: AsyncSession, *, owner: str, limit: int, lease_s: float
                   key=lambda row: row.update_id)
 
 
+def _held(update_id: int, owner: str, attempt: int | None) -> list[Any]:
+    """The claim, fenced: `attempts` grows by one at every claim, so (owner, attempt) names one claim and a run of
+    an older claim (its lease ran out, someone else claimed it, it came back) never matches."""
+    where = [InboxUpdate.update_id == update_id, InboxUpdate.owner == owner, InboxUpdate.status == PROCESSING]
+    return where + ([InboxUpdate.attempts == attempt] if attempt is not None else [])
+
+
 async def complete(session: AsyncSession, update_id: int, owner: str, *, status: str = DONE,
-                   error: str | None = None) -> bool:
-    """Mark a claimed update finished; False when this owner no longer holds it."""
+                   error: str | None = None, attempt: int | None = None) -> bool:
+    """Mark a claimed update finished; False when this owner's claim (`attempt`, when given) no longer holds it."""
     result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id, InboxUpdate.owner == owner, InboxUpdate.status == PROCESSING)
+        update(InboxUpdate).where(*_held(update_id, owner, attempt))
         .values(status=status, finished_at=utcnow(), lease_until=None, error=error[:128] if error else None)
         .execution_options(synchronize_session=False))
     return _count(result) > 0
@@ -103,6 +109,15 @@ async def renew(session: AsyncSession, owner: str, update_ids: Sequence[int], le
                InboxUpdate.status == PROCESSING)
         .values(lease_until=utcnow() + timedelta(seconds=lease_s)).execution_options(synchronize_session=False))
     return _count(result)
+
+
+async def confirm(session: AsyncSession, update_id: int, owner: str, attempt: int, lease_s: float) -> bool:
+    """Before a Bot API call that changes something: is this claim still ours? Renews its lease when it is (so the
+    call that follows has a whole lease before anyone may take the update over)."""
+    result = await session.execute(
+        update(InboxUpdate).where(*_held(update_id, owner, attempt))
+        .values(lease_until=utcnow() + timedelta(seconds=lease_s)).execution_options(synchronize_session=False))
+    return _count(result) > 0
 
 
 async def release(session: AsyncSession, owner: str, update_ids: Sequence[int] | None = None) -> int:

@@ -279,3 +279,59 @@ async def test_a_lease_that_ran_out_under_load_is_not_claimed_again_by_its_own_p
         async with sessionmaker() as session, session.begin():
             again = await repo.claim(session, owner="me", limit=10, lease_s=30, running=running)
         assert [row.update_id for row in again] == [first[2].update_id]
+
+
+async def test_a_stalled_run_that_lost_its_lease_sends_nothing_and_commits_nothing(make_webhook_bot):
+    """Two owners of one inbox. The first stalls in slow work (released session) until its lease runs out (its
+    heartbeat stops, as when its loop or its link to the database freezes); the second claims the update and
+    finishes it. When the first wakes up, its claim is stale: its next journaled send is refused before it leaves
+    (NotClaimed), its writes roll back. The chat got exactly one reply and has one history row."""
+    from aiogram import F, Router
+    from aiogram.types import Message
+
+    from services.history import record_entry
+    from storage.db import released
+
+    gate, stalled = asyncio.Event(), asyncio.Event()
+    async with make_webhook_bot(inbox_lease_s=1) as bot:
+        first = bot.inbox
+        first.single_process = False  # SQLite is for one process; two owners of one file happen only here
+        second_bot = create_bot(bot.rt.settings.bot)
+        second = Inbox(second_bot, bot.rt.dispatcher, bot.rt.sessionmaker, lease_s=1, poll_s=0.1,
+                       single_process=False, owner="replica-2")
+        router = Router(name="stall-test")
+
+        @router.message(F.text == "/stalltest")
+        async def stall(message: Message, session, bot) -> None:  # session, bot: injected by the dispatcher
+            async with released(session):  # slow work: no connection, no lock held
+                if bot is first.bot and not gate.is_set():
+                    stalled.set()
+                    await gate.wait()
+            await record_entry(session, user_id=message.chat.id, chat_id=message.chat.id, command="stalltest",
+                               arguments="", status="ok")
+            await message.answer("done")
+
+        dp = bot.rt.dispatcher
+        router.parent_router = dp
+        dp.sub_routers.insert(0, dp.sub_routers.pop())  # before the routers that answer any command
+        first._loops[1].cancel()  # the first owner's heartbeat stops: its lease runs out in 1 s
+        update = message_update("/stalltest", user_id=1700)
+        assert await bot.post(update) == 200
+        await asyncio.wait_for(stalled.wait(), 10)
+        await second.start()
+        try:
+            await bot.wait_for(lambda: bot.replies_to(1700) == 1, "the second owner's reply")
+            await second.drain(10)
+            async with bot.rt.sessionmaker() as session:
+                assert await repo.status_of(session, update["update_id"]) == "done"
+            gate.set()  # the first owner wakes up
+            await bot.wait_for(lambda: not first._running, "the first owner's run to end")
+            await asyncio.sleep(0.2)
+            assert bot.replies_to(1700) == 1  # nothing new sent by the stale run
+            assert await bot.history_count(1700) == 1  # its history row rolled back
+            async with bot.rt.sessionmaker() as session:
+                row = await session.get(InboxUpdate, update["update_id"])
+                assert row is not None and row.status == "done" and row.owner == "replica-2"
+        finally:
+            await second.stop(1)
+            await second_bot.session.close()
