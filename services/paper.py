@@ -13,6 +13,7 @@ from chatkit.errors import UserInputError
 from digests.compose import Candidate, Post, _post_link, summarize
 from digests.paper_lookup import Lookup, PaperQuery, Unreachable, find_paper, parse_query
 from digests.summary import Provenance, Summarizer
+from storage.db import released
 from storage.repo.cards import (
     chat_setting,
     issue_position,
@@ -99,7 +100,8 @@ class PaperService:
         entry = Candidate(paper)
         for item, src in await posts_of_paper(self.session, paper.id):
             entry.posts.append(Post(src.kind, src.name, item.language, _post_link(src, item) or item.url, item.text))
-        await summarize(entry, language, self.summarizer() if self.summarizer else None)
+        async with released(self.session):  # the summary model may work for seconds: no connection held meanwhile
+            await summarize(entry, language, self.summarizer() if self.summarizer else None)
         grouped: dict[str, list[Post]] = {}
         for post in entry.posts:
             grouped.setdefault(post.language, []).append(post)
