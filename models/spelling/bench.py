@@ -244,13 +244,14 @@ def chart(report: dict[str, Any], path: str | Path) -> Path:
     width = 0.8 / len(systems)
     for axis, language in zip(axes[0], languages, strict=True):
         for index, system in enumerate(systems):
-            rows = [cells.get((system, language, b)) for b in buckets]
-            heights = [row["accuracy"] if row else 0.0 for row in rows]
-            # Rows from before the intervals existed have no ci95: no bar for them.
-            below = [row["accuracy"] - row["ci95"][0] if row and "ci95" in row else 0.0 for row in rows]
-            above = [row["ci95"][1] - row["accuracy"] if row and "ci95" in row else 0.0 for row in rows]
-            axis.bar([i + index * width for i in range(len(buckets))], heights, width, label=system,
-                     yerr=[below, above], capsize=2, error_kw={"elinewidth": 0.8})
+            # A cell that did not run has no bar (not a bar at 0); rows from before the intervals existed no error bar.
+            present = [(i, cells[(system, language, b)]) for i, b in enumerate(buckets)
+                       if (system, language, b) in cells]
+            rows = [row for _, row in present]
+            below = [row["accuracy"] - row["ci95"][0] if "ci95" in row else 0.0 for row in rows]
+            above = [row["ci95"][1] - row["accuracy"] if "ci95" in row else 0.0 for row in rows]
+            axis.bar([i + index * width for i, _ in present], [row["accuracy"] for row in rows], width,
+                     label=system, yerr=[below, above], capsize=2, error_kw={"elinewidth": 0.8})
         axis.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(buckets))], buckets, rotation=30)
         axis.set_title(f"{language}: exact match % (95 % CI)")
         axis.set_ylim(0, 100)
