@@ -24,7 +24,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from bench.stack import free_port, update_json  # noqa: E402
 from fakes.botapi import FakeBotAPI  # noqa: E402
 
 TOKEN = "765432:AAHcrashBenchTokenSecretPart_5550123"
@@ -47,19 +47,8 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@
 FIRST_USER = 50_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def update(update_id: int) -> dict[str, Any]:
-    user = FIRST_USER + update_id
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": int(time.time()), "text": "/start",
-        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        "chat": {"id": user, "type": "private", "first_name": "Load"},
-        "from": {"id": user, "is_bot": False, "first_name": "Load", "language_code": "en"}}}
+    return update_json(update_id, FIRST_USER + update_id, "/start")
 
 
 class BotProcess:

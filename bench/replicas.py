@@ -27,14 +27,13 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.stack import Process, free_port, wait_ready  # noqa: E402
 from fakes.botapi import FakeBotAPI  # noqa: E402
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,12 +55,6 @@ MIX = [("/help", True, 0.4), ("/start", True, 0.15), ("/history", True, 0.15),
 DIGEST_USER = 990_000_001
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Sent:
     update_id: int
@@ -70,50 +64,6 @@ class Sent:
     first_post: float = 0.0
     acknowledged: float | None = None
     attempts: int = 0
-
-
-@dataclass
-class Process:
-    role: str
-    name: str
-    env: dict[str, str]
-    workdir: Path
-    popen: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-    exits: list[int] = field(default_factory=list)
-
-    def start(self) -> None:
-        self.starts += 1
-        log = open(self.workdir / f"{self.name}.{self.starts}.log", "wb")
-        self.popen = subprocess.Popen([sys.executable, "-m", "bot", self.role], cwd=self.workdir, env=self.env,
-                                      stdout=log, stderr=subprocess.STDOUT)
-
-    def signal(self, sig: int) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.send_signal(sig)
-
-    async def wait(self, timeout: float = 90) -> int:
-        assert self.popen is not None
-        code = await asyncio.to_thread(self.popen.wait, timeout)
-        self.exits.append(code)
-        return code
-
-
-async def wait_ready(url: str, process: Process, timeout: float = 600) -> float:
-    started = time.monotonic()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
-        while time.monotonic() - started < timeout:
-            if process.popen is not None and process.popen.poll() is not None:
-                raise SystemExit(f"{process.name} exited with {process.popen.returncode}; see its log in "
-                                 f"{process.workdir}")
-            try:
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        return time.monotonic() - started
-            except (TimeoutError, aiohttp.ClientError, OSError):
-                pass
-            await asyncio.sleep(0.25)
-    raise SystemExit(f"{process.name} not ready at {url} after {timeout} s")
 
 
 def update_json(sent: Sent) -> dict[str, Any]:
