@@ -3,7 +3,8 @@
 APScheduler 3 must not share a job store between processes, so it starts only in the process holding the scheduler
 lock (a PostgreSQL advisory lock, or an exclusive file lock beside an SQLite database); the others retry the lock
 (`DIGEST_SCHEDULER=off` keeps a process out). Jobs: `digest:fetch` (every DIGEST_FETCH_INTERVAL_MIN), `digest:sync`
-(every minute: one cron job per active subscription) and `digest:<subscription id>`. On SQLite the job store is a
+(every minute: one cron job per active subscription), `digest:pending` (reading-list papers arXiv could not
+describe yet, with backoff) and `digest:<subscription id>`. On SQLite the job store is a
 file of its own (`<db>.jobs.sqlite3`): APScheduler writes it synchronously on the event-loop thread, and waiting there
 for a lock an async transaction holds would stall the loop. A job at most DIGEST_MISFIRE_GRACE_S late still runs;
 missed runs coalesce, and repeats are harmless (an issue exists once per slot)."""
@@ -11,6 +12,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import time
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -23,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from digests.pending import Backoff, Resolved
 from digests.subscription import WEEKDAYS
 from storage.db import sync_url
 from storage.repo.digest import active_subscriptions
@@ -58,12 +61,29 @@ async def subscription_job(subscription_id: int) -> None:
         log.exception("digest for subscription %s failed", subscription_id)
 
 
+async def pending_job() -> None:
+    """Reading-list papers arXiv could not describe yet, looked up again; after a fruitless run the next waits
+    longer (PENDING_BACKOFF: 10 min doubling to a day), so an arXiv outage is not hammered."""
+    if _SERVICE is None or not PENDING_BACKOFF.due(time.monotonic()):
+        return
+    try:
+        outcome = await _SERVICE.resolve_pending()
+    except Exception:  # a failed run waits like a fruitless one; the scheduler goes on
+        log.exception("resolving pending reading-list papers failed")
+        outcome = Resolved(pending=1, resolved=0)
+    PENDING_BACKOFF.record(outcome, time.monotonic())
+    if outcome.pending:
+        log.info("pending reading-list papers: %s of %s resolved", outcome.resolved, outcome.pending)
+
+
 async def sync_job() -> None:
     if _SCHEDULER is not None:
         await _SCHEDULER.sync_subscriptions()
 
 
 _SCHEDULER: "DigestScheduler | None" = None
+PENDING_BACKOFF = Backoff()
+PENDING_INTERVAL_MIN = 10  # how often the pending job wakes; the backoff decides whether it looks
 
 
 def jobstore_url(database_url: str) -> str:
@@ -164,6 +184,8 @@ class DigestScheduler:
                                name="fetch sources", replace_existing=True)
         self.scheduler.add_job(sync_job, IntervalTrigger(minutes=1), id="digest:sync", name="sync subscriptions",
                                replace_existing=True)
+        self.scheduler.add_job(pending_job, IntervalTrigger(minutes=PENDING_INTERVAL_MIN), id="digest:pending",
+                               name="resolve pending reading-list papers", replace_existing=True)
         await self.sync_subscriptions()
         # Deliveries a crash left pending go out now (sent ones are never repeated).
         self._resume = asyncio.create_task(self.service.deliver_pending(), name="digest-resume")  # kept: not GC'd

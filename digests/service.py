@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from digests.calendar import ArxivCalendar, Window, issue_window, previous_slot, render_quiet
 from digests.compose import candidates, matches, render_empty, render_issue, summarize
 from digests.config import DigestSettings
+from digests.pending import Resolved, resolve_pending
 from digests.pipeline import assign_papers
 from digests.profile import rank_subscription, record_ranking
 from digests.sources import ArxivClient, arxiv_query, fetch_source, source
@@ -81,6 +82,13 @@ class DigestService:
         if self._arxiv is None:
             self._arxiv = ArxivClient(self.settings, self.http)
         return self._arxiv
+
+    async def resolve_pending(self) -> Resolved:
+        """Reading-list papers arXiv could not describe when they were liked or imported: looked up again."""
+        async with self.sessionmaker() as session:  # not .begin(): the lookup commits around the arXiv call
+            outcome = await resolve_pending(session, self.arxiv)
+            await session.commit()
+        return outcome
 
     async def close(self) -> None:
         if self._http is not None:

@@ -5,38 +5,24 @@ yet, or that cannot be fetched now, is kept as pending and resolved by `resolve_
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkit.errors import UserInputError
-from digests.language import detect_language
+from digests.pending import PaperLookup, known_papers, resolve_pending
 from digests.profile import profile_papers
 from digests.ranking import describe
 from digests.readinglist import ReadingListError, parse_paper_ref, parse_reading_list
-from digests.sources import FetchedItem
-from storage.db import released
-from storage.repo.digest import add_paper
 from storage.repo.profile import (
     RankedPaper,
     add_to_reading_list,
     chat_rankings,
-    link_reading_list,
     papers_by_key,
-    pending_reading_ids,
     reading_list,
 )
 from storage.schema.base import utcnow
 
 log = logging.getLogger(__name__)
-LOOKUP_BATCH = 50  # ids per arXiv API request
-
-
-class PaperLookup(Protocol):
-    """digests.sources.ArxivClient (arXiv's id_list)."""
-
-    async def by_ids(self, arxiv_ids: list[str]) -> list[FetchedItem]: ...
 
 
 @dataclass(frozen=True)
@@ -110,9 +96,9 @@ class ProfileService:
         return Imported(added, already, [i for i in added if known.get(i) is None], parsed.skipped, parsed.truncated)
 
     async def resolve_pending(self, chat_id: int | None = None) -> int:
-        """Looks listed-but-unknown papers up again (after arXiv was unreachable); returns how many got resolved."""
-        pending = await pending_reading_ids(self.session, chat_id)
-        return sum(1 for paper_id in (await self._known(pending)).values() if paper_id is not None)
+        """Looks listed-but-unknown papers up again (after arXiv was unreachable); returns how many got resolved.
+        The digest scheduler runs the same (digests/pending.py) for every chat, with a growing wait."""
+        return (await resolve_pending(self.session, self.lookup, chat_id)).resolved
 
     async def profile_summary(self, chat_id: int, now: datetime | None = None) -> ProfileSummary:
         now = now or utcnow()
@@ -132,28 +118,7 @@ class ProfileService:
 
     # ---------- papers ----------
     async def _known(self, arxiv_ids: list[str]) -> dict[str, int | None]:
-        """arXiv id → paper id: stored papers, then (no connection held) arXiv for the rest; None: unknown now."""
-        found = {key.removeprefix("arxiv:"): paper.id
-                 for key, paper in (await papers_by_key(self.session, [f"arxiv:{i}" for i in arxiv_ids])).items()}
-        missing = [i for i in arxiv_ids if i not in found]
-        if missing and self.lookup is not None:
-            fetched: list[FetchedItem] = []
-            async with released(self.session):  # arXiv asks for 3 s between requests: no connection held meanwhile
-                for start in range(0, len(missing), LOOKUP_BATCH):
-                    try:
-                        fetched += await self.lookup.by_ids(missing[start:start + LOOKUP_BATCH])
-                    except httpx.HTTPError as error:  # unreachable or failing: the rest stays pending
-                        log.warning("arXiv lookup failed: %s", type(error).__name__)
-                        break
-            for item in fetched:
-                if item.external_id not in missing or item.external_id in found:
-                    continue
-                paper = await add_paper(self.session, key=f"arxiv:{item.external_id}", title=item.title[:300],
-                                        abstract=item.text, url=item.url, first_seen_at=utcnow(),
-                                        language=detect_language(f"{item.title}. {item.text}"))
-                found[item.external_id] = paper.id
-                await link_reading_list(self.session, item.external_id, paper.id)
-        return {i: found.get(i) for i in arxiv_ids}
+        return await known_papers(self.session, self.lookup, arxiv_ids)
 
     async def _title(self, arxiv_id: str) -> str | None:
         paper = (await papers_by_key(self.session, [f"arxiv:{arxiv_id}"])).get(f"arxiv:{arxiv_id}")

@@ -11,6 +11,7 @@ from storage.schema.digest import Delivery, DigestIssue, DigestItem, DigestSourc
 from storage.schema.flux import FluxGeneration, FluxVote
 from storage.schema.groups import DigestVote
 from storage.schema.leak import LeakResult
+from storage.schema.profile import ReadingListEntry
 
 
 def row_dict(row: Base) -> dict[str, Any]:
@@ -35,6 +36,8 @@ async def user_rows(session: AsyncSession, user_id: int) -> dict[str, Sequence[B
                                        .order_by(FluxGeneration.id)),
         "flux_votes": await rows(select(FluxVote).where(FluxVote.user_id == user_id).order_by(FluxVote.id)),
         "digest_votes": await rows(select(DigestVote).where(DigestVote.user_id == user_id).order_by(DigestVote.id)),
+        "digest_reading_list": await rows(select(ReadingListEntry).where(ReadingListEntry.chat_id == user_id)
+                                          .order_by(ReadingListEntry.id)),  # their private chat's list
         "subscriptions": await rows(select(Subscription).where(
             or_(Subscription.created_by == user_id, Subscription.chat_id == user_id)).order_by(Subscription.id)),
         "submissions": await submissions(session, user_id),
@@ -68,6 +71,8 @@ async def delete_own_rows(session: AsyncSession, user_id: int) -> dict[str, int]
         ("flux_votes", FluxVote, FluxVote.user_id),
         ("flux_generations", FluxGeneration, FluxGeneration.user_id),  # their votes by others go with them
         ("digest_votes", DigestVote, DigestVote.user_id),
+        # The reading list of the user's private chat (its chat id is the user's id); a group's list is the group's.
+        ("digest_reading_list", ReadingListEntry, ReadingListEntry.chat_id),
     ):
         result = await session.execute(delete(model).where(column == user_id))
         counts[name] = int(getattr(result, "rowcount", 0) or 0)

@@ -52,7 +52,8 @@ class Paper(Base):
 class DigestItem(Base):
     __tablename__ = "digest_items"
     __table_args__ = (UniqueConstraint("source_id", "external_id", name="uq_digest_items_source_external"),
-                      Index("ix_digest_items_published", "published_at"), Index("ix_digest_items_paper", "paper_id"))
+                      Index("ix_digest_items_published", "published_at"), Index("ix_digest_items_paper", "paper_id"),
+                      Index("ix_digest_items_created", "created_at"))  # the issue window (storage/repo/digest.py)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source_id: Mapped[int] = mapped_column(Integer, ForeignKey("digest_sources.id", ondelete="CASCADE"))

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from digests import scheduler
 from digests.buttons import DigestVoteButton
+from digests.pending import Backoff, Resolved
 from fakes.feeds import ArxivPaper, FakeFeeds
 from handlers.i18n import Translator
-from services.profile import ProfileService
 from storage.schema.core import Chat
 from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
 from storage.schema.profile import ReadingListEntry
@@ -126,17 +127,42 @@ async def test_group_import_is_for_admins_like_for_anyone(make_harness, feeds):
     assert "добавлено 1" in reply and "уже было 1" in reply
 
 
-async def test_arxiv_down_leaves_it_pending_until_resolved(make_harness, feeds):
+async def test_arxiv_down_leaves_it_pending_until_the_scheduler_resolves_it(make_harness, feeds, monkeypatch):
     h = await bot(make_harness, feeds)
     chat = h.chat(user_id=9, lang="fa")
     feeds.fail_next(503)
     [reply] = texts(await chat.send("/like 2212.10562"))
     assert PENDING["fa"] in reply
     assert (await listed(h, 9))["2212.10562"].paper_id is None
-    async with h.sessionmaker() as session:  # what the scheduler's digest:pending job runs
-        resolved = await ProfileService(session, h.dp["digests"].arxiv).resolve_pending()
-        await session.commit()
-    assert resolved == 1 and (await listed(h, 9))["2212.10562"].paper_id is not None
+    # The scheduler's digest:pending job: arXiv still down → the next look waits 10 min, then 20 …
+    clock = [1000.0]
+    monkeypatch.setattr(scheduler, "_SERVICE", h.dp["digests"])
+    monkeypatch.setattr(scheduler, "PENDING_BACKOFF", Backoff(first_s=600, max_s=3600))
+    monkeypatch.setattr(scheduler.time, "monotonic", lambda: clock[0])
+    feeds.fail_next(503)
+    await scheduler.pending_job()
+    assert scheduler.PENDING_BACKOFF.next_at == 1600.0
+    requests = len(feeds.api_requests)
+    clock[0] = 1500.0
+    await scheduler.pending_job()  # not due: arXiv is not asked
+    assert len(feeds.api_requests) == requests and (await listed(h, 9))["2212.10562"].paper_id is None
+    clock[0] = 1700.0
+    await scheduler.pending_job()
+    assert (await listed(h, 9))["2212.10562"].paper_id is not None
+    assert scheduler.PENDING_BACKOFF.wait_s == 0 and scheduler.PENDING_BACKOFF.due(1700.0)
+    [reply] = texts(await chat.send("/profile"))
+    assert "Character-Aware" in reply  # the resolved paper is part of the profile now
+
+
+def test_backoff_doubles_to_its_cap_and_resets_on_progress():
+    backoff = Backoff(first_s=10, max_s=35)
+    waits = []
+    for now in range(4):
+        backoff.record(Resolved(pending=2, resolved=0), float(now))
+        waits.append(backoff.wait_s)
+    assert waits == [10, 20, 35, 35] and not backoff.due(4.0) and backoff.due(38.0)
+    backoff.record(Resolved(pending=2, resolved=1), 5.0)
+    assert backoff.wait_s == 0 and backoff.due(5.0)
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "fa", "he"])
