@@ -302,7 +302,7 @@ async def test_forget_over_the_webhook_leaves_nothing_in_any_database_file(make_
                     "id": bot.fake.bot_id, "is_bot": True, "first_name": "bot"},
                 "chat": {"id": user, "type": "private", "first_name": ZELDA.first_name}}}}
         assert await bot.post(press) == 200
-        await bot.wait_for(lambda: bot.fake.calls_to("editMessageText"), "the confirmation's edit")
+        await bot.wait_for(lambda: bot.fake.calls_to("editMessageText"), "the confirmation's edit", timeout_s=60)
         await bot.inbox.drain(timeout=20)
         async with bot.rt.sessionmaker() as session:
             status = (await session.execute(sa.text("SELECT status FROM inbox_updates WHERE update_id = 9000001"))
