@@ -1,14 +1,10 @@
 """Held-out evaluation lists: tokens as text writes them, from sources the training does not use.
 
-Source: Faker's locale data (en_US, ru_RU, fa_IR, he_IL: names, cities, streets, countries, companies, jobs, colours,
-language names, titles and abbreviations, its lorem word lists), split at spaces with punctuation kept (`Mr.`,
-`Jr.`, `ул.`, `К.Маркса`, `ВЭБ.РФ`, `רמב"ם`); double-barrelled surnames made from its last names; tokens its
-generators write (domains, e-mails, user names, prices, dates, times, file names, ISBNs, colours, emoji, the last
-word of a sentence with its full stop); and
-`wordfreq` words ranked after its first 20 000. Each language's pool is ranked by `wordfreq`'s Zipf frequency and cut
-into five equal buckets (top … rare); 250 tokens are drawn from each. char-aware's training (`data.py`) never sees any
-of them; char-blind's stream meets them as often as wordfreq says text does (docs/spelling.md). The lists ship as
-WikiSpell TSV in `models/spelling/eval/`; `python -m models.spelling make-eval` rebuilds them (needs `faker`)."""
+Sources: Faker's locale data split at spaces with punctuation kept (`Mr.`, `ул.`, `רמב"ם`), double-barrelled
+surnames, tokens its generators write (domains, e-mails, prices, dates, file names, ISBNs, emoji, sentence-final
+words), and `wordfreq` words ranked after its first 20 000. Each language's pool is ranked by Zipf frequency and cut
+into five equal buckets (top … rare), 250 tokens each. char-aware never sees them; char-blind meets them as often as
+wordfreq says text does. `python -m models.spelling make-eval` rebuilds them (needs `faker`); docs/spelling.md."""
 import importlib
 import random
 import re
