@@ -1,5 +1,5 @@
 """Every message id exists in all four languages (docs/architecture.md, i18n), and every one formats."""
-from bot.i18n import Translator, message_ids
+from handlers.i18n import Translator, message_ids
 
 LANGUAGES = ("en", "ru", "fa", "he")
 
