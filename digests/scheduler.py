@@ -64,14 +64,14 @@ async def subscription_job(subscription_id: int) -> None:
 async def pending_job() -> None:
     """Reading-list papers arXiv could not describe yet, looked up again; after a fruitless run the next waits
     longer (PENDING_BACKOFF: 10 min doubling to a day), so an arXiv outage is not hammered."""
-    if _SERVICE is None or not PENDING_BACKOFF.due(time.monotonic()):
+    if _SERVICE is None or not PENDING_BACKOFF.due(_clock()):
         return
     try:
         outcome = await _SERVICE.resolve_pending()
     except Exception:  # a failed run waits like a fruitless one; the scheduler goes on
         log.exception("resolving pending reading-list papers failed")
         outcome = Resolved(pending=1, resolved=0)
-    PENDING_BACKOFF.record(outcome, time.monotonic())
+    PENDING_BACKOFF.record(outcome, _clock())
     if outcome.pending:
         log.info("pending reading-list papers: %s of %s resolved", outcome.resolved, outcome.pending)
 
@@ -83,6 +83,7 @@ async def sync_job() -> None:
 
 _SCHEDULER: "DigestScheduler | None" = None
 PENDING_BACKOFF = Backoff()
+_clock = time.monotonic  # the backoff's clock (a test freezes it without freezing the event loop's)
 PENDING_INTERVAL_MIN = 10  # how often the pending job wakes; the backoff decides whether it looks
 
 

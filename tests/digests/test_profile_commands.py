@@ -138,7 +138,7 @@ async def test_arxiv_down_leaves_it_pending_until_the_scheduler_resolves_it(make
     clock = [1000.0]
     monkeypatch.setattr(scheduler, "_SERVICE", h.dp["digests"])
     monkeypatch.setattr(scheduler, "PENDING_BACKOFF", Backoff(first_s=600, max_s=3600))
-    monkeypatch.setattr(scheduler.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(scheduler, "_clock", lambda: clock[0])
     feeds.fail_next(503)
     await scheduler.pending_job()
     assert scheduler.PENDING_BACKOFF.next_at == 1600.0
