@@ -390,7 +390,7 @@ class Inbox:
             # Called before each journaled Bot API call: a run whose lease ran out and was claimed by another
             # process (a stall past INBOX_LEASE_S) sends nothing new. On SQLite the check runs in the handler's
             # own session (one writer: a second connection would wait on the handler's own lock); on PostgreSQL
-            # in a short transaction of its own, so no row lock is held across the call.
+            # with a read of its own that never waits on a row lock (the handler may hold its own row's lock).
             nonlocal lost
             if self.single_process:
                 return  # one process per database: nobody else can take the claim over
@@ -398,7 +398,7 @@ class Inbox:
                 ours = await repo.confirm(handler_session[-1], row.update_id, self.owner, row.attempts, self.lease_s)
             else:
                 async with self.sessionmaker() as session, session.begin():
-                    ours = await repo.confirm(session, row.update_id, self.owner, row.attempts, self.lease_s)
+                    ours = await repo.still_held(session, row.update_id, self.owner, row.attempts)
             if not ours:
                 lost = True
                 raise repo.NotClaimed(row.update_id)

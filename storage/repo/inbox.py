@@ -120,6 +120,14 @@ async def confirm(session: AsyncSession, update_id: int, owner: str, attempt: in
     return _count(result) > 0
 
 
+async def still_held(session: AsyncSession, update_id: int, owner: str, attempt: int) -> bool:
+    """The fence read from outside the handler's transaction (PostgreSQL): a plain SELECT, which never waits on a
+    row lock. The handler may itself hold the row's lock (`/forget` redacts its own update's payload), so an UPDATE
+    here would wait on the very transaction that is waiting for this answer; the heartbeat renews the lease."""
+    found = await session.execute(select(InboxUpdate.update_id).where(*_held(update_id, owner, attempt)))
+    return found.first() is not None
+
+
 async def release(session: AsyncSession, owner: str, update_ids: Sequence[int] | None = None) -> int:
     """Give claimed updates back (pending, no owner) so the next start, or another process, takes them at once."""
     query = update(InboxUpdate).where(InboxUpdate.owner == owner, InboxUpdate.status == PROCESSING)
