@@ -8,6 +8,7 @@ wordfreq says text does. `python -m models.spelling make-eval` rebuilds them (ne
 import importlib
 import random
 import re
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +33,7 @@ FAKER_FIELDS = {
 GENERATORS = ("domain_name", "free_email", "user_name", "pricetag", "file_name", "date", "time", "hostname",
               "isbn13", "hex_color", "ssn", "building_number", "currency_symbol", "tld")
 GENERATED = 25
+EPOCH_END = datetime(2026, 1, 1, tzinfo=UTC)
 EMOJI = 100
 SENTENCE_ENDS = 150
 PER_BUCKET = 250
@@ -78,8 +80,10 @@ def generated_tokens(language: str, seed: int) -> list[str]:
     words: list[str] = []
     for method in GENERATORS:
         made: list[str] = []
+        # Dates and times are drawn up to a fixed end, not up to "now": the lists must rebuild the same any day.
+        fixed = {"end_datetime": EPOCH_END} if method in ("date", "time") else {}
         for _ in range(GENERATED * 4):
-            word = _token(str(getattr(fake, method)()))
+            word = _token(str(getattr(fake, method)(**fixed)))
             if _keeps(word, language) and word not in made:
                 made.append(word)
             if len(made) == GENERATED:

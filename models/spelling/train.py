@@ -23,7 +23,7 @@ TOKEN_TABLE = 64_000
 # name → (steps, batch size, d_model, feed-forward width, layers). char-aware learns to copy in about a thousand
 # steps; char-blind needs more words to memorise the spellings of frequent ones, and reads one to four tokens, so it
 # has one layer each side (docs/spelling.md states both budgets).
-BUDGETS = {"char-aware": (1200, 128, 96, 384, 2), "char-blind": (3000, 256, 96, 256, 1)}
+BUDGETS = {"char-aware": (1200, 128, 96, 384, 2), "char-blind": (9000, 256, 96, 256, 1)}
 POLISH_STEPS = 200
 
 
