@@ -397,7 +397,10 @@ class Inbox:
             if handler_session and self.dialect == "sqlite":
                 ours = await repo.confirm(handler_session[-1], row.update_id, self.owner, row.attempts, self.lease_s)
             else:
-                async with self.sessionmaker() as session, session.begin():
+                # The call journal's own pool (the same PostgreSQL database): the handler's pool may be exhausted
+                # by handlers that each hold a connection while they send, and this read must not wait on it.
+                maker = self.calls.sessionmaker if self.calls is not None else self.sessionmaker
+                async with maker() as session, session.begin():
                     ours = await repo.still_held(session, row.update_id, self.owner, row.attempts)
             if not ours:
                 lost = True

@@ -161,5 +161,6 @@ def test_arbitrary_updates_through_the_webhook(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_arbitrary_updates_through_the_webhook_10k(tmp_path):
     _run(tmp_path, 10_000)

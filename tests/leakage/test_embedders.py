@@ -44,6 +44,7 @@ async def test_each_chosen_measure_reaches_its_stored_accuracy(hub):
         assert measured >= association.ADEQUATE, language  # the target: no language's measure is weak
 
 
+@pytest.mark.bench
 @pytest.mark.slow  # every measure on 4 × 64 items (token:minilm item by item): minutes on the shared 2 cores
 async def test_committed_choice_matches_the_evaluation(hub):
     """Re-runs the whole sentence-level evaluation and checks models/embedder_choice.json is what it measures now."""

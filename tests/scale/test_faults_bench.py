@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {"scenario", "acknowledged", "processed", "lost", "duplicated", "answered", "recovered_after_s",
           "errors_logged"}
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.bench, pytest.mark.skipif(
     not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or shutil.which("redis-server") is None,
     reason="needs PostgreSQL's initdb and redis-server (the bench runs servers of its own)")]
 

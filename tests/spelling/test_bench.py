@@ -242,6 +242,7 @@ def test_bench_help_says_the_default_limits():
 
 # ---------- end to end ----------
 @pytest.mark.slow
+@pytest.mark.bench
 def test_one_llm_end_to_end_then_resume(tmp_path):
     """gemma-3-270m on a few outside words through the CLI: the JSON contract, the errors file, the Markdown table;
     then --resume with the same arguments runs nothing and keeps the rows."""
