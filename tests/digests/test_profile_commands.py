@@ -2,7 +2,7 @@
 and by URL (the fake arXiv API answers; arXiv down → pending, resolved later), a .bib and a plain-list upload (a
 document downloaded through getFile), a non-admin refused in a group, /profile, and /why and /sources showing what
 moved a paper up after a 👍 pressed under a digest (the real multilingual embedder)."""
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -13,10 +13,9 @@ from digests.pending import Backoff, Resolved
 from fakes.feeds import ArxivPaper, FakeFeeds
 from handlers.i18n import Translator
 from storage.schema.core import Chat
-from storage.schema.digest import DigestIssue, DigestItem, DigestSource, Paper, Subscription
 from storage.schema.profile import ReadingListEntry
 from tests.conftest import ADMIN_ID
-from tests.digests.test_ranking import ENGLISH, RUSSIAN
+from tests.digests.test_ranking import RUSSIAN, seed_a_russian_paper_issue
 
 LEAK_TITLE = "Does Liking Yellow Imply Driving a School Bus? Semantic Leakage in Language Models"
 ADDED = {"en": "Added to the reading list", "ru": "Добавлено в список чтения", "fa": "به فهرست مطالعه افزوده شد",
@@ -172,27 +171,7 @@ async def test_why_and_sources_after_a_thumbs_up(make_harness, hub, lang):
     now = datetime.now(UTC)
     async with h.sessionmaker.begin() as session:
         session.add(Chat(id=group, type="supergroup", title="ML"))
-        source = DigestSource(kind="arxiv", locator="cat:cs.CL", name="arXiv", active=True, failures=0,
-                              items_total=0)
-        session.add(source)
-        await session.flush()
-        liked = Paper(key="arxiv:2501.00001", title=RUSSIAN[0], abstract=RUSSIAN[1], language="ru",
-                      first_seen_at=now - timedelta(days=20))
-        papers = [Paper(key=f"arxiv:2512.0000{n}", title=t, abstract=a, language="en", first_seen_at=now)
-                  for n, (t, a) in enumerate(ENGLISH, 1)]
-        session.add_all([liked, *papers])
-        await session.flush()
-        for paper in papers:
-            session.add(DigestItem(source_id=source.id, external_id=paper.key[6:], paper_id=paper.id,
-                                   title=paper.title, text=paper.abstract, language="en",
-                                   published_at=now - timedelta(hours=3)))
-        subscription = Subscription(chat_id=group, topics=["benchmark"], language=lang, schedule="daily",
-                                    time="09:00", timezone="UTC", size=2, empty_policy="note", mode="both")
-        session.add(subscription)
-        await session.flush()
-        old = DigestIssue(subscription_id=subscription.id, period="2026-11-10T09:00", papers=[liked.id], text="…")
-        session.add(old)
-        await session.flush()
+        subscription, old, _, _ = await seed_a_russian_paper_issue(session, group, now=now, lang=lang, mode="both")
         sub_id, old_id = subscription.id, old.id
     member = h.chat(user_id=61, lang=lang, chat_type="supergroup", chat_id=group)
     [digest_message] = [c.result for c in await member.send("/profile") if c.name == "sendMessage"]

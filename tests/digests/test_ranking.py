@@ -69,30 +69,37 @@ RUSSIAN = ("Распознавание речи для малоресурсны�
            "почти нет размеченных данных.")
 
 
+async def seed_a_russian_paper_issue(session, chat_id, *, now, lang, mode):
+    """A chat's subscription whose earlier issue carried the Russian paper, and today's English papers (shared with
+    tests/digests/test_profile_commands.py). Returns (subscription, the earlier issue, the Russian paper, papers)."""
+    source = DigestSource(kind="arxiv", locator="cat:cs.CL", name="arXiv", active=True, failures=0, items_total=0)
+    session.add(source)
+    await session.flush()
+    liked = Paper(key="arxiv:2501.00001", title=RUSSIAN[0], abstract=RUSSIAN[1], language="ru",
+                  first_seen_at=now - timedelta(days=20))
+    papers = [Paper(key=f"arxiv:2512.0000{n}", title=t, abstract=a, language="en", first_seen_at=now)
+              for n, (t, a) in enumerate(ENGLISH, 1)]
+    session.add_all([liked, *papers])
+    await session.flush()
+    for paper in papers:
+        session.add(DigestItem(source_id=source.id, external_id=paper.key[6:], paper_id=paper.id,
+                               title=paper.title, text=paper.abstract, language="en",
+                               published_at=now - timedelta(hours=3)))
+    subscription = Subscription(chat_id=chat_id, topics=["benchmark"], language=lang, schedule="daily",
+                                time="09:00", timezone="UTC", size=2, empty_policy="note", mode=mode)
+    session.add(subscription)
+    await session.flush()
+    old = DigestIssue(subscription_id=subscription.id, period="2026-11-10T09:00", papers=[liked.id], text="…")
+    session.add(old)
+    await session.flush()
+    return subscription, old, liked, papers
+
+
 async def _chat_with_a_russian_like(sessionmaker, now, mode):
     async with sessionmaker.begin() as session:
         session.add_all([Chat(id=-1001, type="supergroup", title="ML"), User(id=5, first_name="Ada")])
-        source = DigestSource(kind="arxiv", locator="cat:cs.CL", name="arXiv", active=True, failures=0,
-                              items_total=0)
-        session.add(source)
-        await session.flush()
-        liked = Paper(key="arxiv:2501.00001", title=RUSSIAN[0], abstract=RUSSIAN[1], language="ru",
-                      first_seen_at=now - timedelta(days=20))
-        papers = [Paper(key=f"arxiv:2512.0000{n}", title=t, abstract=a, language="en", first_seen_at=now)
-                  for n, (t, a) in enumerate(ENGLISH, 1)]
-        session.add_all([liked, *papers])
-        await session.flush()
-        for paper in papers:
-            session.add(DigestItem(source_id=source.id, external_id=paper.key[6:], paper_id=paper.id,
-                                   title=paper.title, text=paper.abstract, language="en",
-                                   published_at=now - timedelta(hours=3)))
-        subscription = Subscription(chat_id=-1001, topics=["benchmark"], language="en", schedule="daily",
-                                    time="09:00", timezone="UTC", size=2, empty_policy="note", mode=mode)
-        session.add(subscription)
-        await session.flush()
-        old = DigestIssue(subscription_id=subscription.id, period="2026-11-10T09:00", papers=[liked.id], text="…")
-        session.add(old)
-        await session.flush()
+        subscription, old, liked, papers = await seed_a_russian_paper_issue(session, -1001, now=now, lang="en",
+                                                                            mode=mode)
         session.add(DigestVote(issue_id=old.id, paper_id=liked.id, user_id=5, chat_id=-1001, value=1,
                                created_at=now - timedelta(days=2)))
     return subscription.id, papers[0].id
