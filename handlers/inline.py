@@ -132,18 +132,14 @@ async def _spell(word: str, hub: ModelHub | None, l10n: Translator) -> list[Inli
 
 async def _trained_card(word: str, language: str, hub: ModelHub) -> str:
     from handlers.spell import marked
-    from models.spelling.bench import load_trained
     from models.spelling.metrics import SpellingResult
-    from services.spell import TOKENIZER_OF_TRAINED, TRAINED, _trained_tokenizer
+    from services.spell import SpellService
 
-    engine = await hub.text(TOKENIZER_OF_TRAINED).ready()  # for its tokenizer only: no generation inline
-    tokenizer = _trained_tokenizer(engine)
+    pieces, trained = await SpellService(hub).trained_only(word)  # no LLM generation inline
     lines = [f"<b>/spell</b> {isolate(escape(word))}",
-             "• " + isolate("".join(f"[{escape(p)}]" for p in engine.tokenize(word)))]
-    for name in TRAINED:
-        model = await asyncio.to_thread(load_trained, name)
-        predicted = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
-        lines.append(f"• {escape(name)}: {marked(SpellingResult(name, word, predicted))}")
+             "• " + isolate("".join(f"[{escape(p)}]" for p in pieces))]
+    lines += [f"• {escape(name)}: {marked(SpellingResult(name, word, predicted))}"
+              for name, predicted in trained.items()]
     return "\n".join(lines)
 
 

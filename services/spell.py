@@ -67,13 +67,14 @@ class SpellService:
         engines = {name: await self.hub.text(name).ready() for name in LLM_SYSTEMS}
         pieces = {name: engine.tokenize(word) for name, engine in engines.items()}
         spellings = await asyncio.gather(*(llm_spell(engine, [word], language) for engine in engines.values()))
-        tokenizer = _trained_tokenizer(engines[TOKENIZER_OF_TRAINED])
-        trained: dict[str, str] = {}
-        for name in TRAINED:
-            model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
-            trained[name] = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
+        trained = await _spell_trained(word, _trained_tokenizer(engines[TOKENIZER_OF_TRAINED]))
         llm = {name: out[0] for name, out in zip(engines, spellings, strict=True)}
         return SpellAnalysis(word, language, pieces, llm, trained, time.perf_counter() - started)
+
+    async def trained_only(self, word: str) -> tuple[list[str], dict[str, str]]:
+        """The fast path (inline mode): gemma's pieces and the trained spellers' answers, no LLM generation."""
+        engine = await self.hub.text(TOKENIZER_OF_TRAINED).ready()  # for its tokenizer only
+        return engine.tokenize(word), await _spell_trained(word, _trained_tokenizer(engine))
 
     async def bench(self, limit: int, progress: Progress | None = None) -> SpellBench:
         from models.spelling.bench import chart, run_bench, table
@@ -81,6 +82,14 @@ class SpellService:
         gemma = await self.hub.text(TOKENIZER_OF_TRAINED).ready()
         report = await run_bench(self.hub, _trained_tokenizer(gemma), limit=limit, progress=progress)
         return SpellBench(report, table(report), await asyncio.to_thread(_chart_png, report, chart))
+
+
+async def _spell_trained(word: str, tokenizer: Any) -> dict[str, str]:
+    trained: dict[str, str] = {}
+    for name in TRAINED:
+        model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
+        trained[name] = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
+    return trained
 
 
 def _trained_tokenizer(engine: TextEngine) -> Any:
