@@ -53,9 +53,7 @@ class OutgoingCalls(BaseRequestMiddleware):
         if scope.target is not None:  # 1. topic + reply for a send to the update's chat (handlers/sending.py)
             scope.target.apply(method)
 
-        async def send() -> Any:  # 3. retries, 4. metrics, the request
-            return await self._attempts(make_request, bot, method)
-
+        send = _Send(self, make_request, bot, method)  # 3. retries, 4. metrics, the request
         if self.journal is not None and scope.journal is not None:  # 2. the call journal, once per call
             result = await self.journal(scope.journal, send, bot, method)
         else:
@@ -65,12 +63,19 @@ class OutgoingCalls(BaseRequestMiddleware):
         return result
 
     async def _attempts(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                        method: TelegramMethod[TelegramType]) -> Any:
+                        method: TelegramMethod[TelegramType], send: _Send | None = None) -> Any:
         name = type(method).__name__
         for attempt in range(1, self.attempts + 1):
             try:
-                return await _measured(make_request, bot, method)
+                if send is not None:
+                    send.on_wire = True
+                result = await _measured(make_request, bot, method)
+                if send is not None:
+                    send.on_wire = False
+                return result
             except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as error:
+                if send is not None:
+                    send.on_wire = False  # answered (or never connected): the journal's own rules decide
                 if isinstance(method, SendChatAction):
                     # A hint ("typing…") sent from a task nobody awaits (aiogram's ChatActionSender): dropped.
                     log.debug("chat action dropped: %s", type(error).__name__)
@@ -95,6 +100,21 @@ class OutgoingCalls(BaseRequestMiddleware):
             return None  # a send that timed out may have arrived: never repeated here (the journal decides)
         step = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
         return step / 2 + self.rng.uniform(0, step / 2)  # "equal jitter": calls a fault hit together spread out
+
+
+class _Send:
+    """One call's way through retries, metrics and the request. `on_wire` is True while an attempt's request is
+    out and unanswered: a task cancelled then (a shutdown's deadline cut the update) may have reached Telegram, so
+    the journal keeps the intent undecided (treated as sent by the next run); cancelled between attempts (a
+    backoff or retry_after wait), nothing is out, and the intent is forgotten (sent again)."""
+
+    def __init__(self, pipeline: OutgoingCalls, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                 method: TelegramMethod[Any]):
+        self.pipeline, self.make_request, self.bot, self.method = pipeline, make_request, bot, method
+        self.on_wire = False
+
+    async def __call__(self) -> Any:
+        return await self.pipeline._attempts(self.make_request, self.bot, self.method, self)
 
 
 async def _measured(make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,

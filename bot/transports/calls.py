@@ -10,6 +10,7 @@ has an engine of its own (the same PostgreSQL database, or a file beside SQLite)
 "Updates: the durable inbox" and "Faults"."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -188,10 +189,12 @@ class CallJournalStage:
             response = _stand_in(bot, method)
             log.info("update %s: %s #%d had arrived before the restart", context.update_id, name, seq)
         except BaseException as error:
-            if not _maybe_delivered(error):
+            if not _maybe_delivered(error) and not (isinstance(error, asyncio.CancelledError)
+                                                    and getattr(send, "on_wire", False)):
                 await self._forget(context.update_id, seq, name)
-            # else: Telegram may have received it (no answer in time, or the connection dropped after the request
-            # left): the intent stays undecided, and the update's next run decides it by the rule above.
+            # else: Telegram may have received it (no answer in time, the connection dropped after the request
+            # left, or a shutdown cut the update while its request was out: bot/outgoing.py `_Send`): the intent
+            # stays undecided, and the update's next run decides it by the rule above.
             raise
         try:
             await self.journal.answer(context.update_id, seq,

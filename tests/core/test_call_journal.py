@@ -65,3 +65,34 @@ async def test_outside_a_replay_not_modified_is_still_an_error(world):
     with scoped(journal=JournalPosition(UPDATE, replay=False)):
         with pytest.raises(TelegramBadRequest):
             await bot.edit_message_text("same", chat_id=7, message_id=5)
+
+
+async def test_a_send_cut_while_out_stays_undecided_and_one_cut_between_attempts_is_forgotten(world):
+    """A shutdown cancels an update at its deadline. Cut while its request is out (the fake holds it: Telegram may
+    act on it), the intent stays undecided and the next run treats it as sent; cut while it waits out a 429 between
+    attempts (nothing is out), the intent is forgotten and the next run sends it."""
+    import asyncio
+
+    fake, journal, bot, _middleware = world
+    fake.inject("hang", 1.0, hang_s=5.0, hang_delivers=True)
+
+    async def cut_after(seconds: float, update_id: int) -> None:
+        with scoped(journal=JournalPosition(update_id, replay=False)):
+            task = asyncio.ensure_future(bot.send_message(7, f"reply to {update_id}"))
+            await asyncio.sleep(seconds)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    await cut_after(0.5, UPDATE)
+    fake.inject(None)
+    undecided = await journal.recall(UPDATE, 1)
+    assert undecided is not None and not undecided.answered
+    fake.fail_next("sendMessage", 429, retry_after=3)
+    await cut_after(0.5, UPDATE + 1)  # answered 429 at once: cut in the 3 s wait before the next attempt
+    assert await journal.recall(UPDATE + 1, 1) is None
+    with scoped(journal=JournalPosition(UPDATE, replay=True)):
+        await bot.send_message(7, f"reply to {UPDATE}")
+    with scoped(journal=JournalPosition(UPDATE + 1, replay=True)):
+        await bot.send_message(7, f"reply to {UPDATE + 1}")
+    sent = [call.params["text"] for call in fake.calls_to("sendMessage")]
+    assert sent == [f"reply to {UPDATE}", f"reply to {UPDATE + 1}", f"reply to {UPDATE + 1}"]
