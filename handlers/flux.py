@@ -167,11 +167,16 @@ async def fluxstats(message: Message, session: AsyncSession, imagegen: Providers
     await history.record("fluxstats")
 
 
+# Paid image API work inside the update: a run that a crash cut is told as interrupted, not run (and paid for) again
+# when the update is (handlers/jobs.py JobMiddleware).
+JOURNALED = {"expensive": True, "journaled": True}  # copied per handler: filters add their own flags
+
+
 def create_router() -> Router:
     router = feature_router("flux", image_errors=True)
-    router.message.register(flux, Command("flux"), flags={"expensive": True})
+    router.message.register(flux, Command("flux"), flags={**JOURNALED})
     router.callback_query.register(flux_vote, FluxVoteButton.filter())
-    router.callback_query.register(flux_action, FluxAction.filter(), flags={"expensive": True})
-    router.message.register(fluxtest, Command("fluxtest"), flags={"expensive": True})
+    router.callback_query.register(flux_action, FluxAction.filter(), flags={**JOURNALED})
+    router.message.register(fluxtest, Command("fluxtest"), flags={**JOURNALED})
     router.message.register(fluxstats, Command("fluxstats"))
     return router

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.commands import command_of
 from handlers.outgoing import current_scope, rescope
 from services.history import record_entry
+from storage.schema.inbox import CANCELLED, DONE, FAILED, INTERRUPTED
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +69,15 @@ class JobJournal(Protocol):
     """Writes a job's row (running → done | failed | interrupted); bot/transports/inbox.py has the one there is."""
 
     async def track(self, job: RunningJob, work: Coroutine[Any, Any, T]) -> T: ...
+
+    async def begin(self, session: AsyncSession, job: RunningJob) -> bool:
+        """A job inside its inbox update (`journaled` handlers): its row, committed in the update's own session
+        before the work starts; False when an earlier run of the update was interrupted in it (not run again)."""
+        ...
+
+    async def end(self, session: AsyncSession, job: RunningJob, status: str) -> None:
+        """Its end, in the update's transaction (commits with the update's "done")."""
+        ...
 
 
 class JobRegistry:
@@ -205,7 +215,9 @@ def registry_of(data: dict[str, Any]) -> JobRegistry:
 
 
 class JobMiddleware(BaseMiddleware):
-    """Inner middleware (after the quota check): an `expensive` handler runs as a cancellable job."""
+    """Inner middleware (after the quota check): an `expensive` handler runs as a cancellable job. A `journaled`
+    one (/leak, /flux: minutes of model or paid API work) that runs in an inbox update also gets a row, so a run
+    that a crash or a restart cut is not repeated when the update runs again: its user is told it was interrupted."""
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -229,10 +241,38 @@ class JobMiddleware(BaseMiddleware):
         async def work() -> Any:
             return await handler(event, data)
 
+        session: AsyncSession | None = data.get("session")
+        journal = registry.journal if get_flag(data, "journaled") and job.update_id is not None else None
+        if session is None:
+            journal = None
+        if journal is not None and session is not None and not await journal.begin(session, job):
+            # An earlier run of this update started the job and never finished: the inbox tells the user once,
+            # after this commit (docs/operations.md, "Jobs"); the work is not repeated.
+            await data["history"].record(command, arguments, status=INTERRUPTED)
+            return None
         try:
-            return await registry.run(job, work())
+            result = await registry.run(job, work())
         except JobCancelled:
             l10n, history = data["l10n"], data["history"]
+            if journal is not None and session is not None:
+                await journal.end(session, job, CANCELLED)
             await announce_cancelled(data["bot"], job, l10n("job-cancelled"))
             await history.record(command, arguments, status="cancelled", result=_by(job))
             return None
+        except Exception:
+            if journal is not None and session is not None:
+                await _failed(journal, session, job)
+            raise
+        if journal is not None and session is not None:
+            await journal.end(session, job, DONE)
+        return result
+
+
+async def _failed(journal: JobJournal, session: AsyncSession, job: RunningJob) -> None:
+    """FAILED in the update's transaction: it commits when the feature router answers the error (a model error),
+    and rolls back with the rest otherwise (the inbox then writes it). A broken session (a database error) is left
+    to that rollback."""
+    try:
+        await journal.end(session, job, FAILED)
+    except Exception as error:  # noqa: BLE001 - the handler's own error is the one that propagates
+        log.info("job %s: its failure not written in the update's transaction (%s)", job.id, type(error).__name__)

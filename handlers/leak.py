@@ -185,11 +185,16 @@ async def _bench(bot: Bot, chat_id: int, message_id: int, model: str, probes: Le
     await bot.send_photo(chat_id, BufferedInputFile(bench.chart_png, filename=f"leak-{model}.png"))
 
 
+# Minutes of model work inside the update: a run that a crash cut is told as interrupted, not run again when the
+# update is (handlers/jobs.py JobMiddleware). /leakbench's update only starts its own job (spawned, journaled too).
+JOURNALED = {"expensive": True, "journaled": True}  # copied per handler: filters add their own flags
+
+
 def create_router() -> Router:
     router = feature_router("leak", model_errors="leak")
-    router.message.register(leak, Command("leak"), flags={"expensive": True})
+    router.message.register(leak, Command("leak"), flags={**JOURNALED})
     router.callback_query.register(leak_again, LeakAction.filter(F.action.in_({"again", "model"})),
-                                   flags={"expensive": True})
+                                   flags={**JOURNALED})
     router.callback_query.register(leak_samples, LeakAction.filter(F.action == "samples"))
     router.message.register(leakbench, Command("leakbench"), flags={"expensive": True})
     return router

@@ -34,7 +34,7 @@ from handlers.outgoing import JournalPosition, scoped
 from storage.db import Outage, Pool, create_engine, create_sessionmaker, is_transient
 from storage.repo import inbox as repo
 from storage.schema.base import utcnow
-from storage.schema.inbox import CANCELLED, DONE, FAILED, INTERRUPTED
+from storage.schema.inbox import CANCELLED, DONE, FAILED, INTERRUPTED, RUNNING
 
 log = logging.getLogger("bot.inbox")
 T = TypeVar("T")
@@ -80,10 +80,46 @@ BACKLOG_TTL_S = 0.5
 
 
 class JobJournal:
-    """Writes each job's row (`JobRecord`): running → done | failed | interrupted (handlers.jobs.JobJournal)."""
+    """Writes each job's row (`JobRecord`): running → done | failed | interrupted (handlers.jobs.JobJournal).
+    A spawned job's row is written in sessions of its own (`track`); a job inside its update in the update's own
+    session (`begin`, `end`): SQLite has one writer, and the update may hold it while its handler runs."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], owner: str):
         self.sessionmaker, self.owner = sessionmaker, owner
+        self.in_updates: dict[int, int] = {}  # update_id → the row of the job it runs now (this process)
+        self.tell_after: set[int] = set()  # updates that found their earlier run interrupted: notify after commit
+
+    async def begin(self, session: AsyncSession, job: RunningJob) -> bool:
+        """The row of a job that runs inside its inbox update, committed now, before the work starts (the session
+        holds nothing a rerun does not repeat harmlessly: middleware upserts). False when an earlier run of this
+        update started the job and never finished it (its process died, or a restart cut it): the job is marked
+        interrupted in the update's transaction and not run again; the user is told after the commit."""
+        assert job.update_id is not None
+        kind = job.name or job.command
+        earlier = await repo.latest_job_of_update(session, job.update_id, kind)
+        if earlier is not None and earlier.status == RUNNING and earlier.owner == self.owner:
+            job_id = earlier.id  # this process's run of it, rolled back by a transient failure: it runs again
+        elif earlier is not None and earlier.status in (RUNNING, INTERRUPTED):
+            # RUNNING under another owner: that process died or lost its claim (this run holds the claim now).
+            log.warning("update %s: its %s job (id %s) was interrupted in an earlier run; not run again",
+                        job.update_id, kind, earlier.id)
+            await repo.interrupt_job(session, earlier.id)
+            if not earlier.notified:
+                self.tell_after.add(job.update_id)
+            return False
+        else:
+            job_id = await repo.start_job(session, kind=kind, owner=self.owner, command=job.command,
+                                          update_id=job.update_id, chat_id=job.chat_id, user_id=job.user_id)
+        await session.commit()
+        self.in_updates[job.update_id] = job_id
+        return True
+
+    async def end(self, session: AsyncSession, job: RunningJob, status: str) -> None:
+        """The job's end, in the update's transaction: it commits with the update's "done" (or rolls back with it:
+        then the inbox marks it failed when the update failed, and a crash leaves it running, i.e. interrupted)."""
+        job_id = self.in_updates.get(job.update_id) if job.update_id is not None else None
+        if job_id is not None:
+            await repo.finish_job(session, job_id, status)
 
     async def track(self, job: RunningJob, coroutine: Coroutine[Any, Any, T]) -> T:
         name = job.name or job.command
@@ -336,6 +372,8 @@ class Inbox:
             await self._handle(row)
         finally:
             self._running.pop(row.update_id, None)
+            self.journal.in_updates.pop(row.update_id, None)
+            self.journal.tell_after.discard(row.update_id)
             self._wake.set()  # a worker is free
 
     async def _handle(self, row: repo.Claimed) -> None:
@@ -439,11 +477,19 @@ class Inbox:
                      row.update_id)
         elif finished:
             self.database.ok()
+            if row.update_id in self.journal.tell_after:
+                # Its earlier run's job was interrupted; the mark committed with "done": the user is told now.
+                self.journal.tell_after.discard(row.update_id)
+                await self.notify_interrupted_jobs()
         else:
             # The handler failed (its transaction was rolled back, the errors router recorded the failure in a
-            # transaction of its own): done with it, not retried forever.
-            await self._finish_outside(row.update_id, FAILED, None, row.attempts)
+            # transaction of its own): done with it, not retried forever. Its job's end was rolled back too.
+            await self._finish_outside(row.update_id, FAILED, None, row.attempts, jobs=self._open_jobs(row))
         return None
+
+    def _open_jobs(self, row: repo.Claimed) -> list[int]:
+        job_id = self.journal.in_updates.get(row.update_id)
+        return [job_id] if job_id is not None else []
 
     async def _wait_to_retry(self, update_id: int, retries: int, at_least: float) -> bool:
         """Back off, then confirm the claim (renewing its lease) before the next run: False when another process
@@ -468,12 +514,16 @@ class Inbox:
         return False  # stopping: stop() gives the claim back
 
     async def _give_back(self, update_id: int, kind: str) -> None:
-        """Too many transient failures in one claim: back to the inbox (pending), claimed again later."""
+        """Too many transient failures in one claim: back to the inbox (pending), claimed again later. Its job's
+        row (rolled back to running) ends failed, so the next claim runs the job again rather than calling it
+        interrupted."""
         log.warning("update %s: %s still failing after %d runs; given back to the inbox", update_id, kind,
                     TRANSIENT_RETRIES + 1)
+        job_id = self.journal.in_updates.get(update_id)
         try:
             async with self.sessionmaker() as session, session.begin():
                 await repo.release(session, self.owner, [update_id])
+                await repo.fail_jobs(session, [job_id] if job_id is not None else [])
         except Exception as error:  # noqa: BLE001 - its lease runs out and anyone claims it again
             self._storage_failed(error, f"give back update {update_id}")
 
@@ -484,10 +534,12 @@ class Inbox:
         else:
             log.exception("inbox: %s failed", what)
 
-    async def _finish_outside(self, update_id: int, status: str, error: str | None, attempt: int) -> None:
+    async def _finish_outside(self, update_id: int, status: str, error: str | None, attempt: int,
+                              jobs: list[int] | None = None) -> None:
         async def write() -> None:
             async with self.sessionmaker() as session, session.begin():
-                await repo.complete(session, update_id, self.owner, status=status, error=error, attempt=attempt)
+                if await repo.complete(session, update_id, self.owner, status=status, error=error, attempt=attempt):
+                    await repo.fail_jobs(session, jobs or [])
         try:
             await _shielded(write())
         except asyncio.CancelledError:

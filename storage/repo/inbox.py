@@ -193,7 +193,11 @@ async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
 
 
 async def heartbeat_jobs(session: AsyncSession, owner: str) -> None:
-    await session.execute(update(JobRecord).where(JobRecord.owner == owner, JobRecord.status == RUNNING)
+    # SKIP LOCKED (PostgreSQL): a job row that its update's last transaction is finishing is locked until that
+    # commit, which may follow a Bot API call; the heartbeat must not wait on it (the leases it renews would wait).
+    beating = (select(JobRecord.id).where(JobRecord.owner == owner, JobRecord.status == RUNNING)
+               .with_for_update(skip_locked=True))
+    await session.execute(update(JobRecord).where(JobRecord.id.in_(beating.scalar_subquery()))
                           .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
 
 
@@ -208,11 +212,51 @@ async def interrupt_stale_jobs(session: AsyncSession, *, stale_before: datetime 
     return _count(result)
 
 
-async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[JobRecord]:
-    """Claimed for notification: marked notified in the same transaction, so two processes never both tell."""
-    rows = (await session.scalars(select(JobRecord)
-                                  .where(JobRecord.status == INTERRUPTED, JobRecord.notified.is_(False))
-                                  .order_by(JobRecord.id).limit(limit).with_for_update(skip_locked=True))).all()
-    for job in rows:
-        job.notified = True
-    return list(rows)
+@dataclass(frozen=True)
+class Interrupted:
+    """An interrupted job whose user is to be told (claimed: nobody else tells them)."""
+    chat_id: int | None
+    user_id: int | None
+    command: str | None
+    kind: str
+
+
+async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[Interrupted]:
+    """Claimed for notification by one conditional UPDATE (`notified` false → true), so two tellers never both
+    tell: two processes (PostgreSQL: the row lock, SKIP LOCKED), or the start-up notice and an update that found
+    its own earlier run interrupted in one process (SQLite: one writer, the condition is read again under it)."""
+    claimable = (select(JobRecord.id).where(JobRecord.status == INTERRUPTED, JobRecord.notified.is_(False))
+                 .order_by(JobRecord.id).limit(limit).with_for_update(skip_locked=True))
+    rows = (await session.execute(
+        update(JobRecord).where(JobRecord.id.in_(claimable.scalar_subquery()), JobRecord.notified.is_(False))
+        .values(notified=True)
+        .returning(JobRecord.id, JobRecord.chat_id, JobRecord.user_id, JobRecord.command, JobRecord.kind)
+        .execution_options(synchronize_session=False))).all()
+    return [Interrupted(chat_id, user_id, command, kind)
+            for _id, chat_id, user_id, command, kind in sorted(rows, key=lambda row: row[0])]
+
+
+# --- jobs that run inside their update (/leak, /flux) ---
+async def latest_job_of_update(session: AsyncSession, update_id: int, kind: str) -> JobRecord | None:
+    """The last job row this update's handler started (None: no earlier run of it got as far as its job)."""
+    return await session.scalar(select(JobRecord).where(JobRecord.update_id == update_id, JobRecord.kind == kind[:64])
+                                .order_by(JobRecord.id.desc()).limit(1))
+
+
+async def interrupt_job(session: AsyncSession, job_id: int) -> None:
+    """An earlier run's job that never finished (its process died, or shutdown cut it): interrupted, to be told."""
+    await session.execute(update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == RUNNING)
+                          .values(status=INTERRUPTED, finished_at=utcnow())
+                          .execution_options(synchronize_session=False))
+
+
+async def fail_jobs(session: AsyncSession, job_ids: Sequence[int]) -> int:
+    """Jobs whose update failed or was given back after its transaction rolled back their end: failed, not
+    interrupted (the user heard of the failure, or the update runs again)."""
+    if not job_ids:
+        return 0
+    result = await session.execute(update(JobRecord).where(JobRecord.id.in_(list(job_ids)),
+                                                           JobRecord.status == RUNNING)
+                                   .values(status=FAILED, finished_at=utcnow())
+                                   .execution_options(synchronize_session=False))
+    return _count(result)

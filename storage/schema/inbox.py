@@ -44,9 +44,11 @@ class InboxCursor(Base):
 
 class JobRecord(Base):
     """The row of a job (handlers/jobs.py `RunningJob` is the job running in a process), written by the inbox's
-    JobJournal: running → done | failed | interrupted; an interrupted one is told to its user once (`notified`)."""
+    JobJournal: running → done | failed | interrupted; an interrupted one is told to its user once (`notified`).
+    A job that runs inside its update (/leak, /flux) is looked up by `update_id` when that update runs again."""
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
+    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+                      Index("ix_jobs_update", "update_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(64))  # e.g. "leakbench-gemma-3-270m"

@@ -58,6 +58,7 @@ cancel-nothing = Nothing of yours is running here.
 cancel-not-yours = Only the request's author or a chat admin can cancel it.
 job-cancelled = ⏹ Cancelled.
 status-cancelled = ⏹ cancelled
+status-interrupted = ⚠️ interrupted by a restart
 history-header-chat = <b>Your requests in this chat</b> ({ $from }–{ $to } of { $total })
 export-caption-all = Everything I store about you: { $count } requests and the rest, as one JSON file.
 export-sent-private = I sent your data to you in a private message.

@@ -55,6 +55,7 @@ cancel-nothing = هیچ درخواستی از شما اینجا در حال اج
 cancel-not-yours = فقط نویسندهٔ درخواست یا مدیر گفتگو می‌تواند آن را لغو کند.
 job-cancelled = ⏹ لغو شد.
 status-cancelled = ⏹ لغو شد
+status-interrupted = ⚠️ با راه‌اندازی دوباره قطع شد
 history-header-chat = <b>درخواست‌های شما در این گفتگو</b> ({ $from }–{ $to } از { $total })
 export-caption-all = هر آنچه دربارهٔ شما نگه می‌دارم: { $count } درخواست و بقیه، در یک فایل JSON.
 export-sent-private = داده‌های شما را در پیام خصوصی برایتان فرستادم.

@@ -55,6 +55,7 @@ cancel-nothing = אין כאן בקשה שלכם שרצה.
 cancel-not-yours = רק מי ששלח את הבקשה או מנהל הצ'אט יכולים לבטל אותה.
 job-cancelled = ⏹ בוטל.
 status-cancelled = ⏹ בוטלה
+status-interrupted = ⚠️ נקטעה בהפעלה מחדש
 history-header-chat = <b>הבקשות שלכם בצ'אט הזה</b> ({ $from }–{ $to } מתוך { $total })
 export-caption-all = כל מה שאני שומר עליכם: { $count } בקשות ועוד, בקובץ JSON אחד.
 export-sent-private = שלחתי לכם את הנתונים בהודעה פרטית.

@@ -55,6 +55,7 @@ cancel-nothing = Здесь не выполняется ни одного ваш
 cancel-not-yours = Отменить запрос может только его автор или администратор чата.
 job-cancelled = ⏹ Отменено.
 status-cancelled = ⏹ отменён
+status-interrupted = ⚠️ прервано перезапуском
 history-header-chat = <b>Ваши запросы в этом чате</b> ({ $from }–{ $to } из { $total })
 export-caption-all = Всё, что я храню о вас: запросов — { $count }, и остальное, одним JSON-файлом.
 export-sent-private = Я отправил ваши данные вам в личные сообщения.
