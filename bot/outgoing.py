@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
@@ -39,6 +40,23 @@ class OutgoingCalls(BaseRequestMiddleware):
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.rng = rng or random.Random()
         self.journal: CallJournalStage | None = None
+        # Flood control is not an outage (every 429 is waited out here, no update fails), but an operator and a
+        # load balancer should see it: /readyz says "degraded" until a little after the last retry_after ran out.
+        self.flood_until, self.flood_retry_after, self.flood_count = 0.0, 0, 0
+
+    def flood_note(self, linger_s: float = 5.0) -> str | None:
+        """For /readyz: None unless a 429 came within its retry_after plus `linger_s`."""
+        if time.monotonic() > self.flood_until + linger_s:
+            return None
+        return f"flood control: {self.flood_count} answers 429, last retry_after {self.flood_retry_after} s"
+
+    def _saw_flood(self, retry_after: int) -> None:
+        now = time.monotonic()
+        if now > self.flood_until + 5.0:
+            self.flood_count = 0  # a new episode
+        self.flood_count += 1
+        self.flood_retry_after = retry_after
+        self.flood_until = max(self.flood_until, now + retry_after)
 
     @classmethod
     def of(cls, bot: Bot) -> OutgoingCalls:
@@ -76,6 +94,8 @@ class OutgoingCalls(BaseRequestMiddleware):
             except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as error:
                 if send is not None:
                     send.on_wire = False  # answered (or never connected): the journal's own rules decide
+                if isinstance(error, TelegramRetryAfter):
+                    self._saw_flood(error.retry_after)
                 if isinstance(method, SendChatAction):
                     # A hint ("typing…") sent from a task nobody awaits (aiogram's ChatActionSender): dropped.
                     log.debug("chat action dropped: %s", type(error).__name__)

@@ -9,7 +9,8 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 
 from bot.app import register_commands
 from bot.metrics import Probes, probes_for
+from bot.outgoing import OutgoingCalls
 from bot.shutdown import Shutdown
 from bot.transports.inbox import Inbox, backoff_s
 from chatkit.parsing import clean_payload, payload_ints_fit
@@ -29,30 +31,61 @@ from storage.db import is_transient
 from storage.repo import inbox as repo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 INBOX = web.AppKey("inbox", Inbox)
+STARTING = web.AppKey("starting", asyncio.Task)
 POLLING_CURSOR = "polling"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-async def prepare(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
-    me = await reach_bot_api(bot)
+class StartUp:
+    """Where a transport's start stands, for /readyz (webhook mode): not ready until every start-up call to the Bot
+    API succeeded, with the reason while it is being retried."""
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.problem = "starting"
+        self.inbox: asyncio.Future[None] | None = None  # the inbox's start, once begun (a shutdown stops it then)
+
+    async def check(self) -> str | None:
+        return None if self.finished else self.problem
+
+
+STARTUP = web.AppKey("startup", StartUp)
+
+
+async def prepare(bot: Bot, dp: Dispatcher, settings: Settings, startup: StartUp | None = None) -> None:
+    me = await reach_bot_api(bot, startup)
     dp["bot_username"] = me.username
-    await register_commands(bot, settings)
+    await until_reachable(lambda: register_commands(bot, settings), "setMyCommands", startup)
     log.info("bot @%s ready", me.username)
 
 
-async def reach_bot_api(bot: Bot) -> Any:
-    """getMe until the Bot API answers: unreachable or 5xx at start is retried with backoff and jitter (one warning
-    line each time, no traceback), not a crash; a signal cancels the wait. Returns the bot's User."""
+async def reach_bot_api(bot: Bot, startup: StartUp | None = None) -> Any:
+    """getMe until the Bot API answers (until_reachable). Returns the bot's User."""
+    return await until_reachable(bot.get_me, "getMe", startup)
+
+
+async def until_reachable(call: Callable[[], Awaitable[T]], what: str, startup: StartUp | None = None) -> T:
+    """`call()` until the Bot API answers it: unreachable, 5xx or 429 at start is retried with backoff and jitter (one
+    warning line each time, no traceback; `startup` says why for /readyz), not a crash; a signal cancels the wait.
+    Any other error (a token Telegram refuses) is not retried."""
     attempt = 0
     while True:
         try:
-            return await bot.get_me()
+            result = await call()
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
             attempt += 1
             wait = backoff_s(attempt, getattr(error, "retry_after", 0.0) or 0.0)
-            log.warning("the Bot API is not reachable at start (%s); retrying in %.1f s", type(error).__name__, wait)
+            if startup is not None:
+                startup.problem = f"bot api unreachable ({what}: {type(error).__name__}); retrying"
+            log.warning("the Bot API is not reachable at start (%s: %s); retrying in %.1f s", what,
+                        type(error).__name__, wait)
             await asyncio.sleep(wait)
+            continue
+        if startup is not None:
+            startup.problem = "starting"
+        return result
 
 
 def _grace(settings: Settings) -> float:
@@ -62,10 +95,29 @@ def _grace(settings: Settings) -> float:
 # ---------------------------------------------------------------- polling
 async def run_polling(bot: Bot, dp: Dispatcher, settings: Settings, shutdown: Shutdown | None = None) -> None:
     shutdown = shutdown or Shutdown().install()
-    await prepare(bot, dp, settings)
-    await bot.delete_webhook(drop_pending_updates=False)
+    startup = StartUp()
+    probes = dp.workflow_data.get("probes")  # the metrics port's (bot/roles.py): /readyz says why while starting
+    if probes is not None:
+        probes.extra_checks["startup"] = startup.check
+
+    async def start_up() -> None:
+        await prepare(bot, dp, settings, startup)
+        await until_reachable(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook", startup)
+
+    starting, stopping = asyncio.ensure_future(start_up()), asyncio.ensure_future(shutdown.wait())
+    try:
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not starting.done():  # a signal while the Bot API is being retried: nothing was started yet
+            starting.cancel()
+        await asyncio.gather(starting, stopping, return_exceptions=True)
+    if starting.cancelled():
+        return
+    starting.result()  # a start-up that failed for good (a refused token) ends the process here
     inbox = Inbox.from_settings(bot, dp, settings)
     await inbox.start()
+    startup.finished = True
     poller = asyncio.create_task(poll(bot, inbox, dp.resolve_used_update_types()), name="polling")
     stop = asyncio.create_task(shutdown.wait())
     try:
@@ -222,7 +274,11 @@ def add_fault_checks(probes: Probes, dp: Dispatcher, inbox: Inbox) -> None:
         return inbox.database.describe()
 
     async def bot_api() -> str | None:
-        return inbox.bot_api.describe()
+        try:
+            flood = OutgoingCalls.of(inbox.bot).flood_note()
+        except LookupError:  # a Bot built without the pipeline (some tests)
+            flood = None
+        return inbox.bot_api.describe() or flood
 
     async def backlog() -> str | None:
         if inbox.max_backlog and await inbox.backlog() >= inbox.max_backlog:
@@ -236,46 +292,75 @@ def add_fault_checks(probes: Probes, dp: Dispatcher, inbox: Inbox) -> None:
         probes.notes["quota"] = quota.backend.state
 
 
-def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox | None = None) -> web.Application:
+def build_webhook_app(bot: Bot, dp: Dispatcher, settings: Settings, inbox: Inbox | None = None, *,
+                      listen_first: bool = False) -> web.Application:
+    """The webhook app. Its start (getMe, setMyCommands, the inbox, setWebhook) runs in the app's start-up, or, with
+    `listen_first` (run_webhook), as the task `app[STARTING]` while the server already listens: /healthz and the
+    webhook answer 503 and /readyz says why (`startup`: "bot api unreachable …") until it finished."""
     app = web.Application()
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     inbox = inbox or Inbox.from_settings(bot, dp, settings)
     app[INBOX] = inbox
+    startup = StartUp()
     # The bound coroutine method, not the instance: aiohttp deprecates handlers that are not coroutine functions.
     app.router.add_post(_path(settings), WebhookHandler(bot, inbox, secret).__call__)
 
     async def healthz(_request: web.Request) -> web.Response:
+        if not startup.finished:
+            return web.json_response({"status": "starting"}, status=503)
         if not inbox.accepting:
             return web.json_response({"status": "stopping"}, status=503)
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", healthz)
     # /metrics and /readyz (database, schema at head, scheduler lock) on the webhook's own port (bot/metrics.py).
-    probes = probes_for(dp, accepting=lambda: inbox.accepting)
+    probes = probes_for(dp, accepting=lambda: inbox.accepting or not startup.finished)
+    probes.extra_checks["startup"] = startup.check
     add_fault_checks(probes, dp, inbox)
     probes.add_routes(app, healthz=False)
 
-    async def on_startup(_app: web.Application) -> None:
-        await prepare(bot, dp, settings)
-        await inbox.start()  # unfinished updates of an earlier run are processed first
-        if inbox.intake_engine is not None:
-            probes.engine = inbox.intake_engine  # /readyz: can this replica store an update now
+    async def start_up() -> None:
         if not settings.webhook_url:  # Telegram needs the public URL: no webhook can be registered without it
             raise RuntimeError("WEBHOOK_URL is required in webhook mode")
-        await bot.set_webhook(settings.webhook_url, secret_token=secret,
-                              allowed_updates=dp.resolve_used_update_types(), drop_pending_updates=False)
+        await prepare(bot, dp, settings, startup)
+        # Shielded: a shutdown during start-up waits for the inbox's start (a half-started inbox cannot be stopped).
+        startup.inbox = asyncio.ensure_future(inbox.start())  # unfinished updates of an earlier run come first
+        await asyncio.shield(startup.inbox)
+        if inbox.intake_engine is not None:
+            probes.engine = inbox.intake_engine  # /readyz: can this replica store an update now
+        await until_reachable(lambda: bot.set_webhook(
+            settings.webhook_url or "", secret_token=secret, allowed_updates=dp.resolve_used_update_types(),
+            drop_pending_updates=False), "setWebhook", startup)
+        startup.finished = True
+
+    async def on_startup(_app: web.Application) -> None:
+        if listen_first:
+            app[STARTING] = asyncio.create_task(start_up(), name="webhook-start")
+        else:
+            await start_up()
 
     async def on_shutdown(_app: web.Application) -> None:
-        await inbox.stop(_grace(settings))  # a no-op when run_webhook already stopped it
+        await stop_inbox(app, _grace(settings))  # a no-op when run_webhook already stopped it
 
     async def close_bot(_app: web.Application) -> None:
         await bot.session.close()
 
+    app[STARTUP] = startup
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     setup_application(app, dp, bot=bot)  # the dispatcher's own startup/shutdown hooks
     app.on_cleanup.append(close_bot)
     return app
+
+
+async def stop_inbox(app: web.Application, grace_s: float, hurry: asyncio.Event | None = None) -> None:
+    """Stop the app's inbox if its start began (waiting for that start to end first); else there is nothing to stop."""
+    started = app[STARTUP].inbox
+    if started is None:
+        return
+    await asyncio.gather(started, return_exceptions=True)
+    if not started.cancelled() and started.exception() is None:
+        await app[INBOX].stop(grace_s, hurry=hurry)
 
 
 def _path(settings: Settings) -> str:
@@ -290,16 +375,26 @@ async def run_webhook(bot: Bot, dp: Dispatcher, settings: Settings, shutdown: Sh
     if settings.webhook_secret is None:
         log.warning("WEBHOOK_SECRET is not set (WEBHOOK_ALLOW_NO_SECRET=1): anyone who finds the webhook URL can "
                     "post forged updates")
-    app = build_webhook_app(bot, dp, settings)
+    app = build_webhook_app(bot, dp, settings, listen_first=True)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    # Listening before the Bot API was reached: while start-up retries it, /readyz answers 503 with the reason and the
+    # webhook 503 (Telegram resends), instead of a port that refuses connections and says nothing.
     await site.start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    starting = app[STARTING]
+    stop = asyncio.ensure_future(shutdown.wait())
     try:
-        await shutdown.wait()
+        await asyncio.wait([starting, stop], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # a signal during start-up: stop waiting for the Bot API
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+        else:
+            starting.result()  # a start-up that failed for good (a refused token) ends the process here
+            await stop
         # Still listening: new POSTs get 503 (Telegram retries them) while the updates in flight finish.
-        await app[INBOX].stop(_grace(settings), hurry=shutdown.hurry)
+        await stop_inbox(app, _grace(settings), hurry=shutdown.hurry)
     finally:
+        stop.cancel()
         await runner.cleanup()
-

@@ -103,6 +103,16 @@ async def test_bot_api_502_and_429_are_retried_and_the_reply_sent_once(make_webh
         attempts = [call.at for call in bot.fake.calls_to("sendMessage") if int(call.params["chat_id"]) == 8202]
         assert len(attempts) == 5 and all(b - a >= 0.95 for a, b in itertools.pairwise(attempts))
 
+    async with make_webhook_bot() as bot:
+        # One 429 is waited out inside the call: no update fails, yet /readyz shows the flood control (degraded,
+        # still 200), so an operator sees it.
+        bot.fake.fail_next("sendMessage", 429, retry_after=1, times=1)
+        assert await bot.post(message_update("/help", user_id=8203)) == 200
+        await bot.inbox.drain(30)
+        assert len(bot.texts_to(8203)) == 1 and await bot.statuses(8203) == ["ok"]
+        status, body = await bot.readyz()
+        assert status == 200 and body["status"] == "degraded" and body["bot_api"].startswith("flood control")
+
 
 async def test_the_webhook_answers_503_while_storage_is_down_and_readyz_says_so(make_webhook_bot, monkeypatch, caplog):
     async with make_webhook_bot() as bot:
