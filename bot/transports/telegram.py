@@ -39,8 +39,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class StartUp:
-    """Where a transport's start stands, for /readyz (webhook mode): not ready until every start-up call to the Bot
-    API succeeded, with the reason while it is being retried."""
+    """Where a transport's start stands, for /readyz (webhook and polling): not ready until every start-up call to
+    the Bot API succeeded, with the reason while it is being retried."""
 
     def __init__(self) -> None:
         self.finished = False
