@@ -192,3 +192,40 @@ async def test_a_flux_whose_process_was_killed_is_not_run_again_and_a_new_one_ru
         assert image_api.calls
         assert [job.status for job in await jobs_of(bot.rt.sessionmaker, user)] == [INTERRUPTED, DONE]
         assert await statuses(bot.rt.sessionmaker, user) == [("flux", "interrupted"), ("flux", "ok")]
+
+
+async def test_a_transient_failure_reruns_the_job_in_its_row_and_a_model_error_ends_it_failed(
+        database_url, models, fake_botapi, monkeypatch):
+    """A rerun after a transient failure (the Bot API answering 502 to the result's edit: the update's transaction
+    is rolled back, the same process runs it again) is not an interrupted run: the job runs again in the same row,
+    which ends done. A model error answered by the feature's error router ends the job failed; so does a failure no
+    router answers (its end rolled back with the update's transaction, the inbox writes it with the update's)."""
+    from bot.transports import inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "RETRY_BASE_S", 0.05)
+    models.gate.set()
+    user, other = 3500, 3501
+    async with webhook_bot(fake_botapi, database_url, with_models=True, **model_settings(models)) as bot:
+        bot.fake.fail_next("editMessageText", 502, times=4)
+        assert await bot.post(message_update("/leak yellow | He works as a", user_id=user)) == 200
+        await bot.inbox.drain(timeout=60)
+        edits = [call for call in bot.fake.calls_to("editMessageText") if int(call.params["chat_id"]) == user]
+        assert [call.status for call in edits][-1] == 200 and len(edits) > 1  # the update ran more than once
+        assert [job.status for job in await jobs_of(bot.rt.sessionmaker, user)] == [DONE]
+        assert notices(bot, user) == []
+        assert await statuses(bot.rt.sessionmaker, user) == [("leak", "ok")]
+
+        models.then(Scripted(status=500))  # the text model fails (no retries configured): a ModelError
+        assert await bot.post(message_update("/leak yellow | He works as a", user_id=other)) == 200
+        await bot.inbox.drain(timeout=60)
+        assert [job.status for job in await jobs_of(bot.rt.sessionmaker, other)] == ["failed"]
+        assert await statuses(bot.rt.sessionmaker, other) == [("leak", "error")]
+
+        third = 3502
+        bot.fake.fail_next("editMessageText", 400, "Bad Request: message to edit not found")  # not transient
+        update = message_update("/leak yellow | He works as a", user_id=third)
+        assert await bot.post(update) == 200
+        await bot.inbox.drain(timeout=60)
+        async with bot.rt.sessionmaker() as session:
+            assert await repo.status_of(session, update["update_id"]) == "failed"
+        assert [job.status for job in await jobs_of(bot.rt.sessionmaker, third)] == ["failed"]
