@@ -3,9 +3,10 @@ done in the same transaction as the handler's writes, so an acknowledged update 
 
 A duplicate `update_id` is acknowledged and not processed again; a crash leaves claimed rows whose lease runs out
 (`INBOX_LEASE_S`; on SQLite the next start takes them back at once); shutdown gives back the updates it had to cancel
-so the next start runs them whole; background work an update spawned is journaled as a job, and a job cut by a
-shutdown or a crash is reported to its user at the next start; a transient failure (database or Bot API briefly
-away) is rolled back and run again after a jittered backoff, never recorded as the update's failure.
+so the next start runs them whole; background work an update spawned, and /leak or /flux inside it, is journaled
+as a job: one cut by a shutdown or a crash is told to its user once, and not run again; a transient failure
+(database or Bot API briefly away) is rolled back and run again after a jittered backoff, never recorded as the
+update's failure.
 The diagram and the details: docs/operations.md, "Updates: the durable inbox" and "Faults"."""
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The durable inbox: every update Telegram delivered is stored here (keyed by its `update_id`) before Telegram is
 told 200, and marked done in the same transaction as the handler's writes. Long-running work an update started
-(benchmarks, suites) is a job with a row of its own, so a restart can tell its user that it was interrupted."""
+(benchmarks, suites, and /leak or /flux inside their update) is a job with a row of its own, so a restart can tell
+its user that it was interrupted (and the update's next run does not repeat /leak's or /flux's work)."""
 from datetime import datetime
 from typing import Any
 
