@@ -57,12 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = AppSettings.load()
     except SettingsError as error:
         return fatal(str(error.code))
-    if not sys.stdout.isatty():
-        # Progress bars (tqdm: transformers, huggingface_hub) only on a terminal: in a log file or a collector
-        # they are thousands of carriage-return lines.
-        os.environ.setdefault("TQDM_DISABLE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from bot.jsonlog import progress_bars_off_unless_terminal
 
+    progress_bars_off_unless_terminal()
     # Every secret of every section is redacted from logs (bot token, webhook secret, image API keys).
     setup_logging(settings.bot.log_level.upper() if args.command != "console" else "WARNING", settings)
     if settings.bot.log_format == "json":

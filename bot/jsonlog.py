@@ -41,11 +41,27 @@ CHATTY = {"aiosqlite": logging.INFO, "sqlalchemy.engine": logging.WARNING, "sqla
 
 
 def cap_third_party() -> None:
-    """Apply CHATTY, and send Python warnings through logging (so they are redacted, and JSON with
-    LOG_FORMAT=json)."""
+    """Apply CHATTY, send Python warnings through logging, and the lines of transformers, torch and huggingface_hub
+    through our handlers, not their own (models/loading.py adopt_library_logging, again after each load): all of
+    it redacted, and JSON with LOG_FORMAT=json."""
+    from models.loading import adopt_library_logging
+
     for name, level in CHATTY.items():
         logging.getLogger(name).setLevel(level)
     logging.captureWarnings(True)
+    adopt_library_logging()
+
+
+def progress_bars_off_unless_terminal() -> None:
+    """Progress bars (tqdm: transformers, huggingface_hub, sentence-transformers) only when stdout is a terminal: in a
+    log file or a collector they are carriage-return lines that are not log lines (nor JSON). Both libraries read
+    these variables when they are imported: call this first."""
+    import os
+    import sys
+
+    if not sys.stdout.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def use_json(logger: logging.Logger | None = None) -> None:

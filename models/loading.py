@@ -90,6 +90,35 @@ def _manifest_ok(directory: Path, source_sha: str) -> bool:
     return True
 
 
+# Libraries that print through stream handlers of their own (transformers, torch and huggingface_hub add one at
+# import): plain text on stderr, past the application's redaction and LOG_FORMAT=json.
+LIBRARY_LOGGERS = ("transformers", "torch", "huggingface_hub", "sentence_transformers", "accelerate", "tokenizers")
+
+
+def adopt_library_logging() -> None:
+    """Send the log lines of LIBRARY_LOGGERS through the application's handlers (the root logger's: redacted, JSON
+    with LOG_FORMAT=json) instead of their own, and turn transformers' progress bars off when the process asked for
+    none (HF_HUB_DISABLE_PROGRESS_BARS, set by bot/__main__.py when stdout is not a terminal). Called after each of
+    them may have been imported (the loaders below; bot/runtime.py setup_logging); costs nothing when repeated."""
+    import sys
+
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is not None:  # its own API: it would put its handler back the next time a logger is asked for
+        hf_logging.disable_default_handler()
+        hf_logging.enable_propagation()
+        if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1":
+            hf_logging.disable_progress_bar()
+    # Their child loggers too: torch puts a handler of its own on several ("torch.distributed", "torch._dynamo").
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if name.split(".")[0] in LIBRARY_LOGGERS] + list(LIBRARY_LOGGERS)
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if type(handler) is logging.StreamHandler:  # to stderr or stdout; a file handler someone set stays
+                logger.removeHandler(handler)
+        logger.propagate = True
+
+
 def converted_dir(spec: ModelSpec, settings: ModelSettings) -> Path:
     """The safetensors directory for a GGUF model, converting it on first use (under a file lock, so two
     processes never convert at once; atomically renamed into place)."""
@@ -106,6 +135,7 @@ def converted_dir(spec: ModelSpec, settings: ModelSettings) -> Path:
         started = time.perf_counter()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        adopt_library_logging()
         log.info("converting %s from GGUF to safetensors in %s (once)", gguf.name, target)
         staging = target.parent / f".{spec.name}.tmp-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -166,6 +196,7 @@ def load_causal_lm(spec: ModelSpec, settings: ModelSettings, *, quantization: st
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    adopt_library_logging()
     started = time.perf_counter()
     device = device or pick_device(settings)
     quantization = quantization or pick_quantization(spec, settings, device)
@@ -204,5 +235,6 @@ def load_embedder(spec: ModelSpec, settings: ModelSettings, device: str | None =
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the embedded model is on disk; never ask a hub
     from sentence_transformers import SentenceTransformer
 
+    adopt_library_logging()
     device = device or pick_device(settings)
     return SentenceTransformer(str(spec.locate()), device=device)
