@@ -80,7 +80,7 @@ async def spelling_check(hub: Any, model: str, limit: int) -> dict[str, Any]:
     from models.spelling.bench import run_bench
 
     errors: list[dict[str, Any]] = []
-    report = await run_bench(hub, None, systems=(model,), limit=limit, errors=errors)
+    report = await run_bench(hub, systems=(model,), limit=limit, errors=errors)
     total = sum(row["n"] for row in report["results"])
     correct = total - len(errors)
     low, high = wilson(correct, total)

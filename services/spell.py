@@ -11,9 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkit.errors import UserInputError
-from models.engine import LocalTextEngine
 from models.hub import ModelHub
-from models.protocols import TextEngine
 from models.spelling.bench import LLM_SYSTEMS, load_trained
 from models.spelling.llm import llm_spell
 from models.spelling.parse import MAX_CHARS, SpellInputError, parse_word
@@ -21,7 +19,7 @@ from storage.db import released
 
 Progress = Callable[[int, int], Awaitable[None]]
 TRAINED = ("char-aware", "char-blind")
-TOKENIZER_OF_TRAINED = "gemma-3-270m"  # the trained spellers read gemma's pieces
+INLINE_PIECES = "gemma-3-270m"  # whose pieces the inline answer shows (char-blind has its own tokenizer)
 
 
 @dataclass(frozen=True)
@@ -67,37 +65,28 @@ class SpellService:
         engines = {name: await self.hub.text(name).ready() for name in LLM_SYSTEMS}
         pieces = {name: engine.tokenize(word) for name, engine in engines.items()}
         spellings = await asyncio.gather(*(llm_spell(engine, [word], language) for engine in engines.values()))
-        trained = await _spell_trained(word, _trained_tokenizer(engines[TOKENIZER_OF_TRAINED]))
+        trained = await _spell_trained(word)
         llm = {name: out[0] for name, out in zip(engines, spellings, strict=True)}
         return SpellAnalysis(word, language, pieces, llm, trained, time.perf_counter() - started)
 
     async def trained_only(self, word: str) -> tuple[list[str], dict[str, str]]:
         """The fast path (inline mode): gemma's pieces and the trained spellers' answers, no LLM generation."""
-        engine = await self.hub.text(TOKENIZER_OF_TRAINED).ready()  # for its tokenizer only
-        return engine.tokenize(word), await _spell_trained(word, _trained_tokenizer(engine))
+        engine = await self.hub.text(INLINE_PIECES).ready()  # for its tokenizer only
+        return engine.tokenize(word), await _spell_trained(word)
 
     async def bench(self, limit: int, progress: Progress | None = None) -> SpellBench:
         from models.spelling.bench import chart, run_bench, table
 
-        gemma = await self.hub.text(TOKENIZER_OF_TRAINED).ready()
-        report = await run_bench(self.hub, _trained_tokenizer(gemma), limit=limit, progress=progress)
+        report = await run_bench(self.hub, limit=limit, progress=progress)
         return SpellBench(report, table(report), await asyncio.to_thread(_chart_png, report, chart))
 
 
-async def _spell_trained(word: str, tokenizer: Any) -> dict[str, str]:
+async def _spell_trained(word: str) -> dict[str, str]:
     trained: dict[str, str] = {}
     for name in TRAINED:
         model = await asyncio.to_thread(load_trained, name)  # the first load reads weights from disk
-        trained[name] = (await asyncio.to_thread(model.spell, [word], tokenizer))[0]
+        trained[name] = (await asyncio.to_thread(model.spell, [word]))[0]
     return trained
-
-
-def _trained_tokenizer(engine: TextEngine) -> Any:
-    """The Hugging Face tokenizer behind gemma's local engine: the trained spellers read its token ids, which
-    `TextEngine.tokenize` (the pieces as strings) does not give. Only the local engine has one."""
-    if not isinstance(engine, LocalTextEngine):
-        raise TypeError(f"the trained spellers need the local {TOKENIZER_OF_TRAINED} engine, got {engine.name}")
-    return engine.tokenizer
 
 
 def _chart_png(report: dict[str, Any], chart: Callable[[dict[str, Any], Path], Path]) -> bytes:

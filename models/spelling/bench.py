@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 Cell = tuple[str, str, str]  # (system, language, bucket)
 
 
-async def spell_with(system: str, words: list[str], language: str, hub: Any, tokenizer: Any) -> list[str]:
+async def spell_with(system: str, words: list[str], language: str, hub: Any) -> list[str]:
     if system in TRAINED_SYSTEMS:
         model = await asyncio.to_thread(load_trained, system)
-        return await asyncio.to_thread(model.spell, words, tokenizer)
+        return await asyncio.to_thread(model.spell, words)
     return await llm_spell(hub.text(system), words, language)
 
 
@@ -104,7 +104,7 @@ def score(system: str, language: str, bucket: str, words: list[str], predicted: 
             "ci95": [round(100 * low, 1), round(100 * high, 1)], "cer_ci95": [round(cer_low, 3), round(cer_high, 3)]}
 
 
-async def run_bench(hub: Any, tokenizer: Any, *, languages: Iterable[str] = LANGUAGES,
+async def run_bench(hub: Any, *, languages: Iterable[str] = LANGUAGES,
                     systems: Sequence[str] = ALL_SYSTEMS, words_args: Iterable[str] = (), limit: int | None = None,
                     buckets: Sequence[str] | None = None,
                     progress: Callable[[int, int], Awaitable[None]] | None = None,
@@ -131,7 +131,7 @@ async def run_bench(hub: Any, tokenizer: Any, *, languages: Iterable[str] = LANG
 
     async def one(system: str, language: str, bucket: str, words: list[str]) -> None:
         nonlocal done
-        predicted = await spell_with(system, words, language, hub, tokenizer)
+        predicted = await spell_with(system, words, language, hub)
         row = score(system, language, bucket, words, predicted)
         results.append(row)
         if errors is not None:
@@ -287,7 +287,6 @@ def resumable(path: str | Path | None, errors_path: str | Path | None, sets: dic
 async def run_cli(args: argparse.Namespace) -> int:
     from models.config import ModelSettings
     from models.hub import ModelHub
-    from models.spelling.train import gemma_tokenizer_and_embeddings
 
     systems = args.systems or list(ALL_SYSTEMS)
     unknown = [s for s in systems if s not in ALL_SYSTEMS]
@@ -308,9 +307,6 @@ async def run_cli(args: argparse.Namespace) -> int:
         cells, errors = resumable(args.json, args.errors, every, ALL_SYSTEMS, args.limit)
         log.info("resuming: %d finished cells kept from %s", len(cells), args.json)
     skip = [(r["system"], r["language"], r["bucket"]) for r in cells]
-    tokenizer = None
-    if any(s in TRAINED_SYSTEMS for s in systems):
-        tokenizer, _ = gemma_tokenizer_and_embeddings(with_embeddings=False)
     hub = ModelHub(ModelSettings(engine_queue_size=512, engine_request_timeout_s=3600,
                                  engine_max_batch=getattr(args, "batch", None) or BENCH_BATCH))
     try:
@@ -323,7 +319,7 @@ async def run_cli(args: argparse.Namespace) -> int:
                 await asyncio.to_thread(write_outputs, argparse.Namespace(json=args.json, errors=args.errors,
                                                                           chart=None, markdown=None), partial, errors)
 
-        report = await run_bench(hub, tokenizer, languages=languages, systems=systems, words_args=args.words,
+        report = await run_bench(hub, languages=languages, systems=systems, words_args=args.words,
                                  limit=args.limit, buckets=buckets, errors=errors, progress=progress, results=cells,
                                  skip=skip)
     finally:

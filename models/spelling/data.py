@@ -143,7 +143,7 @@ def aware_examples(seed: int, count: int, hard: bool = False) -> Iterator[str]:
 # tokens. An exponent below 1 flattens Zipf's law so that the top few thousand words of each language are each seen
 # dozens of times while a word of Zipf 3 is seen a few times and rarer ones barely or never (docs/spelling.md).
 FREQUENCY_EXPONENT = 0.5
-VOCABULARY = 30_000
+VOCABULARY = 20_000
 # Case variants of a word as text shows it: mostly lower, Title at a sentence start or in a name, some UPPER.
 CASES = ((0.6, str.lower), (0.95, str.title), (1.0, str.upper))
 

@@ -1,13 +1,16 @@
 """Two small spelling transformers: `char-aware` reads UTF-8 bytes (ByT5-style) and writes by pointing at the input's
-code points (a copy path: any character it reads it can write); `char-blind` reads Gemma's subword token ids (as T5
-and PaLM do) and writes characters from an alphabet, so it can spell only what training made it memorise."""
+code points (a copy path: any character it reads it can write); `char-blind` reads subword pieces of its own tokenizer
+(`pieces.py`: its training words whole, anything else cut into pieces, the case apart) and writes characters from an
+alphabet, so it can spell only what training made it memorise."""
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from models.spelling.pieces import CASES, case_of
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = 4
@@ -23,7 +26,7 @@ IGNORE = -100  # label padding (char-aware's labels use 0 for its end of word)
 class SpellerConfig:
     kind: str  # "bytes" (char-aware, pointer output) or "tokens" (char-blind, alphabet output)
     chars: list[str]  # char-blind's output alphabet (char-aware writes by pointing and needs none)
-    token_ids: list[int] = field(default_factory=list)  # Gemma token ids known to the "tokens" model, in order
+    pieces: int = 0  # the "tokens" model's tokenizer vocabulary (its own, shipped beside the weights)
     d_model: int = 96
     layers: int = 2
     heads: int = 4
@@ -33,7 +36,7 @@ class SpellerConfig:
 
     @property
     def source_vocab(self) -> int:
-        return SPECIALS + (256 if self.kind == "bytes" else len(self.token_ids))
+        return SPECIALS + (256 if self.kind == "bytes" else len(CASES) + self.pieces)
 
 
 UNIT = 4  # source ids per position: a code point's UTF-8 bytes (at most 4), or one token id and padding
@@ -48,8 +51,9 @@ def byte_units(word: str) -> list[list[int]]:
 
 
 class Speller(nn.Module):
-    def __init__(self, config: SpellerConfig):
+    def __init__(self, config: SpellerConfig, tokenizer: Any = None):
         super().__init__()
+        self.tokenizer = tokenizer  # char-blind's own (tokenizers.Tokenizer); char-aware reads bytes
         self.config = config
         d = config.d_model
         self.copies = config.kind == "bytes"
@@ -75,19 +79,20 @@ class Speller(nn.Module):
             self.target_embed = nn.Embedding(SPECIALS + len(config.chars), d, padding_idx=PAD)
             self.output = nn.Linear(d, SPECIALS + len(config.chars))
         self._char_index = {char: SPECIALS + i for i, char in enumerate(config.chars)}
-        self._token_index = {token: SPECIALS + i for i, token in enumerate(config.token_ids)}
         self._token_cache: dict[str, list[list[int]]] = {}
 
     # ---------- encoding ----------
-    def encode_source(self, word: str, tokenizer: Any = None) -> list[list[int]]:
-        """The source sequence: UNIT ids per position."""
+    def encode_source(self, word: str) -> list[list[int]]:
+        """The source sequence: UNIT ids per position. char-blind: the word's case first, then its own tokenizer's
+        pieces of the lower-cased word."""
         if self.copies:
             units = byte_units(word)
         else:
             units = self._token_cache.get(word) or []
             if not units:
-                units = [[self._token_index.get(t, UNK)] + [PAD] * (UNIT - 1)
-                         for t in tokenizer(word, add_special_tokens=False)["input_ids"]]
+                ids = self.tokenizer.encode(word.lower()).ids
+                units = [[SPECIALS + i] + [PAD] * (UNIT - 1)
+                         for i in [case_of(word), *(len(CASES) + piece for piece in ids)]]
                 if len(self._token_cache) < 500_000:  # the training stream repeats frequent words
                     self._token_cache[word] = units
         return units[: self.config.max_source] or [[UNK] + [PAD] * (UNIT - 1)]
@@ -110,8 +115,8 @@ class Speller(nn.Module):
             ids = torch.where((previous == EOS) | (previous == IGNORE), PAD, previous)
         return torch.cat([torch.full((labels.shape[0], 1), BOS), ids], dim=1)
 
-    def source_batch(self, words: list[str], tokenizer: Any = None) -> torch.Tensor:
-        return pad_sources([self.encode_source(word, tokenizer) for word in words])
+    def source_batch(self, words: list[str]) -> torch.Tensor:
+        return pad_sources([self.encode_source(word) for word in words])
 
     # ---------- model ----------
     def _units(self, source: torch.Tensor) -> torch.Tensor:
@@ -158,13 +163,13 @@ class Speller(nn.Module):
         return self.decode(self.encode(source), source, target_in)
 
     @torch.inference_mode()
-    def spell(self, words: list[str], tokenizer: Any = None, batch_size: int = 256) -> list[str]:
+    def spell(self, words: list[str], batch_size: int = 256) -> list[str]:
         """Greedy decoding, batched; the encoder runs once per batch."""
         self.eval()
         results: list[str] = []
         for start in range(0, len(words), batch_size):
             chunk = words[start:start + batch_size]
-            source = self.source_batch(chunk, tokenizer)
+            source = self.source_batch(chunk)
             memory = self.encode(source)
             target = torch.full((len(chunk), 1), BOS)
             finished = torch.zeros(len(chunk), dtype=torch.bool)
@@ -203,14 +208,18 @@ class Speller(nn.Module):
         state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
         save_file(state, directory / f"{name}.safetensors")
         (directory / f"{name}.json").write_text(json.dumps(asdict(self.config), ensure_ascii=False))
+        if self.tokenizer is not None:
+            self.tokenizer.save(str(directory / f"{name}.tokenizer.json"))
         return directory / f"{name}.safetensors"
 
     @classmethod
     def load(cls, name: str, directory: Path = WEIGHTS_DIR) -> "Speller":
         from safetensors.torch import load_file
+        from tokenizers import Tokenizer
 
         config = SpellerConfig(**json.loads((directory / f"{name}.json").read_text()))
-        model = cls(config)
+        pieces = directory / f"{name}.tokenizer.json"
+        model = cls(config, Tokenizer.from_file(str(pieces)) if config.kind == "tokens" else None)
         model.load_state_dict({k: v.float() for k, v in load_file(directory / f"{name}.safetensors").items()})
         model.eval()
         return model

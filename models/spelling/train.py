@@ -1,33 +1,36 @@
 """`python -m models.spelling train`: trains `char-aware` (bytes in, pointer out, on random strings of any
-characters) and `char-blind` (Gemma tokens in, letters out, on a frequency-weighted stream of real words) with fixed
-seeds, one process (one core) each, and writes their weights into the package."""
+characters) and `char-blind` (its own word and subword pieces in, letters out, on a frequency-weighted stream of real
+words) with fixed seeds, one process (one core) each, and writes their weights (and char-blind's tokenizer) into the
+package."""
 import itertools
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
-from models.spelling.data import examples, frequency_list, natural_case
-from models.spelling.seq2seq import IGNORE, Speller, SpellerConfig, pad_sources
+from models.spelling.data import examples, frequency_list
+from models.spelling.pieces import CASES
+from models.spelling.seq2seq import IGNORE, SPECIALS, Speller, SpellerConfig, pad_sources
 from models.spelling.words import ALPHABET, LANGUAGES
 
 log = logging.getLogger(__name__)
-# char-blind's token table: the Gemma ids of its training stream, most used first, capped so that its float16
-# weights stay under 20 MB (96 values × 2 bytes a row). Ids outside it read as UNK.
-TOKEN_TABLE = 64_000
+# char-blind's subword pieces beyond its whole words (pieces.build): the cuts of words it never trained on.
+SUBWORD_PIECES = 4000
 # name → (steps, batch size, d_model, feed-forward width, layers). char-aware learns to copy in about a thousand
 # steps; char-blind needs more words to memorise the spellings of frequent ones, and reads one to four tokens, so it
 # has one layer each side (docs/spelling.md states both budgets).
 BUDGETS = {"char-aware": (1200, 128, 96, 384, 2), "char-blind": (9000, 256, 96, 256, 1)}
 POLISH_STEPS = 200
+# char-blind's word rows learn SPARSE_RATE times faster than the rest: a row moves only in the batches that hold its
+# word (a few dozen for a frequent one).
+SPARSE_RATE = 10
 
 
-def gemma_tokenizer_and_embeddings(with_embeddings: bool = True) -> tuple[Any, torch.Tensor | None]:
+def gemma_tokenizer_and_embeddings() -> tuple[Any, torch.Tensor]:
     """Gemma's tokenizer and input embedding matrix from the converted safetensors cache."""
     from safetensors import safe_open
     from transformers import AutoTokenizer
@@ -39,8 +42,6 @@ def gemma_tokenizer_and_embeddings(with_embeddings: bool = True) -> tuple[Any, t
     settings = ModelSettings()
     directory = converted_dir(resolve("gemma-3-270m", settings), settings)
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    if not with_embeddings:
-        return tokenizer, None
     for path in directory.glob("*.safetensors"):
         with safe_open(path, "pt") as handle:
             for key in handle.keys():
@@ -49,10 +50,23 @@ def gemma_tokenizer_and_embeddings(with_embeddings: bool = True) -> tuple[Any, t
     raise RuntimeError("no embed_tokens.weight in the converted Gemma weights")
 
 
-def batches(words: list[str], model: Speller, tokenizer: Any, batch_size: int,
+
+def gemma_rows(words: list[str], d_model: int, seed: int) -> torch.Tensor:
+    """A pretrained start for char-blind's whole words (as T5's vocabulary was pretrained): the mean of Gemma's
+    640-d embedding rows of the word's Gemma pieces, projected to d_model by a fixed random projection."""
+    tokenizer, embeddings = gemma_tokenizer_and_embeddings()
+    generator = torch.Generator().manual_seed(seed)
+    projection = torch.randn(embeddings.shape[1], d_model, generator=generator)
+    projection /= projection.norm(dim=0, keepdim=True)
+    ids = tokenizer(words, add_special_tokens=False)["input_ids"]
+    rows = torch.stack([embeddings[piece_ids or [0]].float().mean(0) for piece_ids in ids]) @ projection
+    return rows / rows.std()
+
+
+def batches(words: list[str], model: Speller, batch_size: int,
             rng: random.Random) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Batches of similar length (less padding), in random order: (source, decoder input, labels)."""
-    encoded = [(model.encode_source(word, tokenizer), model.encode_target(word)) for word in words]
+    encoded = [(model.encode_source(word), model.encode_target(word)) for word in words]
     encoded.sort(key=lambda pair: (len(pair[0]), len(pair[1])))
     chunks = [encoded[i:i + batch_size] for i in range(0, len(encoded), batch_size)]
     rng.shuffle(chunks)
@@ -63,7 +77,7 @@ def batches(words: list[str], model: Speller, tokenizer: Any, batch_size: int,
         yield source, model.feed(labels), labels
 
 
-def train_model(model: Speller, tokenizer: Any, *, steps: int, seed: int, batch_size: int = 128,
+def train_model(model: Speller, *, steps: int, seed: int, batch_size: int = 128,
                 lr: float = 2e-3, chunk_batches: int = 40, checkpoint: str | None = None,
                 hard: bool = False) -> Speller:
     """`steps` optimizer steps over a fresh stream of strings (the same stream for the same seed). `checkpoint`:
@@ -76,7 +90,7 @@ def train_model(model: Speller, tokenizer: Any, *, steps: int, seed: int, batch_
     if sparse:
         # A token's row is updated only in the batches that hold it (a few dozen times for a frequent word):
         # a larger rate lets those few updates move it.
-        optimizers.append(torch.optim.SparseAdam(sparse, lr=lr * 5))
+        optimizers.append(torch.optim.SparseAdam(sparse, lr=lr * SPARSE_RATE))
     schedules = [torch.optim.lr_scheduler.OneCycleLR(o, max_lr=o.defaults["lr"], total_steps=steps, pct_start=0.05)
                  for o in optimizers]
     # No label smoothing: char-aware's pointer scores masked positions at -1e4, and char-blind must memorise.
@@ -88,7 +102,7 @@ def train_model(model: Speller, tokenizer: Any, *, steps: int, seed: int, batch_
         words = list(itertools.islice(stream, chunk_batches * batch_size))
         if not words:
             break
-        for source, target_in, target in batches(words, model, tokenizer, batch_size, rng):
+        for source, target_in, target in batches(words, model, batch_size, rng):
             if step >= steps:
                 break
             logits = model(source, target_in)
@@ -113,20 +127,17 @@ def train_model(model: Speller, tokenizer: Any, *, steps: int, seed: int, batch_
     return model
 
 
-def token_table(tokenizer: Any, seed: int, sample: int = 400_000) -> list[int]:
-    """The Gemma ids char-blind knows: those of its training stream, most used first (a sample of it, then every
-    listed word in its case variants), up to TOKEN_TABLE. Nothing is taken from the evaluation lists."""
-    counts: Counter[int] = Counter()
-    words = list(examples("tokens", seed, sample))
-    for start in range(0, len(words), 4096):
-        for ids in tokenizer(words[start:start + 4096], add_special_tokens=False)["input_ids"]:
-            counts.update(ids)
-    rng = random.Random(seed)
-    for language in LANGUAGES:
-        listed = [natural_case(w, rng, language) for w in frequency_list(language)[0]]
-        for ids in tokenizer(listed, add_special_tokens=False)["input_ids"]:
-            counts.update({i: 0 for i in ids if i not in counts})  # after every sampled id
-    return sorted(t for t, _ in counts.most_common(TOKEN_TABLE))
+def blind_tokenizer() -> Any:
+    """char-blind's tokenizer: every word its stream draws from (wordfreq's lists, not the evaluation lists) whole,
+    SUBWORD_PIECES pieces for the rest."""
+    from models.spelling.pieces import build
+
+    return build(blind_words(), SUBWORD_PIECES, blind_alphabet())
+
+
+def blind_words() -> list[str]:
+    """The words of char-blind's stream, lower-cased, each once."""
+    return list(dict.fromkeys(w.lower() for language in LANGUAGES for w in frequency_list(language)[0]))
 
 
 def blind_alphabet() -> list[str]:
@@ -145,28 +156,25 @@ def train_one(name: str, steps: int | None, seed: int) -> tuple[float, float]:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
     started, cpu = time.perf_counter(), time.process_time()
-    tokenizer, gemma_embeddings = gemma_tokenizer_and_embeddings(with_embeddings=name == "char-blind")
     default_steps, batch_size, d_model, ff, layers = BUDGETS[name]
     steps = steps or default_steps
-    config = SpellerConfig("bytes", [], d_model=d_model, ff=ff, layers=layers) if name == "char-aware" else \
-        SpellerConfig("tokens", blind_alphabet(), token_table(tokenizer, seed), d_model=d_model, ff=ff,
-                      layers=layers)
+    tokenizer = blind_tokenizer() if name == "char-blind" else None
+    config = SpellerConfig("bytes", [], d_model=d_model, ff=ff, layers=layers) if tokenizer is None else \
+        SpellerConfig("tokens", blind_alphabet(), tokenizer.get_vocab_size(), d_model=d_model, ff=ff, layers=layers)
     # Every model starts from the same seed, so training one alone reproduces it exactly.
     torch.manual_seed(seed)
-    model = Speller(config)
-    if config.kind == "tokens":
-        assert gemma_embeddings is not None
-        # Pretrained initialisation: Gemma's 640-d embeddings projected to d_model by a fixed random projection.
-        generator = torch.Generator().manual_seed(seed)
-        projection = torch.randn(gemma_embeddings.shape[1], config.d_model, generator=generator)
-        projection /= projection.norm(dim=0, keepdim=True)
-        rows = gemma_embeddings[config.token_ids].float() @ projection
-        rows = rows / rows.std() * model.source_embed.weight.std()
+    model = Speller(config, tokenizer)
+    if tokenizer is not None:
+        # Whole words start from Gemma's rows; the subword pieces keep their random start (no stream word is cut
+        # into them, so they are never trained: a word outside the stream reads as pieces the model cannot spell).
+        listed = set(blind_words())
+        words = [w for w in tokenizer.get_vocab() if w in listed]
+        ids = torch.tensor([SPECIALS + len(CASES) + tokenizer.token_to_id(w) for w in words])
         with torch.no_grad():
-            model.source_embed.weight[4:] = rows
+            model.source_embed.weight[ids] = gemma_rows(words, d_model, seed) * model.source_embed.weight.std()
     log.info("%s: %d steps of %d strings, %.1f M parameters", name, steps, batch_size,
              sum(p.numel() for p in model.parameters()) / 1e6)
-    train_model(model, tokenizer, steps=steps, seed=seed, batch_size=batch_size, checkpoint=name)
+    train_model(model, steps=steps, seed=seed, batch_size=batch_size, checkpoint=name)
     if name == "char-aware":
         polish(model, seed)
     path = model.save(name)
@@ -179,7 +187,7 @@ def polish(model: Speller, seed: int) -> Speller:
     """char-aware's second phase: POLISH_STEPS steps at a tenth of the rate on long strings dense in rare and
     4-byte code points, which the first phase's stream holds few of (they were cut short: `…` + EOS)."""
     model.train()
-    return train_model(model, None, steps=POLISH_STEPS, seed=seed + 1, lr=2e-4, hard=True)
+    return train_model(model, steps=POLISH_STEPS, seed=seed + 1, lr=2e-4, hard=True)
 
 
 def train_all(*, steps: int | None = None, seed: int = 0,

@@ -168,7 +168,7 @@ async def test_run_bench_json_contract_batches_and_limits(tmp_path):
     async def report_progress(done, total):
         progress.append((done, total))
 
-    report = await run_bench(Hub({"gemma-3-270m": gemma, "smollm2-135m-instruct": smollm}), None,
+    report = await run_bench(Hub({"gemma-3-270m": gemma, "smollm2-135m-instruct": smollm}),
                              languages=["en"], systems=["gemma-3-270m", "smollm2-135m-instruct"], words_args=args,
                              limit=10, errors=errors, progress=report_progress)
     assert set(report) == {"results", "seconds"}
@@ -197,7 +197,7 @@ async def test_resume_skips_finished_cells_and_keeps_their_rows(tmp_path):
     files, args = _lists(tmp_path)
     first_engine = Speller({"cat"})
     first, errors = [], []
-    report = await run_bench(Hub({"gemma-3-270m": first_engine}), None, languages=["en"], systems=["gemma-3-270m"],
+    report = await run_bench(Hub({"gemma-3-270m": first_engine}), languages=["en"], systems=["gemma-3-270m"],
                              words_args=args, buckets=["top"], errors=errors, results=first)
     out, errors_out = tmp_path / "out.json", tmp_path / "errors.json"
     write_outputs(argparse.Namespace(json=out, errors=errors_out, chart=None, markdown=None), report, errors)
@@ -207,7 +207,7 @@ async def test_resume_skips_finished_cells_and_keeps_their_rows(tmp_path):
     # Another word count is another experiment: not kept.
     assert resumable(out, errors_out, sets, ["gemma-3-270m"], 5) == ([], [])
     second_engine = Speller(set())
-    resumed = await run_bench(Hub({"gemma-3-270m": second_engine}), None, languages=["en"],
+    resumed = await run_bench(Hub({"gemma-3-270m": second_engine}), languages=["en"],
                               systems=["gemma-3-270m"], words_args=args, results=kept, errors=kept_errors,
                               skip=[("gemma-3-270m", "en", "top")])
     assert second_engine.requests == [6]  # only the missing bucket ran

@@ -1,7 +1,8 @@
 """Spelling: word lists, the normalisation rule, input parsing, the held-out evaluation lists (and that char-aware's
 training never sees them), the two training streams, the shipped trained models (char-aware copies any token up to
-the limit; char-blind, reading tokens, spells frequent words it has memorised and not nonsense), the benchmark CLI
-contract on outside-style lists, and /spell in the chat (acceptance and localized refusals)."""
+the limit; char-blind, reading its own word pieces, spells frequent words it has memorised and not nonsense or rare
+words), the benchmark CLI contract on outside-style lists, and /spell in the chat (acceptance and localized
+refusals)."""
 import json
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from models.spelling.data import aware_examples, blind_examples, frequency_list,
 from models.spelling.evalsets import CLDR_DIR, EVAL_BUCKETS, held_out, held_out_folded
 from models.spelling.metrics import SpellingResult, cer, edit_distance
 from models.spelling.parse import SpellInputError, parse_word
-from models.spelling.seq2seq import MAX_CHARS, Speller
+from models.spelling.pieces import case_of
+from models.spelling.seq2seq import MAX_CHARS, WEIGHTS_DIR, Speller
 from models.spelling.words import (
     BUCKETS,
     LANGUAGES,
@@ -44,13 +46,6 @@ OUTSIDE_BOTTOM = ["thoughtlessnesses", "Thoughtlessnesses", "THOUGHTLESSNESSES",
                   "quizzaciousness", "Xochiquetzal", "rock'n'roll", "Brzeczyszczykiewicz",
                   "COVID-19", "pneumonoultramicroscopic", "octamethylcyclotetrasiloxane", "ethylenediamine",
                   "œnology", "Škoda", "C♯", "+ve", "sh**", ".com", "€", "50%", "🇺🇦"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from models.spelling.train import gemma_tokenizer_and_embeddings
-
-    return gemma_tokenizer_and_embeddings(with_embeddings=False)[0]
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +182,8 @@ def test_char_blind_stream_is_real_words_by_frequency():
     assert words == list(blind_examples(0, 40_000))
 
 
-def _accuracy(model, words, tokenizer):
-    predicted = model.spell(list(words), tokenizer)
+def _accuracy(model, words):
+    predicted = model.spell(list(words))
     return sum(p == w for p, w in zip(predicted, words, strict=True)) / len(words)
 
 
@@ -233,7 +228,7 @@ def test_char_aware_keeps_case_and_long_words(aware):
 def test_char_aware_spells_every_held_out_bucket(aware):
     for language in LANGUAGES:
         for bucket, words in held_out()[language].items():
-            assert _accuracy(aware, words, None) >= 0.99, (language, bucket)
+            assert _accuracy(aware, words) >= 0.99, (language, bucket)
 
 
 FREQUENT = {"en": ["the", "and", "people", "The", "time", "world", "new", "house", "water", "good"],
@@ -244,10 +239,39 @@ NONSENSE = ["qzxvbwk", "Zxqvjplm", "brtzqwen", "ыщщзхъ", "Жщцкбуф",
             "ъъъыыы"]
 
 
-def test_char_blind_spells_frequent_words_it_memorised_and_not_nonsense(blind, tokenizer):
+# Real dictionary words far below the stream's 20 000 per language: cut into pieces it never trained on.
+RARE = {"en": ["perspicacious", "thoughtlessnesses", "Quixotic", "obstreperous", "sesquipedalian"],
+        "ru": ["блинчиками", "Перпендикулярность", "человеконенавистничество", "злопамятствовать", "воробушек"],
+        "fa": ["ناسپاسی‌ها", "بی‌خانمان‌ترین", "دلواپسی‌هایمان", "سرگشتگی", "ناپایداری‌ها"],
+        "he": ["והמשוכנעים", "כשהתפרקותם", "ומהמתלבטות", "שהתכתבויותיהן", "בהתמהמהותו"]}
+
+
+def test_char_blind_spells_frequent_words_it_memorised_and_not_nonsense_or_rare_words(blind):
     for language, words in FREQUENT.items():
-        assert _accuracy(blind, words, tokenizer) >= 0.8, language
-    assert _accuracy(blind, NONSENSE, tokenizer) <= 0.2
+        assert _accuracy(blind, words) >= 0.8, language
+    assert _accuracy(blind, NONSENSE) <= 0.2
+    assert _accuracy(blind, [w for words in RARE.values() for w in words]) <= 0.2
+
+
+def test_char_blind_tokenizer_is_its_stream_words_whole_and_pieces_for_the_rest(blind):
+    tokenizer = blind.tokenizer
+    listed = {w.lower() for language in LANGUAGES for w in frequency_list(language)[0]}
+    vocabulary = set(tokenizer.get_vocab())
+    assert listed <= vocabulary  # every word of the stream is one piece...
+    for word in ["the", "people", "время", "ایران", "ישראל", "don't"]:
+        assert tokenizer.encode(word).tokens == [word]
+    assert tokenizer.encode("people.").tokens == ["people", "."]
+    for words in RARE.values():  # ...and a word outside it is cut into pieces
+        assert all(len(tokenizer.encode(w.lower()).ids) >= 2 for w in words)
+    # Built from wordfreq's lists alone: held-out words outside them are not whole pieces (the exclusion rule).
+    outside = {w.lower() for lists in held_out().values() for words in lists.values() for w in words} - listed
+    assert not outside & vocabulary - {p for p in vocabulary if len(p) <= 8}
+    assert [case_of(w) for w in ["word", "Word", "WORD", "iPhone", "שלום", "U.S.", "42"]] == [0, 1, 2, 3, 0, 2, 0]
+    assert blind.source_batch(["Word"]).tolist() == [[[4 + 1, 0, 0, 0], [4 + 4 + tokenizer.token_to_id("word"), 0, 0,
+                                                                         0]]]
+    size = sum((WEIGHTS_DIR / f"char-blind{suffix}").stat().st_size
+               for suffix in (".safetensors", ".json", ".tokenizer.json"))
+    assert size <= 20 * 2**20
 
 
 def test_bench_cli_on_a_cased_outside_list_repeated_flags(tmp_path):
