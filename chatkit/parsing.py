@@ -173,11 +173,19 @@ def clean_text(text: str) -> str:
 
 def clean_payload(value: Any) -> Any:
     """`clean_text` over every string (keys too) of a JSON value; NaN and ±Infinity (Python's JSON reads them,
-    PostgreSQL's JSON refuses them) become null."""
+    PostgreSQL's JSON refuses them) become null; an integer outside BIGINT's range becomes its decimal string.
+
+    Why a string and not null: nothing is lost, and a field that was there is not made absent. Why at all, when
+    PostgreSQL's jsonb (numeric) and SQLite's JSON text would hold the number: a value copied from the payload into a
+    BIGINT column fails every write about it (asyncpg and sqlite3 cannot even bind it), and Telegram sends nothing
+    that large (its ids have at most 52 significant bits). A field aiogram reads as an integer turns such a string
+    back into the number; the webhook refuses that update (bot/transports/telegram.py parse_update_body)."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, int) and not isinstance(value, bool) and not fits_int64(value):
+        return str(value)
     if isinstance(value, dict):
         return {clean_text(key) if isinstance(key, str) else key: clean_payload(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -125,6 +125,33 @@ async def test_nan_and_infinity_in_a_body_are_stored_as_null(make_webhook_bot, c
     _no_body_logged(caplog)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+async def test_huge_integers_are_stored_as_strings_unless_aiogram_reads_them_as_numbers(make_webhook_bot, caplog):
+    """Integers beyond 64 bits in fields aiogram does not read as integers (a field it does not know, a float) are
+    stored as their decimal strings and the update is answered; in an id (an integer field) the update gets 400."""
+    caplog.set_level(logging.DEBUG)
+    huge, below = 10 ** 30, -(2 ** 63) - 1
+    update = message_update("/help", user_id=4343)
+    update["message"]["brand_new"] = {"count": huge, "list": [below, 2 ** 63 - 1]}
+    update["message"]["location"] = {"latitude": huge, "longitude": 1.5}
+    forged = message_update("/help", user_id=4344)
+    forged["message"]["from"]["id"] = huge
+    async with make_webhook_bot() as bot:
+        assert await bot.post(update) == 200
+        await bot.wait_for(lambda: bot.replies_to(4343) >= 1, "the reply to /help")
+        await bot.inbox.drain(timeout=20)
+        assert await bot.post(forged) == 400
+        async with bot.rt.sessionmaker() as session:
+            row = await session.get(InboxUpdate, update["update_id"])
+            assert await session.get(InboxUpdate, forged["update_id"]) is None
+        assert row is not None and row.status == "done", row and (row.status, row.error)
+        assert row.payload["message"]["brand_new"] == {"count": str(huge), "list": [str(below), 2 ** 63 - 1]}
+        assert row.payload["message"]["location"]["latitude"] == str(huge)
+    assert bot.replies_to(4344) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
 # ---------------------------------------------------------------- the console
 def test_the_console_strips_what_the_webhook_strips(tmp_path):
     """Bytes that are not UTF-8 (a UTF-8-encoded surrogate, a lone 0xff) arrive as lone surrogates with
