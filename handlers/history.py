@@ -23,7 +23,7 @@ from handlers.context import UserCache
 from handlers.i18n import Html, Translator
 from handlers.sending import Replier, ReplyTarget, edit_or_send
 from services.history import HistoryRecorder, count_history, history_page as read_history_page
-from services.privacy import JournalEraser, export_user, forget_user
+from services.privacy import JournalEraser, export_user, forget_user, scrub_files_after_commit
 from services.subscriptions import Resync
 from storage.schema.core import HistoryEntry, User
 
@@ -190,6 +190,8 @@ async def forget_choice(query: CallbackQuery, callback_data: ForgetChoice, sessi
             # The scheduler's job store holds a job per subscription: drop the removed ones now, not in a minute.
             await session.commit()
             await digest_scheduler.sync_subscriptions()
+        # At the update's last commit (after the journal's erase below): the deleted rows' old pages leave the WAL.
+        scrub_files_after_commit(session, call_journal)
     else:
         text = l10n("forget-cancelled")
     await edit_or_send(query, text)

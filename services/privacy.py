@@ -4,6 +4,7 @@ Every table of the ORM metadata has a rule in TABLE_RULES (a test fails when a t
 every column of every table, and the scheduler's job store, after /forget, looking for the user's id, username and
 the texts they typed. Rows that are the user's own are deleted; rows that belong to a group (a group's subscription
 the user created, a submitted paper other chats received in a digest) stay, without the user's id and text."""
+import asyncio
 import html
 import json
 import logging
@@ -11,8 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from storage.db import truncate_wal
 from storage.repo import privacy as repo
 from storage.schema.base import Base
 from storage.schema.core import User
@@ -60,6 +64,35 @@ class JournalEraser(Protocol):
     """The Bot API call journal (bot/transports/calls.py CallJournal), which may live in a file of its own."""
 
     async def erase_user(self, user_id: int, update_ids: list[int], current: int) -> int: ...
+
+    async def truncate_wal(self) -> bool: ...
+
+
+_scrubbing: set[asyncio.Task[None]] = set()
+
+
+def scrub_files_after_commit(session: AsyncSession, journal: JournalEraser | None) -> None:
+    """After the /forget transaction commits: SQLite's WAL still holds page images of the rows it deleted (and of
+    the confirmation's raw update before its redaction) until a checkpoint, so checkpoint and truncate the database's
+    and the journal's WAL (storage/db.py truncate_wal; secure_delete zeroes the freed space). No-op on PostgreSQL."""
+    engine = session.bind
+
+    async def scrub() -> None:
+        try:
+            done = [await truncate_wal(engine)]  # type: ignore[arg-type]
+            if journal is not None:
+                done.append(await journal.truncate_wal())
+            if not all(done):
+                log.info("/forget: a WAL checkpoint was busy; the next one removes the old pages")
+        except Exception as error:  # noqa: BLE001 - best effort: the rows are deleted; only old page images wait
+            log.warning("/forget: WAL checkpoint failed (%s)", type(error).__name__)
+
+    def after_commit(_session: Session) -> None:
+        task = asyncio.get_running_loop().create_task(scrub(), name="forget-scrub")
+        _scrubbing.add(task)
+        task.add_done_callback(_scrubbing.discard)
+
+    event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
 
 @dataclass

@@ -149,13 +149,31 @@ def _pool_options(pool: Pool | None) -> dict[str, float]:
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # WAL lets readers run beside the writer; foreign keys make ON DELETE CASCADE real.
+    # WAL lets readers run beside the writer; foreign keys make ON DELETE CASCADE real; secure_delete overwrites
+    # deleted rows with zeros, so what /forget deletes does not linger in the file's free space.
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+async def truncate_wal(engine: AsyncEngine, busy_ms: int = 2000) -> bool:
+    """SQLite only (else a no-op, True): checkpoint the WAL into the database file and truncate it, so the old page
+    images it still holds (rows /forget deleted) leave the disk. Waits at most `busy_ms` for readers and writers
+    instead of the connections' 30 s, so it never stalls updates for long; False when it could not finish (the
+    next checkpoint, and the last connection's close, do it)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+        try:
+            busy = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+        finally:
+            await connection.exec_driver_sql("PRAGMA busy_timeout=30000")
+    return busy is None or busy[0] == 0
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outgoing import OutgoingCalls
 from handlers.outgoing import JournalPosition
-from storage.db import create_engine, create_sessionmaker, is_transient
+from storage.db import create_engine, create_sessionmaker, is_transient, truncate_wal
 from storage.repo import calls as repo
 from storage.schema.inbox import InboxCall
 
@@ -106,6 +106,10 @@ class CallJournal:
             if not separate:
                 return await repo.erase(session, [current], None)
             return await repo.erase(session, [*update_ids, current], lambda result: _names(result, user_id))
+
+    async def truncate_wal(self) -> bool:
+        """After /forget (services/privacy.py): the journal file's WAL loses the deleted entries' old pages."""
+        return await truncate_wal(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,6 +1,7 @@
 """/export returns everything stored about a user; after /forget a walk over every table and column of the ORM
 metadata, and over the scheduler's job store, finds nothing of them: not their id, not their username, not a word
 they typed. A table added later without a privacy rule fails here."""
+import asyncio
 import json
 import pickle
 from types import SimpleNamespace
@@ -241,6 +242,13 @@ def walk_sqlite_files(directory) -> list[str]:
     return found
 
 
+def raw_hits(directory) -> list[str]:
+    """The needles in the raw bytes of every file under `directory` (SQLite files, their -wal and -shm): what
+    deleted rows leave in free pages or in the WAL's old page images, which no SELECT shows."""
+    return [f"{path.name} holds {needle!r}" for path in sorted(directory.rglob("*")) if path.is_file()
+            for needle in NEEDLES if needle.encode() in path.read_bytes().lower()]
+
+
 async def walk_postgres(database_url: str) -> list[str]:
     """Every table of the database's public schema (the bot's, the journal's, the job store's), every column."""
     from storage.db import create_engine
@@ -308,7 +316,16 @@ async def test_forget_over_the_webhook_leaves_nothing_in_any_database_file(make_
             status = (await session.execute(sa.text("SELECT status FROM inbox_updates WHERE update_id = 9000001"))
                       ).scalar()
         assert status == "done"
+        if database_url.startswith("sqlite"):
+            # While the bot still runs: not in the files' bytes either (free pages, the WALs' old page images).
+            for _ in range(50):
+                raw = raw_hits(tmp_path)
+                if not raw:
+                    break
+                await asyncio.sleep(0.2)
+            assert raw == [], raw
     if database_url.startswith("sqlite"):
+        assert raw_hits(tmp_path) == []
         leftovers = walk_sqlite_files(tmp_path)
     else:
         leftovers = await walk_postgres(database_url)
