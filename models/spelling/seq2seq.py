@@ -209,7 +209,7 @@ class Speller(nn.Module):
         save_file(state, directory / f"{name}.safetensors")
         (directory / f"{name}.json").write_text(json.dumps(asdict(self.config), ensure_ascii=False))
         if self.tokenizer is not None:
-            self.tokenizer.save(str(directory / f"{name}.tokenizer.json"))
+            self.tokenizer.save(str(directory / f"{name}.tokenizer.json"), pretty=False)
         return directory / f"{name}.safetensors"
 
     @classmethod
