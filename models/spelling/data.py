@@ -141,7 +141,8 @@ def aware_examples(seed: int, count: int, hard: bool = False) -> Iterator[str]:
 
 # char-blind's stream: P(word) ∝ frequency ** FREQUENCY_EXPONENT over each language's VOCABULARY most frequent
 # tokens. An exponent below 1 flattens Zipf's law so that the top few thousand words of each language are each seen
-# dozens of times while a word of Zipf 3 is seen a few times and rarer ones barely or never (docs/spelling.md).
+# dozens of times while the last listed ones (Zipf ≈ 3.3–3.7) are seen about ten times and rarer ones never: each
+# listed word is one piece of char-blind's tokenizer, so 20 000 a language keep its table under 20 MB.
 FREQUENCY_EXPONENT = 0.5
 VOCABULARY = 20_000
 # Case variants of a word as text shows it: mostly lower, Title at a sentence start or in a name, some UPPER.
