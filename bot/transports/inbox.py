@@ -349,8 +349,12 @@ class Inbox:
             if free > 0:
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        claimed = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s,
-                                                   running=list(self._running))
+                        rows = await repo.claim(session, owner=self.owner, limit=free, lease_s=self.lease_s,
+                                                running=list(self._running))
+                    # Only a committed claim is ours: when the commit fails (SQLite's disk full), the rows it
+                    # returned were rolled back, and running them anyway ran unclaimed updates again and again
+                    # (the fault bench's disk_full: 151 replies sent twice while the journal could not write).
+                    claimed = rows
                     self.database.ok()
                 except Exception as error:  # noqa: BLE001 - one line per outage, a traceback if not transient
                     self._storage_failed(error, "claim")

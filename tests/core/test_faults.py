@@ -229,3 +229,31 @@ async def test_a_send_that_timed_out_after_telegram_delivered_it_is_not_sent_aga
         assert await bot.statuses(8601) == ["ok"]
         async with bot.rt.sessionmaker() as session:
             assert await repo.status_of(session, update["update_id"]) == "done"
+
+
+async def test_a_claim_whose_commit_failed_is_not_run(make_webhook_bot, monkeypatch, caplog):
+    """The claim's UPDATE … RETURNING gives rows before its commit; when the commit fails (SQLite's disk full, a
+    dropped connection) those rows were never claimed. Running them anyway ran the update under a claim nobody held:
+    its "done" could not commit, so it ran again and again, each run sending its reply (151 duplicates in the fault
+    bench's disk_full while the journal could not write either)."""
+    real_claim = repo.claim
+    failures = {"left": 1}
+
+    async def claim_then_fail_commit(session, **kwargs):
+        rows = await real_claim(session, **kwargs)
+        if rows and failures["left"]:
+            failures["left"] -= 1
+
+            def full(_session):
+                raise exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("database or disk is full"))
+
+            event.listen(session.sync_session, "before_commit", full, once=True)
+        return rows
+
+    async with make_webhook_bot() as bot:
+        monkeypatch.setattr(repo, "claim", claim_then_fail_commit)
+        assert await bot.post(message_update("/help", user_id=8401)) == 200
+        await bot.inbox.drain(30)
+        assert failures["left"] == 0, "the claim's commit was never made to fail"
+        assert len(bot.texts_to(8401)) == 1 and await bot.statuses(8401) == ["ok"]
+    assert not [record for record in caplog.records if "taken over" in record.getMessage()]
