@@ -388,7 +388,8 @@ class Bench:
         metrics = [{key: value - old.get(key, 0.0) for key, value in new.items()}
                    for new, old in zip(after, before, strict=True)]
         got = replies(self.fake)
-        return {**count(sent, got, started, timeline), **await inbox_counts(count_url, first_id, next_id, users),
+        counted = count(sent, got, started, timeline)
+        return {**counted, **await inbox_counts(count_url, first_id, next_id, users),
                 "load_s": round(load_s, 1), "offered_rate": args.rate, "timeline_s": {
                     key: round(value, 1) for key, value in timeline.items()},
                 "http_statuses": dict(sender.statuses),
@@ -398,7 +399,7 @@ class Bench:
                 "database_failures": sum(m.get("database", 0) for m in metrics),
                 "bot_api_failures": sum(m.get("bot_api", 0) for m in metrics),
                 "reruns": sum(m.get("reruns", 0) for m in metrics),
-                **readiness(scenario.name, readyz, timeline)}
+                **readiness(scenario.name, readyz, timeline, counted["recovered_after_s"])}
 
 
 def replies(fake: FakeBotAPI) -> dict[int, list[float]]:
@@ -503,10 +504,12 @@ async def scrape(http: aiohttp.ClientSession, port: int) -> dict[str, float]:
 
 
 def readiness(name: str, samples: list[tuple[float, int, dict[str, Any]]],
-              timeline: dict[str, float]) -> dict[str, Any]:
-    """What /readyz said during the fault (and a second after it, where the fault is a moment), and whether it
-    showed what the scenario expects."""
-    begin, end = timeline.get("fault_begin", 0.0), timeline.get("fault_end", 0.0) + 1.0
+              timeline: dict[str, float], recovered_after_s: float = 0.0) -> dict[str, Any]:
+    """What /readyz said from the fault's start until the bot recovered from it (at least a second after its end,
+    where the fault is a moment; an overload's backlog outlasts the burst), and whether it showed what the scenario
+    expects."""
+    begin = timeline.get("fault_begin", 0.0)
+    end = timeline.get("fault_end", 0.0) + max(1.0, recovered_after_s)
     seen: Counter[str] = Counter()
     for at, status, body in samples:
         if begin <= at <= end:
