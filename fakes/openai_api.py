@@ -158,7 +158,24 @@ async def _serve(port: int) -> None:
     await asyncio.Event().wait()
 
 
+class GatedOpenAI(FakeOpenAI):
+    """Holds every model request at `gate` until it is set: tests keep a model "running" for as long as they need
+    (a crash while /leak waits on its model, /help answered while ten /leaks wait). `arrived` counts requests on
+    arrival, before the gate."""
+
+    def __init__(self, api_key: str | None = None):
+        super().__init__(api_key=api_key)
+        self.gate = asyncio.Event()
+        self.arrived = 0
+
+    async def _step(self, request: web.Request) -> tuple[dict[str, Any], Scripted] | web.StreamResponse:
+        self.arrived += 1
+        await self.gate.wait()
+        return await super()._step(request)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8090)
     asyncio.run(_serve(parser.parse_args().port))
+

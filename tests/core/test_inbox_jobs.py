@@ -10,10 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
-from fakes.openai_api import FakeOpenAI, Scripted
+from fakes.openai_api import FakeOpenAI, GatedOpenAI, Scripted
 from models.config import RemoteModel
 from services.history import Person, Place, remember_sender
 from services.privacy import forget_user
@@ -26,20 +25,6 @@ from tests.webhook import message_update, webhook_bot
 
 pytestmark = pytest.mark.timeout(180)
 KEY = "sk-jobs-test-key-789"
-
-
-class GatedOpenAI(FakeOpenAI):
-    """Model requests wait at `gate` until the test opens it: the restart lands while the model works."""
-
-    def __init__(self, api_key: str):
-        super().__init__(api_key=api_key)
-        self.gate = asyncio.Event()
-        self.arrived = 0  # model requests, counted on arrival (before the gate)
-
-    async def _step(self, request: web.Request) -> tuple[dict[str, Any], Scripted] | web.StreamResponse:
-        self.arrived += 1
-        await self.gate.wait()
-        return await super()._step(request)
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from fakes.botapi import Call
-from fakes.openai_api import FakeOpenAI, Scripted
+from fakes.openai_api import FakeOpenAI, GatedOpenAI
 from models.config import RemoteModel
 from storage.schema.core import HistoryEntry
 from storage.schema.inbox import DONE, FAILED, InboxUpdate
@@ -63,21 +62,6 @@ def running(calls: list[Call], chat_ids: set[int]) -> list[int]:
     return [index for index in to_chat(calls, "sendMessage", chat_ids) if "remote-text" in calls[index].params["text"]]
 
 
-class GatedOpenAI(FakeOpenAI):
-    """Every model and embedding request waits until the test opens `gate`: the slow work lasts exactly until /help
-    has been answered, however slow this machine is, so the order below does not depend on a delay."""
-
-    def __init__(self, api_key: str):
-        super().__init__(api_key=api_key)
-        self.gate = asyncio.Event()
-        self.held = 0  # requests that have waited at the gate
-
-    async def _step(self, request: web.Request) -> tuple[dict[str, Any], Scripted] | web.StreamResponse:
-        self.held += 1
-        await self.gate.wait()
-        return await super()._step(request)
-
-
 @pytest.fixture
 async def slow_models(monkeypatch):
     monkeypatch.setenv("POOL_TEST_KEY", KEY)
@@ -109,7 +93,7 @@ async def test_help_is_answered_while_ten_leaks_wait_on_slow_models(database_url
         await wait_for(lambda: len(running(bot_api.calls, leakers)) > 2, "the /leaks to start their work")
         assert await bot.post(message_update("/help", user_id=HELP_USER)) == 200
         await wait_for(lambda: to_chat(bot_api.calls, "sendMessage", {HELP_USER}) != [], "the /help answer")
-        assert slow_models.held > 0  # /help came back while model requests were held at the gate
+        assert slow_models.arrived > 0  # /help came back while model requests were held at the gate
         slow_models.gate.set()
         await wait_for(lambda: len(to_chat(bot_api.calls, "editMessageText", leakers)) == LEAKS,
                        "every /leak result")
