@@ -157,3 +157,14 @@ async def webhook_bot(fake: FakeBotAPI, database_url: str, *, token: str = TOKEN
                 yield WebhookBot(fake, rt, app, f"http://127.0.0.1:{runner.addresses[0][1]}", http, secret)
             finally:
                 await runner.cleanup()
+
+
+def remote_models(base_url: str, key_env: str) -> dict[str, Any]:
+    """Settings for a text model and an embedder served by one fake OpenAI-compatible server (no retries)."""
+    from models.config import RemoteModel
+
+    remote = {"remote-text": RemoteModel(base_url=base_url, model="llama", api_key_env=key_env, timeout_s=30,
+                                         retries=0),
+              "remote-embed": RemoteModel(base_url=base_url, model="bge-m3", kind="embedder", api_key_env=key_env,
+                                          timeout_s=30, retries=0)}
+    return dict(remote_models=remote, default_text_model="remote-text", default_embedder="remote-embed")

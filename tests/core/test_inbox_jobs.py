@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from fakes.openai_api import FakeOpenAI, GatedOpenAI, Scripted
-from models.config import RemoteModel
 from services.history import Person, Place, remember_sender
 from services.privacy import forget_user
 from storage.repo import inbox as repo
@@ -21,7 +20,7 @@ from storage.schema.base import utcnow
 from storage.schema.core import HistoryEntry
 from storage.schema.inbox import DONE, INTERRUPTED, RUNNING, JobRecord
 from storage.schema.leak import LeakResult
-from tests.webhook import message_update, webhook_bot
+from tests.webhook import message_update, remote_models, webhook_bot
 
 pytestmark = pytest.mark.timeout(180)
 KEY = "sk-jobs-test-key-789"
@@ -37,11 +36,7 @@ async def models(monkeypatch):
 
 
 def model_settings(server: FakeOpenAI) -> dict[str, Any]:
-    remote = {"remote-text": RemoteModel(base_url=server.base_url, model="llama", api_key_env="JOBS_TEST_KEY",
-                                         timeout_s=30, retries=0),
-              "remote-embed": RemoteModel(base_url=server.base_url, model="bge-m3", kind="embedder",
-                                          api_key_env="JOBS_TEST_KEY", timeout_s=30, retries=0)}
-    return dict(remote_models=remote, default_text_model="remote-text", default_embedder="remote-embed",
+    return dict(**remote_models(server.base_url, "JOBS_TEST_KEY"),
                 leak_samples=2, quota_user_requests=1000, quota_chat_requests=1000)
 
 

@@ -16,11 +16,10 @@ from sqlalchemy import func, select
 
 from fakes.botapi import Call
 from fakes.openai_api import FakeOpenAI, GatedOpenAI
-from models.config import RemoteModel
 from storage.schema.core import HistoryEntry
 from storage.schema.inbox import DONE, FAILED, InboxUpdate
 from storage.schema.leak import LeakResult
-from tests.webhook import message_update, webhook_bot
+from tests.webhook import message_update, remote_models, webhook_bot
 
 pytestmark = pytest.mark.timeout(240)
 KEY = "sk-pool-test-key-456"
@@ -72,12 +71,8 @@ async def slow_models(monkeypatch):
 
 
 def settings(models: FakeOpenAI) -> dict[str, Any]:
-    remote = {"remote-text": RemoteModel(base_url=models.base_url, model="llama", api_key_env="POOL_TEST_KEY",
-                                         timeout_s=30, retries=0),
-              "remote-embed": RemoteModel(base_url=models.base_url, model="bge-m3", kind="embedder",
-                                          api_key_env="POOL_TEST_KEY", timeout_s=30, retries=0)}
-    return dict(db_pool_size=2, db_max_overflow=0, db_pool_timeout_s=10, remote_models=remote,
-                default_text_model="remote-text", default_embedder="remote-embed", leak_samples=2,
+    return dict(db_pool_size=2, db_max_overflow=0, db_pool_timeout_s=10,
+                **remote_models(models.base_url, "POOL_TEST_KEY"), leak_samples=2,
                 quota_user_requests=1000, quota_chat_requests=1000)
 
 
