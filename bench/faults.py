@@ -389,6 +389,9 @@ class Bench:
                    for new, old in zip(after, before, strict=True)]
         got = replies(self.fake)
         counted = count(sent, got, started, timeline)
+        # Replies per second of the run (the fake Bot API's record): how fast the backlog went, second by second.
+        per_second: Counter[int] = Counter(int(at - started) for times in got.values() for at in times)
+        counted["answers_per_s"] = [per_second.get(second, 0) for second in range(max(per_second, default=-1) + 1)]
         return {**counted, **await inbox_counts(count_url, first_id, next_id, users),
                 "load_s": round(load_s, 1), "offered_rate": args.rate, "timeline_s": {
                     key: round(value, 1) for key, value in timeline.items()},

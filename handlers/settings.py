@@ -28,8 +28,11 @@ class Settings(EnvSettings):
     # load, and how long an update waits for a free one before it fails. Updates hold a connection only while SQL
     # runs, never during model or image work (bot/middlewares/database.py), so a few serve many updates in flight.
     # An in-memory SQLite database has one shared connection and ignores these.
-    db_pool_size: int = Field(5, ge=1, le=1000)
-    db_max_overflow: int = Field(10, ge=0, le=1000)
+    # 10 kept + 5 overflow (SQLAlchemy's 5 + 10 holds as many): the inbox runs 20 updates at once, and connections
+    # opened past the kept ones are closed at checkin, so under load a pool of 5 opened and closed a connection (a
+    # server process on PostgreSQL) for most updates.
+    db_pool_size: int = Field(10, ge=1, le=1000)
+    db_max_overflow: int = Field(5, ge=0, le=1000)
     db_pool_timeout_s: float = Field(30.0, gt=0, le=3600)
 
     webhook_url: str | None = None

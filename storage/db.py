@@ -134,12 +134,37 @@ def create_engine(url: str, *, echo: bool = False, pool: Pool | None = None) -> 
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True, **sized)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    # pre_ping: a connection the server closed (a restart) is replaced at checkout instead of failing the first
-    # statement; recycle: no connection outlives a server-side idle timeout or a failover by much.
-    # hide_parameters: a failed statement's error (and its logged traceback) never carries the values: an update
-    # body, a user's text.
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_recycle=RECYCLE_S, hide_parameters=True,
-                               **_pool_options(pool))
+    # recycle: no connection outlives a server-side idle timeout or a failover by much. hide_parameters: a failed
+    # statement's error (and its logged traceback) never carries the values: an update body, a user's text.
+    engine = create_async_engine(url, echo=echo, pool_recycle=RECYCLE_S, hide_parameters=True,
+                                 **_pool_options(pool))
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection is pinged at checkout only when it sat idle this long (HikariCP's aliveBypassWindowMs, 500 ms):
+# SQLAlchemy's pool_pre_ping pings at every checkout, and asyncpg's ping is three round trips (BEGIN, a query,
+# ROLLBACK): a fifth of a replica's time under load (py-spy, the fault bench's overload). A connection used within
+# the window proves itself by that use; if the server restarted meanwhile, its first statement fails as a disconnect,
+# SQLAlchemy invalidates the whole pool, and the update is rerun (is_transient): one rerun, not a lost update.
+IDLE_PING_S = 0.5
+
+
+def _checked_in(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+    checked_in_at = record.info.get("checked_in_at")
+    if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_S:
+        return  # new (just connected) or used a moment ago
+    try:
+        dbapi_connection.ping()  # the asyncpg adapter's: run inside SQLAlchemy's greenlet, so synchronous here
+    except Exception as error:
+        # The pool drops every connection older than now and retries the checkout with a new one (which raises the
+        # real error if the server is still away).
+        raise exc.InvalidatePoolError(f"ping failed: {type(error).__name__}") from error
 
 
 def _pool_options(pool: Pool | None) -> dict[str, float]:

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.outgoing import OutgoingCalls
 from handlers.outgoing import JournalPosition
 from storage.db import create_engine, create_sessionmaker, is_transient, truncate_wal
-from storage.repo import calls as repo
+from storage.repo import calls as repo, inbox as inbox_repo
 from storage.schema.inbox import InboxCall
 
 log = logging.getLogger("bot.calls")
@@ -79,8 +79,12 @@ class CallJournal:
         method, result = row
         return Recorded(method, None if result is None else result.get("value"), result is not None)
 
-    async def intend(self, update_id: int, seq: int, method: str) -> None:
+    async def intend(self, update_id: int, seq: int, method: str, claim: tuple[str, int] | None = None) -> None:
+        """Commit the intent. With `claim` (owner, attempt), only while that claim still holds the update, checked
+        in the same transaction (raises NotClaimed otherwise: another process runs the update now)."""
         async with self.sessionmaker() as session, session.begin():
+            if claim is not None and not await inbox_repo.still_held(session, update_id, *claim):
+                raise inbox_repo.NotClaimed(update_id)
             await repo.intend(session, update_id, seq, method)
 
     async def answer(self, update_id: int, seq: int, value: Any) -> None:
@@ -182,7 +186,11 @@ class CallJournalStage:
                     return response
         if context.fence is not None:
             await context.fence()  # NotClaimed: another process runs this update now; its calls are the ones
-        await self.journal.intend(context.update_id, seq, name)
+        try:
+            await self.journal.intend(context.update_id, seq, name, claim=context.claim)
+        except inbox_repo.NotClaimed:
+            context.lost = True
+            raise
         try:
             response = await send()
         except TelegramBadRequest as error:

@@ -462,9 +462,14 @@ class Inbox:
             outage.failed(error)
             return True
 
+        # PostgreSQL: the journal is a table of the same database, so the fence is a read inside the intent's own
+        # transaction (one transaction per send instead of two; a plain SELECT that never waits on a lock).
+        in_intent = not self.single_process and self.dialect != "sqlite" and self.calls is not None
+        position = JournalPosition(row.update_id, replay=replay, fence=None if in_intent else fence,
+                                   claim=(self.owner, row.attempts) if in_intent else None)
         # A second claim: the first run may have sent messages before it died; the journal answers for them.
         try:
-            with scoped(journal=JournalPosition(row.update_id, replay=replay, fence=fence)):
+            with scoped(journal=position):
                 await self.dp.feed_update(self.bot, update, finish_update=finish, transient_failure=on_transient,
                                           hold_session=handler_session.append)
         except asyncio.CancelledError:
@@ -474,6 +479,7 @@ class Inbox:
         except Exception as error:
             if not on_transient(error):
                 log.exception("update %s failed outside the handlers", row.update_id)
+        lost = lost or position.lost
         if transient is not None:
             return transient
         self.bot_api.ok()
