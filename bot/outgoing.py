@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
+from aiogram.client.session.base import Response
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendChatAction, TelegramMethod
@@ -29,6 +30,17 @@ if TYPE_CHECKING:  # the journal's module imports this one
 log = logging.getLogger("bot.outgoing")
 # Calls that change nothing when repeated: one whose answer was lost (a timeout) may be sent again.
 _REPEATABLE_PREFIXES = ("get", "set", "edit", "delete")
+
+
+# aiogram parses every answer with `Response[method.__returning__]`, and pydantic caches a parametrized generic class
+# only weakly: after each garbage collection the class was built again (its whole schema), 6 % of a replica's time
+# under load (py-spy, the fault bench's overload). One strong reference per method keeps the cache warm.
+_RESPONSE_MODELS: dict[type[Any], Any] = {}
+
+
+def _pin_response_model(method: TelegramMethod[Any]) -> None:
+    if type(method) not in _RESPONSE_MODELS:
+        _RESPONSE_MODELS[type(method)] = Response[method.__returning__]  # type: ignore[name-defined]  # a runtime type
 
 
 class OutgoingCalls(BaseRequestMiddleware):
@@ -67,6 +79,7 @@ class OutgoingCalls(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
+        _pin_response_model(method)
         scope = current_scope()
         if scope.target is not None:  # 1. topic + reply for a send to the update's chat (handlers/sending.py)
             scope.target.apply(method)

@@ -27,8 +27,8 @@ class JournalPosition:
     # Raises when this run's claim on the update was lost (its lease ran out and another process took it): called
     # before each journaled call, so a stale run sends nothing new (bot/transports/inbox.py sets it).
     fence: Callable[[], Awaitable[None]] | None = None
-    # The same check done inside the intent's own transaction instead (PostgreSQL: the journal shares the database
-    # with the inbox): this run's claim, (owner, attempt). One transaction before each send instead of two.
+    # The same check done in the intent's own session instead (PostgreSQL: the journal shares the database with the
+    # inbox): this run's claim, (owner, attempt). One checkout before each send instead of two.
     claim: tuple[str, int] | None = None
     lost: bool = False  # set when that check found the claim taken over
 

@@ -76,3 +76,26 @@ async def test_the_scope_targets_the_topic_and_names_the_jobs_status_message(wor
     assert "message_thread_id" not in other.params
     assert job.status_message_id == status.message_id  # the first message to its chat, what /cancel edits
     assert OutgoingCalls.of(bot).journal is None  # no inbox: nothing journaled
+
+
+def test_answer_models_are_built_once_not_after_every_garbage_collection(monkeypatch):
+    """aiogram parses each answer with `Response[method.__returning__]`; pydantic keeps that class only weakly, so it
+    was rebuilt (schema and all) after every garbage collection. The pipeline pins one per method."""
+    import gc
+
+    from aiogram.client.session.base import Response
+    from aiogram.methods import SendMessage
+    from aiogram.types import Message
+    from pydantic._internal import _generics
+
+    from bot import outgoing
+
+    built: list[object] = []
+    original = _generics.create_generic_submodel
+    monkeypatch.setattr(_generics, "create_generic_submodel", lambda *a, **k: built.append(a) or original(*a, **k))
+    outgoing._pin_response_model(SendMessage(chat_id=1, text="x"))
+    built.clear()
+    for _ in range(3):
+        gc.collect()
+        assert Response[Message] is outgoing._RESPONSE_MODELS[SendMessage]
+    assert built == []
