@@ -236,28 +236,37 @@ class WebhookHandler:
             if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode()):
                 return web.json_response({"ok": False, "description": "wrong secret token"}, status=401)
         try:
-            update_id, body = parse_update_body(await request.read())
-        except BadUpdate as error:
-            return self._reject(400, str(error), error.update_id)
-        try:
+            # Before the body is read and validated: under overload most POSTs are refused, and refusing must cost
+            # next to nothing, or the refusals eat the capacity that works the backlog off.
             if await self.inbox.overloaded():
                 # Past INBOX_MAX_BACKLOG: Telegram keeps the update and resends it later, slower and slower.
                 return web.json_response({"ok": False, "description": "busy, resend later"}, status=429,
                                          headers={"Retry-After": "2"})
+        except Exception as error:  # noqa: BLE001 - _storage_error: 503 when transient, else a traceback and 500
+            return self._storage_error(error, None)
+        try:
+            update_id, body = parse_update_body(await request.read())
+        except BadUpdate as error:
+            return self._reject(400, str(error), error.update_id)
+        try:
             new = await self.inbox.store([(update_id, body)])
-        except Exception as error:
-            if is_transient(error):
-                # The database is restarting or unreachable (or SQLite's disk is full): nothing was stored, so
-                # nothing is acknowledged; Telegram resends. One log line per outage, not one per POST.
-                self.inbox.database.failed(error)
-                return web.json_response({"ok": False, "description": "storage unavailable, resend later"},
-                                         status=503, headers={"Retry-After": "5"})
-            log.exception("update %s could not be stored; answering 500 so Telegram retries", update_id)
-            return web.json_response({"ok": False, "description": "could not store the update"}, status=500)
+        except Exception as error:  # noqa: BLE001 - the same
+            return self._storage_error(error, update_id)
         self.inbox.database.ok()
         if not new:
             log.info("update %s is a duplicate: acknowledged, not processed again", update_id)
         return web.json_response({})
+
+    def _storage_error(self, error: Exception, update_id: int | None) -> web.Response:
+        if is_transient(error):
+            # The database is restarting or unreachable (or SQLite's disk is full): nothing was stored, so nothing
+            # is acknowledged; Telegram resends. One log line per outage, not one per POST.
+            self.inbox.database.failed(error)
+            return web.json_response({"ok": False, "description": "storage unavailable, resend later"},
+                                     status=503, headers={"Retry-After": "5"})
+        log.exception("update %s could not be stored; answering 500 so Telegram retries",
+                      update_id if update_id is not None else "(not read yet)")
+        return web.json_response({"ok": False, "description": "could not store the update"}, status=500)
 
     @staticmethod
     def _reject(status: int, why: str, update_id: int | None) -> web.Response:
