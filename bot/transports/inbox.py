@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import Update
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -110,7 +110,8 @@ class JobJournal:
             return False
         else:
             job_id = await repo.start_job(session, kind=kind, owner=self.owner, command=job.command,
-                                          update_id=job.update_id, chat_id=job.chat_id, user_id=job.user_id)
+                                          update_id=job.update_id, chat_id=job.chat_id, user_id=job.user_id,
+                                          thread_id=job.thread_id)
         await session.commit()
         self.in_updates[job.update_id] = job_id
         return True
@@ -128,7 +129,8 @@ class JobJournal:
         try:
             async with self.sessionmaker() as session, session.begin():
                 job_id = await repo.start_job(session, kind=name, owner=self.owner, command=job.command,
-                                              update_id=job.update_id, chat_id=job.chat_id, user_id=job.user_id)
+                                              update_id=job.update_id, chat_id=job.chat_id, user_id=job.user_id,
+                                              thread_id=job.thread_id)
         except Exception:
             log.exception("could not journal job %s", name)
         status = FAILED
@@ -606,6 +608,16 @@ class Inbox:
         async with self.sessionmaker() as session, session.begin():
             return await repo.prune(session, before=utcnow() - self.retention)
 
+    async def _send_notice(self, chat_id: int, thread_id: int | None, text: str) -> None:
+        if thread_id is not None:
+            try:
+                await self.bot.send_message(chat_id, text, message_thread_id=thread_id)
+                return
+            except TelegramBadRequest as error:
+                if "thread not found" not in error.message.lower():
+                    raise
+        await self.bot.send_message(chat_id, text)
+
     async def notify_interrupted_jobs(self) -> int:
         """Tell each user whose job a shutdown or a crash cut that it was interrupted (once)."""
         from handlers.i18n import Translator
@@ -622,14 +634,15 @@ class Inbox:
                     chat = await session.get(Chat, job.chat_id)
                     lang = (user.language if user else None) or (chat.language if chat else None) or \
                         (user.telegram_language if user else None) or "en"
-                    notices.append((job.chat_id, Translator(lang[:2])("job-interrupted",
-                                                                      command="/" + (job.command or job.kind))))
+                    notices.append((job.chat_id, job.thread_id, Translator(lang[:2])(
+                        "job-interrupted", command="/" + (job.command or job.kind))))
         except Exception:
             log.exception("could not read interrupted jobs")
             return 0
-        for chat_id, text in notices:
+        for chat_id, thread_id, text in notices:
             try:
-                await self.bot.send_message(chat_id, text)
+                # In the forum topic the job was asked in (not General); a topic deleted meanwhile: General.
+                await self._send_notice(chat_id, thread_id, text)
             except Exception:
                 log.warning("could not tell chat %s about its interrupted job", chat_id, exc_info=True)
         return len(notices)

@@ -178,10 +178,10 @@ async def set_cursor(session: AsyncSession, name: str, value: int) -> None:
 
 # --- jobs ---
 async def start_job(session: AsyncSession, *, kind: str, owner: str, command: str | None, update_id: int | None,
-                    chat_id: int | None, user_id: int | None) -> int:
+                    chat_id: int | None, user_id: int | None, thread_id: int | None = None) -> int:
     job = JobRecord(kind=kind[:64], owner=owner, command=command[:32] if command else None, update_id=update_id,
-                    chat_id=chat_id, user_id=user_id, status=RUNNING, started_at=utcnow(), heartbeat_at=utcnow(),
-                    notified=False)
+                    chat_id=chat_id, thread_id=thread_id, user_id=user_id, status=RUNNING, started_at=utcnow(),
+                    heartbeat_at=utcnow(), notified=False)
     session.add(job)
     await session.flush()
     return job.id
@@ -219,6 +219,7 @@ class Interrupted:
     user_id: int | None
     command: str | None
     kind: str
+    thread_id: int | None = None
 
 
 async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -> list[Interrupted]:
@@ -230,10 +231,11 @@ async def unnotified_interrupted_jobs(session: AsyncSession, limit: int = 100) -
     rows = (await session.execute(
         update(JobRecord).where(JobRecord.id.in_(claimable.scalar_subquery()), JobRecord.notified.is_(False))
         .values(notified=True)
-        .returning(JobRecord.id, JobRecord.chat_id, JobRecord.user_id, JobRecord.command, JobRecord.kind)
+        .returning(JobRecord.id, JobRecord.chat_id, JobRecord.user_id, JobRecord.command, JobRecord.kind,
+                   JobRecord.thread_id)
         .execution_options(synchronize_session=False))).all()
-    return [Interrupted(chat_id, user_id, command, kind)
-            for _id, chat_id, user_id, command, kind in sorted(rows, key=lambda row: row[0])]
+    return [Interrupted(chat_id, user_id, command, kind, thread_id)
+            for _id, chat_id, user_id, command, kind, thread_id in sorted(rows, key=lambda row: row[0])]
 
 
 # --- jobs that run inside their update (/leak, /flux) ---

@@ -56,6 +56,7 @@ class JobRecord(Base):
     command: Mapped[str | None] = mapped_column(String(32))  # the command that started it, for the notice
     update_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)  # the forum topic it was asked in: the notice goes there
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default=RUNNING)
     owner: Mapped[str] = mapped_column(String(96))

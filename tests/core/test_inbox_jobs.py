@@ -112,6 +112,41 @@ async def test_a_leak_cut_by_a_restart_is_not_run_again_and_its_user_is_told_onc
         assert len(notices(bot, user)) == 1  # told once, not at every start
 
 
+async def test_the_interrupted_notice_goes_to_the_forum_topic_the_job_was_asked_in(database_url, models,
+                                                                                    fake_botapi):
+    """A /leak asked in a forum topic and cut by a restart: the notice lands in that topic (jobs.thread_id), not in
+    General, where nobody following the topic would see it."""
+    user, group, topic = 3250, -100_3250, 77
+    chat = {"id": group, "type": "supergroup", "title": "ML papers", "is_forum": True}
+    settings = model_settings(models)
+    async with webhook_bot(fake_botapi, database_url, with_models=True, **settings) as bot:
+        update = message_update("/leak yellow | He works as a", user_id=user, chat=chat, message_thread_id=topic,
+                                is_topic_message=True)
+        assert await bot.post(update) == 200
+        await bot.wait_for(lambda: models.arrived > 0, "the /leak's first model request")
+        [job] = await jobs_of(bot.rt.sessionmaker, user)
+        assert (job.chat_id, job.thread_id) == (group, topic)
+        assert (await bot.inbox.stop(grace_s=0))["cut"] == 1
+    models.gate.set()
+    async with webhook_bot(fake_botapi, database_url, with_models=True, **settings) as bot:
+        await bot.inbox.drain(timeout=30)
+        await bot.wait_for(lambda: notices(bot, group), "the notice")
+        [call] = [call for call in bot.sent_to(group) if "interrupted" in str(call.params.get("text"))]
+        assert int(call.params["message_thread_id"]) == topic
+
+
+async def test_a_notice_whose_topic_was_deleted_goes_to_the_chat(database_url, fake_botapi):
+    async with webhook_bot(fake_botapi, database_url) as bot:
+        async with bot.rt.sessionmaker() as session, session.begin():
+            job_id = await repo.start_job(session, kind="leak", owner="gone:1:0", command="leak", update_id=None,
+                                          chat_id=-100_3260, user_id=3260, thread_id=404)
+            await repo.interrupt_job(session, job_id)
+        bot.fake.fail_next("sendMessage", 400, description="Bad Request: message thread not found")
+        assert await bot.inbox.notify_interrupted_jobs() == 1
+        [call] = [call for call in bot.sent_to(-100_3260) if call.status == 200]
+        assert "interrupted" in str(call.params["text"]) and "message_thread_id" not in call.params
+
+
 async def _left_by_a_dead_process(sessionmaker, update: dict[str, Any], command: str) -> None:
     """What a process killed (SIGKILL) while the job's model worked leaves: its claim on the update (lease run out),
     the sender's rows (the middleware's upserts, committed with the job's row) and the job's row, still running,
