@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outgoing import OutgoingCalls
 from handlers.outgoing import JournalPosition
-from storage.db import create_engine, create_sessionmaker, is_transient, truncate_wal
+from storage.db import Pool, create_engine, create_sessionmaker, is_transient, truncate_wal
 from storage.repo import calls as repo, inbox as inbox_repo
 from storage.schema.inbox import InboxCall
 
@@ -75,7 +75,9 @@ class CallJournal:
                 await connection.run_sync(lambda sync: InboxCall.metadata.create_all(
                     sync, tables=[InboxCall.metadata.tables["inbox_calls"]]))
         else:
-            engine = create_engine(database_url)  # the table comes with the migrations
+            # The table comes with the migrations. 10 kept + 5 overflow (SQLAlchemy's 5 + 10 holds as many): with 20
+            # updates sending at once, a pool of 5 opened and closed a connection for many of the calls around a send.
+            engine = create_engine(database_url, pool=Pool(size=10, overflow=5, timeout_s=30.0))
         return cls(engine)
 
     async def recall(self, update_id: int, seq: int) -> Recorded | None:

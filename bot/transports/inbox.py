@@ -259,8 +259,9 @@ class Inbox:
             # The webhook's inserts get a small pool of their own with a short wait: handlers hold their
             # connections across Bot API calls (and their 429 waits), and an exhausted handler pool must not
             # keep Telegram's POST waiting; a pool timeout here is a 503 (transient), and /readyz asks this pool.
+            # All six kept open: under a burst of POSTs, overflow connections were opened and closed per insert.
             self.intake_engine = create_engine(bind.url.render_as_string(hide_password=False),
-                                               pool=Pool(size=2, overflow=4, timeout_s=5.0))
+                                               pool=Pool(size=6, overflow=0, timeout_s=5.0))
             # Autocommit: storing an update is one statement (INSERT … ON CONFLICT DO NOTHING RETURNING), so it is
             # one round trip instead of three (BEGIN, INSERT, COMMIT) for every POST, and the backlog count one.
             self.intake = create_sessionmaker(self.intake_engine.execution_options(isolation_level="AUTOCOMMIT"))
