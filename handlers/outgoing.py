@@ -30,7 +30,7 @@ class JournalPosition:
     # The same check done in the intent's own session instead (PostgreSQL: the journal shares the database with the
     # inbox): this run's claim, (owner, attempt). One checkout before each send instead of two.
     claim: tuple[str, int] | None = None
-    lost: bool = False  # set when that check found the claim taken over
+    lost: bool = False  # set when either check found the claim taken over
 
 
 @dataclass(frozen=True)

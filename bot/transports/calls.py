@@ -193,9 +193,9 @@ class CallJournalStage:
                     log.info("update %s: %s #%d was sent before the restart; not sending it again",
                              context.update_id, name, seq)
                     return response
-        if context.fence is not None:
-            await context.fence()  # NotClaimed: another process runs this update now; its calls are the ones
-        try:
+        try:  # NotClaimed: another process runs this update now; its calls are the ones that count
+            if context.fence is not None:
+                await context.fence()
             await self.journal.intend(context.update_id, seq, name, claim=context.claim)
         except inbox_repo.NotClaimed:
             context.lost = True

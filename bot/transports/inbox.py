@@ -435,23 +435,10 @@ class Inbox:
             finished = True
 
         async def fence() -> None:
-            # Called before each journaled Bot API call: a run whose lease ran out and was claimed by another
-            # process (a stall past INBOX_LEASE_S) sends nothing new. On SQLite the check runs in the handler's
-            # own session (one writer: a second connection would wait on the handler's own lock); on PostgreSQL
-            # with a read of its own that never waits on a row lock (the handler may hold its own row's lock).
-            nonlocal lost
-            if self.single_process:
-                return  # one process per database: nobody else can take the claim over
-            if handler_session and self.dialect == "sqlite":
-                ours = await repo.confirm(handler_session[-1], row.update_id, self.owner, row.attempts, self.lease_s)
-            else:
-                # The call journal's own pool (the same PostgreSQL database): the handler's pool may be exhausted
-                # by handlers that each hold a connection while they send, and this read must not wait on it.
-                maker = self.calls.sessionmaker if self.calls is not None else self.sessionmaker
-                async with maker() as session, session.begin():
-                    ours = await repo.still_held(session, row.update_id, self.owner, row.attempts)
-            if not ours:
-                lost = True
+            # SQLite with two owners of one file (only tests make that): the lease check before a send runs in the
+            # handler's own session (one writer: a second connection would wait on the handler's own lock).
+            if handler_session and not await repo.confirm(handler_session[-1], row.update_id, self.owner,
+                                                          row.attempts, self.lease_s):
                 raise repo.NotClaimed(row.update_id)
 
         def on_transient(error: BaseException) -> bool:
@@ -467,11 +454,14 @@ class Inbox:
             outage.failed(error)
             return True
 
-        # PostgreSQL: the journal is a table of the same database, so the fence is a read in the intent's own
-        # session, just before it (a plain SELECT that never waits on a lock): one checkout per send, not two.
-        in_intent = not self.single_process and self.dialect != "sqlite" and self.calls is not None
-        position = JournalPosition(row.update_id, replay=replay, fence=None if in_intent else fence,
-                                   claim=(self.owner, row.attempts) if in_intent else None)
+        # Before each journaled send, a run whose lease ran out and was claimed by another process (a stall past
+        # INBOX_LEASE_S) is stopped: it sends nothing new. One process per database: nobody can take a claim over.
+        # PostgreSQL: the journal is a table of the same database, so the check is a read in the intent's own
+        # session, just before it (a plain SELECT that never waits on a lock; the handler may hold its own row's).
+        shared = not self.single_process
+        position = JournalPosition(row.update_id, replay=replay,
+                                   fence=fence if shared and self.dialect == "sqlite" else None,
+                                   claim=(self.owner, row.attempts) if shared and self.dialect != "sqlite" else None)
         # A second claim: the first run may have sent messages before it died; the journal answers for them.
         try:
             with scoped(journal=position):
