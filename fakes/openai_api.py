@@ -178,4 +178,3 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8090)
     asyncio.run(_serve(parser.parse_args().port))
-
